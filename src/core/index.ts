@@ -1,0 +1,19 @@
+export {
+  KubemetaError,
+  isKubemetaError,
+  InvalidArgumentError,
+  AbortedError,
+  TimeoutError,
+  ClosedError,
+  toError,
+} from './errors.ts';
+export type { Clock } from './clock.ts';
+export { systemClock, sleep, ManualClock } from './clock.ts';
+export type { BackoffOptions } from './backoff.ts';
+export { Backoff } from './backoff.ts';
+export type { Logger, LogRecord } from './logger.ts';
+export { silentLogger, MemoryLogger } from './logger.ts';
+export { BoundedQueue } from './bounded-queue.ts';
+export type { WaitForOptions } from './wait-for.ts';
+export { waitFor } from './wait-for.ts';
+export { withTimeout, isAbortError } from './abort.ts';
