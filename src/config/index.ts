@@ -1,0 +1,6 @@
+export type { ConfigProblem } from './errors.ts';
+export { ConfigError } from './errors.ts';
+export type { ConfigSources } from './load.ts';
+export { loadConfig, envName, deepFreeze } from './load.ts';
+export type { SimConfig, SimOptions } from './sim-config.ts';
+export { simConfigSchema } from './sim-config.ts';

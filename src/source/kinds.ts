@@ -1,0 +1,40 @@
+/**
+ * The Kubernetes kinds kubemeta watches, one LIST+WATCH stream each (design §6: the API server
+ * sees one watch per kind, however many consumers there are).
+ */
+export interface WatchedKind {
+  readonly kind: string;
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+}
+
+function kind(kindName: string, group: string, version: string, plural: string, namespaced = true): WatchedKind {
+  return Object.freeze({ kind: kindName, group, version, plural, namespaced });
+}
+
+export const WATCHED_KINDS = Object.freeze({
+  Namespace: kind('Namespace', '', 'v1', 'namespaces', false),
+  Node: kind('Node', '', 'v1', 'nodes', false),
+  Pod: kind('Pod', '', 'v1', 'pods'),
+  Service: kind('Service', '', 'v1', 'services'),
+  EndpointSlice: kind('EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices'),
+  Endpoints: kind('Endpoints', '', 'v1', 'endpoints'),
+  ReplicaSet: kind('ReplicaSet', 'apps', 'v1', 'replicasets'),
+  Deployment: kind('Deployment', 'apps', 'v1', 'deployments'),
+  StatefulSet: kind('StatefulSet', 'apps', 'v1', 'statefulsets'),
+  DaemonSet: kind('DaemonSet', 'apps', 'v1', 'daemonsets'),
+  Job: kind('Job', 'batch', 'v1', 'jobs'),
+  CronJob: kind('CronJob', 'batch', 'v1', 'cronjobs'),
+});
+
+export type WatchedKindName = keyof typeof WATCHED_KINDS;
+
+/** `/api/v1/pods` or `/apis/apps/v1/namespaces/ns/deployments`. */
+export function collectionPath(k: WatchedKind, namespace?: string): string {
+  const base = k.group === '' ? `/api/${k.version}` : `/apis/${k.group}/${k.version}`;
+  return namespace !== undefined && k.namespaced
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/${k.plural}`
+    : `${base}/${k.plural}`;
+}

@@ -1,0 +1,231 @@
+import { Backoff, isAbortError, silentLogger, systemClock, toError, type BackoffOptions, type Clock, type Logger } from '../core/index.ts';
+import type { KubeApiClient } from './api-client.ts';
+import { classifyError, SourceError } from './errors.ts';
+import { collectionPath, type WatchedKind } from './kinds.ts';
+import type { ObjectEventType, RawObject } from './objects.ts';
+import { listPages } from './pager.ts';
+import { readWatchEvents } from './watch-stream.ts';
+
+/**
+ * Where a reflector delivers what it sees. Every call is awaited before the next one, so a
+ * slow sink slows the reflector down (backpressure) instead of buffering the API server's
+ * stream in memory.
+ */
+export interface ReflectorSink {
+  /** A LIST begins: every object of the kind follows in pages, then `listDone`. */
+  listStart(kind: string): Promise<void>;
+  listPage(kind: string, items: readonly RawObject[]): Promise<void>;
+  /**
+   * The LIST is complete at `resourceVersion`. Objects the sink knew of that were not listed
+   * no longer exist: after a relist (410 Gone) the sink publishes their deletions (design §6).
+   */
+  listDone(kind: string, resourceVersion: string): Promise<void>;
+  event(kind: string, type: ObjectEventType, object: RawObject): Promise<void>;
+  /** Nothing changed up to `resourceVersion`; the sink may store it as the resume position. */
+  bookmark(kind: string, resourceVersion: string): Promise<void>;
+}
+
+export type ReflectorPhase = 'idle' | 'listing' | 'watching' | 'backoff' | 'stopped' | 'unsupported';
+
+export interface ReflectorStats {
+  readonly kind: string;
+  readonly phase: ReflectorPhase;
+  /** The resume position: the last resourceVersion fully delivered to the sink. */
+  readonly resourceVersion: string | undefined;
+  /** True once a LIST has completed (or the reflector resumed from a stored position). */
+  readonly synced: boolean;
+  readonly lists: number;
+  readonly relists: number;
+  readonly pages: number;
+  readonly objectsListed: number;
+  /** Objects the running LIST has delivered and the server says remain (progress). */
+  readonly listProgress: { readonly objects: number; readonly remaining: number | undefined } | undefined;
+  readonly events: number;
+  readonly bookmarks: number;
+  readonly watchRestarts: number;
+  readonly idleRestarts: number;
+  readonly errors: number;
+  readonly lastError: string | undefined;
+}
+
+export interface ReflectorOptions {
+  client: KubeApiClient;
+  kind: WatchedKind;
+  sink: ReflectorSink;
+  /** Watch only this namespace. */
+  namespace?: string;
+  /** A stored resourceVersion: watch from it instead of listing (a restart does not relist). */
+  resumeFrom?: string;
+  pageSize?: number;
+  /** Server-side watch timeout, randomized in [min, max] so watches do not all end together. */
+  watchTimeoutSeconds?: { min: number; max: number };
+  /** A watch silent for this long (no event, no bookmark) is restarted (design §10). */
+  idleTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  clock?: Clock;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/**
+ * One LIST+WATCH loop for one kind (client-go's Reflector). It lists in pages, then watches
+ * from the list's resourceVersion with bookmarks; on a dropped or silent watch it resumes
+ * from the last resourceVersion; on 410 Gone it lists again and lets the sink publish only
+ * the differences; on any other error it backs off with jitter and retries. It never stops
+ * by itself except when the server does not serve the kind at all.
+ */
+export class Reflector {
+  readonly kind: WatchedKind;
+  readonly #o: Required<Pick<ReflectorOptions, 'pageSize' | 'idleTimeoutMs' | 'watchTimeoutSeconds'>> & ReflectorOptions;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #backoff: Backoff;
+  readonly #random: () => number;
+  #stats: { -readonly [K in keyof ReflectorStats]: ReflectorStats[K] };
+
+  constructor(options: ReflectorOptions) {
+    this.kind = options.kind;
+    this.#o = { pageSize: 500, idleTimeoutMs: 5 * 60_000, watchTimeoutSeconds: { min: 300, max: 600 }, ...options };
+    this.#clock = options.clock ?? systemClock;
+    this.#log = (options.logger ?? silentLogger).child({ kind: options.kind.kind });
+    this.#backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
+    this.#random = options.random ?? Math.random;
+    this.#stats = {
+      kind: options.kind.kind,
+      phase: 'idle',
+      resourceVersion: options.resumeFrom,
+      synced: options.resumeFrom !== undefined,
+      lists: 0,
+      relists: 0,
+      pages: 0,
+      objectsListed: 0,
+      listProgress: undefined,
+      events: 0,
+      bookmarks: 0,
+      watchRestarts: 0,
+      idleRestarts: 0,
+      errors: 0,
+      lastError: undefined,
+    };
+  }
+
+  stats(): ReflectorStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Runs until `signal` aborts (resolves) or the kind is not served (rejects with a
+   * SourceError of class 'unsupported'; the caller may fall back, e.g. to Endpoints).
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      while (!signal.aborted) {
+        try {
+          if (this.#stats.resourceVersion === undefined) await this.#list(signal);
+          await this.#watch(signal);
+        } catch (err) {
+          if (signal.aborted || isAbortError(err)) break;
+          await this.#recover(err, signal);
+        }
+      }
+    } catch (err) {
+      if (!(signal.aborted || isAbortError(err))) throw err;
+    } finally {
+      if (this.#stats.phase !== 'unsupported') this.#stats.phase = 'stopped';
+    }
+  }
+
+  async #list(signal: AbortSignal): Promise<void> {
+    const s = this.#stats;
+    s.phase = 'listing';
+    s.lists++;
+    s.listProgress = { objects: 0, remaining: undefined };
+    const path = collectionPath(this.kind, this.#o.namespace);
+    await this.#o.sink.listStart(this.kind.kind);
+    let rv: string | undefined;
+    for await (const page of listPages(this.#o.client, path, { pageSize: this.#o.pageSize, signal })) {
+      rv = page.resourceVersion;
+      await this.#o.sink.listPage(this.kind.kind, page.items);
+      s.pages++;
+      s.objectsListed += page.items.length;
+      s.listProgress = { objects: s.listProgress.objects + page.items.length, remaining: page.remaining };
+    }
+    await this.#o.sink.listDone(this.kind.kind, rv as string);
+    s.resourceVersion = rv;
+    s.synced = true;
+    s.listProgress = undefined;
+    this.#log.info({ resourceVersion: rv, objects: s.objectsListed }, 'list complete');
+  }
+
+  async #watch(signal: AbortSignal): Promise<void> {
+    const s = this.#stats;
+    s.phase = 'watching';
+    const { min, max } = this.#o.watchTimeoutSeconds;
+    const timeoutSeconds = Math.round(min + (max - min) * this.#random());
+    const path = collectionPath(this.kind, this.#o.namespace);
+    const startedAt = this.#clock.now();
+    const body = await this.#o.client.openStream(
+      path,
+      { watch: true, allowWatchBookmarks: true, resourceVersion: s.resourceVersion, timeoutSeconds },
+      signal,
+    );
+    let delivered = 0;
+    const what = `WATCH ${path} from resourceVersion ${s.resourceVersion}`;
+    for await (const event of readWatchEvents(body, { idleTimeoutMs: this.#o.idleTimeoutMs, what })) {
+      if (event.type === 'BOOKMARK') {
+        await this.#o.sink.bookmark(this.kind.kind, event.resourceVersion);
+        s.bookmarks++;
+        s.resourceVersion = event.resourceVersion;
+      } else {
+        await this.#o.sink.event(this.kind.kind, event.type, event.object);
+        s.events++;
+        const rv = event.object.metadata?.resourceVersion;
+        if (typeof rv === 'string' && rv !== '') s.resourceVersion = rv;
+      }
+      if (delivered++ === 0) this.#backoff.reset();
+    }
+    // The server ended the watch (timeoutSeconds): resume at once, unless it keeps ending
+    // watches immediately, which would turn this loop into a request storm.
+    s.watchRestarts++;
+    if (delivered === 0 && this.#clock.now() - startedAt < 1_000) await this.#sleep(this.#backoff.next(), signal);
+  }
+
+  async #recover(err: unknown, signal: AbortSignal): Promise<void> {
+    const s = this.#stats;
+    const error = toError(err);
+    s.errors++;
+    s.lastError = error.message;
+    const errorClass = classifyError(err);
+    if (error instanceof SourceError && error.code === 'SOURCE_WATCH_IDLE') s.idleRestarts++;
+    switch (errorClass) {
+      case 'expired':
+        this.#log.warn({ err: error, resourceVersion: s.resourceVersion }, 'resourceVersion expired; listing again');
+        s.resourceVersion = undefined;
+        s.relists++;
+        // A short pause so a server that answers 410 to everything is not hammered.
+        await this.#sleep(Math.min(1_000, this.#backoff.next()), signal);
+        return;
+      case 'unsupported':
+        s.phase = 'unsupported';
+        this.#log.warn({ err: error }, 'the API server does not serve this kind');
+        throw error;
+      case 'forbidden':
+      case 'retriable': {
+        const retryAfterMs = error instanceof SourceError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+        const delay = Math.max(retryAfterMs, this.#backoff.next());
+        const level = errorClass === 'forbidden' || this.#backoff.attempt > 3 ? 'error' : 'warn';
+        this.#log[level]({ err: error, delayMs: delay, resourceVersion: s.resourceVersion }, 'list/watch failed; retrying');
+        s.watchRestarts++;
+        await this.#sleep(delay, signal);
+        return;
+      }
+    }
+  }
+
+  async #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const previous = this.#stats.phase;
+    this.#stats.phase = 'backoff';
+    await this.#clock.sleep(ms, signal);
+    this.#stats.phase = previous;
+  }
+}
