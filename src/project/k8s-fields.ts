@@ -1,0 +1,69 @@
+import { KubemetaError } from '../core/index.ts';
+
+/**
+ * Readers for the fields of Kubernetes JSON we project. The API server is trusted for shape
+ * but not blindly: a missing or mistyped field reads as empty, and an object without the
+ * identity we key on (metadata.uid, metadata.name) is refused with BadObjectError, which
+ * the pipeline counts and skips (it never stops the service).
+ */
+export class BadObjectError extends KubemetaError {
+  readonly kind: string;
+  constructor(kind: string, problem: string) {
+    super('PROJECT_BAD_OBJECT', `skipped a ${kind} the API server sent: ${problem}`);
+    this.kind = kind;
+  }
+}
+
+export type Json = Record<string, unknown>;
+
+export function obj(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
+}
+
+export function arr(value: unknown): Json[] {
+  return Array.isArray(value) ? value.map(obj) : [];
+}
+
+export function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+export function strs(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+export function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.min(Math.floor(value), 0xffff_ffff) : 0;
+}
+
+export function labels(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj(value))) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** RFC 3339 time → nanoseconds since the epoch (0n when absent or unparsable). */
+export function timeNs(value: unknown): bigint {
+  if (typeof value !== 'string' || value === '') return 0n;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms > 0 ? BigInt(ms) * 1_000_000n : 0n;
+}
+
+export interface Identity {
+  uid: string;
+  name: string;
+  namespace: string;
+  meta: Json;
+}
+
+/** metadata with the identity we key on; throws BadObjectError without uid or name. */
+export function identity(kind: string, object: unknown, namespaced: boolean): Identity {
+  const meta = obj(obj(object)['metadata']);
+  const uid = str(meta['uid']);
+  const name = str(meta['name']);
+  if (uid === '') throw new BadObjectError(kind, `metadata.uid is missing (name ${JSON.stringify(name)})`);
+  if (name === '') throw new BadObjectError(kind, `metadata.name is missing (uid ${uid})`);
+  const namespace = str(meta['namespace']);
+  if (namespaced && namespace === '') throw new BadObjectError(kind, `metadata.namespace is missing (${name}, uid ${uid})`);
+  return { uid, name, namespace, meta };
+}

@@ -1,0 +1,158 @@
+import { create } from '@bufbuild/protobuf';
+import type { Clock } from '../core/index.ts';
+import { ContainerState, ContainerUpdateSchema, PodUpdateSchema, type ContainerUpdate, type PodUpdate } from '../schema/index.ts';
+import { projectPod } from './convert-pod.ts';
+import { payloadHash } from './payload-hash.ts';
+import { CLUSTER, makeScopeExit, makeUpdate, nodeScopeName, type Projection, type ProjectedUpdate } from './projection.ts';
+
+interface ContainerEntry {
+  name: string;
+  type: number;
+  /** '' while the container has no id (then it is not published on its own). */
+  cid: string;
+  /** Last published state, to publish its stop from when it disappears. */
+  last: ContainerUpdate | undefined;
+  hash: number;
+}
+
+interface PodEntry {
+  /** Last published state: a deletion found by a relist is published from it. */
+  last: PodUpdate;
+  hash: number;
+  containers: ContainerEntry[];
+}
+
+export interface PodChange {
+  uid: string;
+  namespace: string;
+  node: string | undefined;
+  previousNode: string | undefined;
+  ownerReferences: PodUpdate['ownerReferences'];
+}
+
+/**
+ * Pods and their container instances: projection, change suppression, and stops. A restarted
+ * container gets a new id; the old instance is published stopped, never dropped silently
+ * (design §9). Keeps the last published message of each pod and container (about 1 KB per pod
+ * in memory), so a deletion discovered by a relist still carries the object's last state.
+ */
+export class PodTracker {
+  readonly #pods = new Map<string, PodEntry>();
+  readonly #clock: Clock;
+  suppressed = 0;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  get size(): number {
+    return this.#pods.size;
+  }
+
+  uids(): IterableIterator<string> {
+    return this.#pods.keys();
+  }
+
+  nodeOf(uid: string): string | undefined {
+    return this.#pods.get(uid)?.last.nodeName || undefined;
+  }
+
+  /** The last published state of a pod, as a Kubernetes-shaped stub for a DELETED event. */
+  stub(uid: string): unknown {
+    const p = this.#pods.get(uid)?.last;
+    return p ? { metadata: { uid, name: p.name, namespace: p.namespace }, spec: { nodeName: p.nodeName } } : undefined;
+  }
+
+  upsert(object: unknown, out: Projection): PodChange {
+    const { pod, containers } = projectPod(object);
+    const previous = this.#pods.get(pod.uid);
+    const node = pod.nodeName || undefined;
+    const previousNode = previous?.last.nodeName || undefined;
+    const scopes = scopesOf(node);
+    const moved = previous !== undefined && previousNode !== node;
+    if (moved && previousNode !== undefined) this.#leaveNode(pod.uid, previous, previousNode, out);
+    const podUpdate = makeUpdate('Pod', pod.uid, 'pod', pod, scopes, 'upsert');
+    const hash = payloadHash(podUpdate.payload);
+    this.#push(out, podUpdate, previous?.hash === hash && !moved);
+    const entries: ContainerEntry[] = [];
+    for (const c of containers) {
+      const u = makeUpdate('Container', c.containerId, 'container', c, scopes, c.stopTimeNs !== 0n ? 'tombstone' : 'upsert');
+      const h = payloadHash(u.payload);
+      const old = previous?.containers.find((p) => p.cid === c.containerId);
+      this.#push(out, u, old?.hash === h && !moved);
+      entries.push({ name: c.name, type: c.type, cid: c.containerId, last: c, hash: h });
+    }
+    for (const old of previous?.containers ?? []) {
+      if (old.last && !entries.some((e) => e.cid === old.cid)) out.updates.push(stopped(old.last, scopes, BigInt(this.#clock.now()) * 1_000_000n));
+    }
+    for (const c of pod.containers) if (c.containerId === '') entries.push({ name: c.name, type: c.type, cid: '', last: undefined, hash: 0 });
+    this.#pods.set(pod.uid, { last: pod, hash, containers: entries });
+    return { uid: pod.uid, namespace: pod.namespace, node, previousNode, ownerReferences: pod.ownerReferences };
+  }
+
+  /** Publishes the pod and every container instance stopped at `deletedAt`. */
+  delete(object: unknown, deletedAt: bigint, out: Projection): PodChange {
+    const { pod: fromEvent } = projectPod(object, deletedAt);
+    const previous = this.#pods.get(fromEvent.uid);
+    const base = previous?.last ?? fromEvent;
+    const pod = create(PodUpdateSchema, { ...base, stopTimeNs: deletedAt });
+    const node = pod.nodeName || undefined;
+    const scopes = scopesOf(node);
+    out.updates.push(makeUpdate('Pod', pod.uid, 'pod', pod, scopes, 'tombstone'));
+    const fromEventContainers = projectPod(object, deletedAt).containers;
+    const seen = new Set<string>();
+    for (const c of fromEventContainers) {
+      seen.add(c.containerId);
+      out.updates.push(makeUpdate('Container', c.containerId, 'container', c, scopes, 'tombstone'));
+    }
+    for (const old of previous?.containers ?? []) {
+      if (old.last && !seen.has(old.cid)) out.updates.push(stopped(old.last, scopes, deletedAt));
+    }
+    this.#pods.delete(pod.uid);
+    return { uid: pod.uid, namespace: pod.namespace, node: undefined, previousNode: node, ownerReferences: pod.ownerReferences };
+  }
+
+  /** Rebuilds memory from the store's state after a restart (publishes nothing). */
+  restorePod(pod: PodUpdate): void {
+    const hash = payloadHash(makeUpdate('Pod', pod.uid, 'pod', pod, [], 'upsert').payload);
+    const existing = this.#pods.get(pod.uid);
+    const containers = pod.containers.map((c) => existing?.containers.find((e) => e.cid === c.containerId && c.containerId !== '') ?? { name: c.name, type: c.type, cid: c.containerId, last: undefined, hash: 0 });
+    this.#pods.set(pod.uid, { last: pod, hash, containers });
+  }
+
+  restoreContainer(c: ContainerUpdate): void {
+    const entry = this.#pods.get(c.podUid);
+    const hash = payloadHash(makeUpdate('Container', c.containerId, 'container', c, [], 'upsert').payload);
+    const slot = entry?.containers.find((e) => e.cid === c.containerId);
+    if (slot) {
+      slot.last = c;
+      slot.hash = hash;
+    } else if (entry) {
+      entry.containers.push({ name: c.name, type: c.type, cid: c.containerId, last: c, hash });
+    }
+  }
+
+  #leaveNode(uid: string, previous: PodEntry, node: string, out: Projection): void {
+    const scope = nodeScopeName(node);
+    out.updates.push(makeScopeExit('Pod', uid, scope));
+    for (const c of previous.containers) if (c.cid !== '') out.updates.push(makeScopeExit('Container', c.cid, scope));
+  }
+
+  #push(out: Projection, update: ProjectedUpdate, unchanged: boolean): void {
+    if (unchanged) this.suppressed++;
+    else out.updates.push(update);
+  }
+}
+
+function scopesOf(node: string | undefined): string[] {
+  return node === undefined ? [CLUSTER] : [CLUSTER, nodeScopeName(node)];
+}
+
+function stopped(last: ContainerUpdate, scopes: readonly string[], at: bigint): ProjectedUpdate {
+  const value = create(ContainerUpdateSchema, {
+    ...last,
+    state: last.state === ContainerState.RUNNING || last.state === ContainerState.WAITING ? ContainerState.TERMINATED : last.state,
+    stopTimeNs: last.stopTimeNs !== 0n ? last.stopTimeNs : at,
+  });
+  return makeUpdate('Container', last.containerId, 'container', value, scopes, 'tombstone');
+}

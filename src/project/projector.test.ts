@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../core/index.ts';
+import { Projector, emptyProjection, type ProjectedUpdate, type Projection, type SourceKind } from './index.ts';
+import {
+  deploymentApi, namespaceWeb, podAfterAppRestart, podWithInitAndSidecar, readyNode, replicaSetApi,
+  serviceApi, serviceScaledToZeroSlice, sliceOfApi,
+} from '../../test/fixtures/k8s-objects.ts';
+
+const describe = (u: ProjectedUpdate): string => `${u.state} ${u.objectKey} ${u.update.object.case} -> ${[...u.scopes].join(',')}`;
+const lines = (p: Projection): string[] => p.updates.map(describe).sort();
+
+function withWorld(): Projector {
+  const p = new Projector({ clock: new ManualClock(Date.parse('2026-11-01T11:00:00Z')) });
+  p.apply('Namespace', 'ADDED', namespaceWeb());
+  p.apply('Node', 'ADDED', readyNode());
+  p.apply('Deployment', 'ADDED', deploymentApi());
+  p.apply('ReplicaSet', 'ADDED', replicaSetApi());
+  return p;
+}
+
+test('a pod publishes itself and every container instance (init, sidecar, regular, ephemeral) to cluster and its node', () => {
+  const p = withWorld();
+  const out = p.apply('Pod', 'ADDED', podWithInitAndSidecar());
+  const containers = out.updates.filter((u) => u.kind === 'Container');
+  assert.equal(containers.length, 4);
+  const types = containers.map((c) => (c.update.object.case === 'container' ? c.update.object.value.type : -1)).sort();
+  assert.deepEqual(types, [1, 2, 3, 4], 'INIT, REGULAR, SIDECAR and EPHEMERAL each appear');
+  for (const c of containers) assert.deepEqual(c.scopes, ['cluster', 'node/n1']);
+  // The namespace, ReplicaSet and Deployment enter n1's scope with the pod (design §5).
+  assert.deepEqual(
+    lines(out).filter((l) => !l.includes('Container/') && !l.includes('Pod/')),
+    ['upsert Deployment/dep-api workload -> node/n1', 'upsert Namespace/ns-web namespace -> node/n1', 'upsert ReplicaSet/rs-api workload -> node/n1'],
+  );
+});
+
+test('an event that changes nothing we publish produces no update', () => {
+  const p = withWorld();
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar());
+  const heartbeat = p.apply('Node', 'MODIFIED', readyNode('n1', '2026-11-01T10:00:40Z'));
+  assert.deepEqual(heartbeat.updates, [], 'a kubelet heartbeat changes only timestamps');
+  const again = podWithInitAndSidecar();
+  (again['metadata'] as Record<string, unknown>)['resourceVersion'] = '999';
+  assert.deepEqual(p.apply('Pod', 'MODIFIED', again).updates, [], 'a resourceVersion-only change');
+  assert.ok(p.stats().suppressed >= 2);
+});
+
+test('a restarted container publishes the new instance and stops the old one', () => {
+  const p = withWorld();
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar());
+  const out = p.apply('Pod', 'MODIFIED', podAfterAppRestart());
+  const containerLines = lines(out).filter((l) => l.includes('Container/'));
+  assert.equal(containerLines.length, 2);
+  assert.ok(containerLines.some((l) => l.startsWith('upsert Container/' + '0'.repeat(62) + '63')), containerLines.join('\n'));
+  const stopped = out.updates.find((u) => u.state === 'tombstone');
+  assert.ok(stopped && stopped.update.object.case === 'container');
+  assert.equal(stopped.update.object.value.name, 'app');
+  assert.notEqual(stopped.update.object.value.stopTimeNs, 0n);
+});
+
+test('a pod deletion is published as tombstones and its ancestors leave the node scope', () => {
+  const p = withWorld();
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar());
+  const out = p.apply('Pod', 'DELETED', podWithInitAndSidecar());
+  const tombstones = out.updates.filter((u) => u.state === 'tombstone');
+  assert.equal(tombstones.length, 5, 'the pod and its four containers');
+  for (const t of tombstones) {
+    const v = t.update.object.value as { stopTimeNs: bigint };
+    assert.notEqual(v.stopTimeNs, 0n);
+  }
+  assert.deepEqual(
+    lines(out).filter((l) => l.startsWith('remove')),
+    ['remove Deployment/dep-api scopeExit -> node/n1', 'remove Namespace/ns-web scopeExit -> node/n1', 'remove ReplicaSet/rs-api scopeExit -> node/n1'],
+  );
+});
+
+test('owners listed after their pods are sent to the node scopes those pods run on', () => {
+  const p = new Projector();
+  p.apply('Namespace', 'ADDED', namespaceWeb());
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar());
+  const rs = p.apply('ReplicaSet', 'ADDED', replicaSetApi());
+  assert.deepEqual(lines(rs), ['upsert ReplicaSet/rs-api workload -> cluster,node/n1']);
+  const dep = p.apply('Deployment', 'ADDED', deploymentApi());
+  assert.deepEqual(lines(dep), ['upsert Deployment/dep-api workload -> cluster,node/n1']);
+});
+
+test('a node scope sees a service with only its own member pods; scaled to zero it leaves every node', () => {
+  const p = withWorld();
+  p.apply('Node', 'ADDED', readyNode('n2'));
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar('api-1', 'pod-1', 'n1', '10.244.1.5', 1));
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar('api-2', 'pod-2', 'n2', '10.244.2.5', 10));
+  p.apply('Service', 'ADDED', serviceApi());
+  const out = p.apply('EndpointSlice', 'ADDED', sliceOfApi([['pod-1', 'n1'], ['pod-2', 'n2']]));
+  const views = new Map(out.updates.filter((u) => u.kind === 'Service').map((u) => [u.scopes.join(), u.update.object.value as { podUids: string[]; nodeNames: string[] }]));
+  assert.deepEqual(views.get('cluster')?.podUids, ['pod-1', 'pod-2']);
+  assert.deepEqual(views.get('cluster')?.nodeNames, ['n1', 'n2']);
+  assert.deepEqual(views.get('node/n1')?.podUids, ['pod-1']);
+  assert.deepEqual(views.get('node/n2')?.podUids, ['pod-2']);
+  assert.equal(out.aux.length, 1, 'slice membership is kept as aux state');
+
+  const zero = p.apply('EndpointSlice', 'MODIFIED', serviceScaledToZeroSlice());
+  const cluster = zero.updates.find((u) => u.kind === 'Service' && u.scopes[0] === 'cluster');
+  assert.ok(cluster, 'the empty membership is published (design §9)');
+  assert.deepEqual((cluster.update.object.value as { podUids: string[] }).podUids, []);
+  assert.deepEqual(lines(zero).filter((l) => l.startsWith('remove')), ['remove Service/svc-api scopeExit -> node/n1', 'remove Service/svc-api scopeExit -> node/n2']);
+});
+
+test('a relist publishes only differences, including deletions that happened while away', () => {
+  const p = withWorld();
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar('api-1', 'pod-1', 'n1', '10.244.1.5', 1));
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar('api-2', 'pod-2', 'n1', '10.244.1.6', 10));
+  p.listStart('Pod');
+  const out = emptyProjection();
+  p.listObject('Pod', podWithInitAndSidecar('api-1', 'pod-1', 'n1', '10.244.1.5', 1), out);
+  p.listDone('Pod', out);
+  const pods = out.updates.filter((u) => u.kind === 'Pod');
+  assert.equal(pods.length, 1, 'the unchanged pod is not republished');
+  assert.equal(pods[0]?.state, 'tombstone');
+  const gone = pods[0]?.update.object.value as { uid: string; podIp: string; stopTimeNs: bigint };
+  assert.equal(gone.uid, 'pod-2');
+  assert.equal(gone.podIp, '10.244.1.6', 'the deletion carries the last known state');
+  assert.equal(out.updates.filter((u) => u.kind === 'Container' && u.state === 'tombstone').length, 4);
+});
+
+test('a projector restored from published state publishes nothing for the same objects', () => {
+  const world: Array<[SourceKind, Record<string, unknown>]> = [
+    ['Namespace', namespaceWeb()], ['Node', readyNode()], ['Deployment', deploymentApi()], ['ReplicaSet', replicaSetApi()],
+    ['Pod', podWithInitAndSidecar()], ['Service', serviceApi()], ['EndpointSlice', sliceOfApi([['pod-1', 'n1']])],
+  ];
+  const first = new Projector();
+  const published = emptyProjection();
+  for (const [kind, o] of world) first.apply(kind, 'ADDED', o, published);
+  // What the store's cluster scope holds: the newest update of each object, plus the aux state.
+  const latest = new Map(published.updates.filter((u) => u.scopes.includes('cluster')).map((u) => [u.objectKey, u]));
+  const restored = new Projector();
+  for (const u of latest.values()) restored.restore(u.update);
+  for (const a of published.aux) if (a.value) restored.restoreAux(a.key, a.value);
+  restored.finishRestore();
+  const again = emptyProjection();
+  for (const [kind, o] of world) restored.apply(kind, 'MODIFIED', o, again);
+  assert.deepEqual(lines(again), []);
+  // and it still notices a real change after the restore
+  const moved = restored.apply('EndpointSlice', 'MODIFIED', serviceScaledToZeroSlice());
+  assert.ok(lines(moved).includes('remove Service/svc-api scopeExit -> node/n1'), lines(moved).join('\n'));
+});
+
+test('a malformed object is skipped and counted, and the projector keeps working', () => {
+  const p = withWorld();
+  const out = p.apply('Pod', 'ADDED', { metadata: { name: 'no-uid' } });
+  assert.deepEqual(out.updates, []);
+  assert.equal(p.stats().badObjects, 1);
+  assert.ok(p.apply('Pod', 'ADDED', podWithInitAndSidecar()).updates.length > 0);
+  assert.deepEqual(p.apply('Pod', 'ADDED', 'garbage').updates, []);
+  assert.equal(p.stats().badObjects, 2);
+});

@@ -1,0 +1,300 @@
+import { isWorkloadKind, kindFromWire, type NamespaceUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
+import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { controllerOwnerUid } from './convert-pod.ts';
+import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
+import { BadObjectError, obj, str, timeNs } from './k8s-fields.ts';
+import { payloadHash } from './payload-hash.ts';
+import { PodTracker, type PodChange } from './pod-tracker.ts';
+import { CLUSTER, emptyProjection, makeScopeExit, makeUpdate, nodeScopeName, objectKey, withScopes, type Projection, type ProjectedUpdate } from './projection.ts';
+import { ScopeRouter, type Delta } from './scope-router.ts';
+import { ServiceViews } from './service-views.ts';
+
+/** Kubernetes kinds the projector accepts from the source. */
+export const SOURCE_KINDS = [
+  'Namespace', 'Node', 'Pod', 'Service', 'EndpointSlice', 'Endpoints',
+  'ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
+] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+type OwnerKind = 'ReplicaSet' | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** A namespace or owner: its payload is kept, to send to node scopes it enters. */
+interface SharedEntry {
+  update: ProjectedUpdate;
+  hash: number;
+  name: string;
+}
+
+export interface ProjectorStats {
+  readonly badObjects: number;
+  readonly suppressed: number;
+  readonly updates: number;
+  readonly pods: number;
+}
+
+export interface ProjectorOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * Turns Kubernetes objects into compact updates routed to scopes (design §5, §8, §9), and
+ * drops events that change nothing we publish (node heartbeats, resourceVersion-only
+ * changes). Synchronous, and pure apart from its own memory: the service feeds it source
+ * events in order and commits what it returns. After a restart it is rebuilt from the
+ * store's state (`restore*`), so a resumed watch or a relist publishes only differences.
+ */
+export class Projector {
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #router = new ScopeRouter();
+  readonly #pods: PodTracker;
+  readonly #services: ServiceViews;
+  readonly #nodes = new Map<string, { name: string; hash: number }>();
+  readonly #shared = new Map<string, SharedEntry>();
+  readonly #namespaceUidByName = new Map<string, string>();
+  readonly #listing = new Map<string, Set<string>>();
+  #suppressed = 0;
+  #badObjects = 0;
+  #updates = 0;
+
+  constructor(options: ProjectorOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#log = (options.logger ?? silentLogger).child({ module: 'project' });
+    this.#pods = new PodTracker(this.#clock);
+    this.#services = new ServiceViews(this.#router);
+  }
+
+  stats(): ProjectorStats {
+    const suppressed = this.#suppressed + this.#pods.suppressed + this.#services.suppressed;
+    return { badObjects: this.#badObjects, suppressed, updates: this.#updates, pods: this.#pods.size };
+  }
+
+  /** One watch event. A malformed object is counted, logged and skipped; it never throws. */
+  apply(kind: SourceKind, type: EventType, object: unknown, out: Projection = emptyProjection()): Projection {
+    const before = out.updates.length;
+    try {
+      this.#dispatch(kind, type, object, out);
+    } catch (err) {
+      if (!(err instanceof BadObjectError)) throw err;
+      this.#badObjects++;
+      this.#log.warn({ err, kind }, 'skipped a malformed object');
+    }
+    this.#updates += out.updates.length - before;
+    return out;
+  }
+
+  /** A LIST of `kind` begins: known objects it does not contain are deleted at `listDone`. */
+  listStart(kind: SourceKind): void {
+    this.#listing.set(kind, new Set());
+  }
+
+  listObject(kind: SourceKind, object: unknown, out: Projection = emptyProjection()): Projection {
+    const uid = str(obj(obj(object)['metadata'])['uid']);
+    if (uid !== '') this.#listing.get(kind)?.add(uid);
+    return this.apply(kind, 'ADDED', object, out);
+  }
+
+  /** Publishes deletions for known objects the LIST did not contain (design §6). */
+  listDone(kind: SourceKind, out: Projection = emptyProjection()): Projection {
+    const seen = this.#listing.get(kind) ?? new Set<string>();
+    this.#listing.delete(kind);
+    const gone = [...this.#known(kind)].filter(([uid]) => !seen.has(uid));
+    for (const [, stub] of gone) this.apply(kind, 'DELETED', stub, out);
+    return out;
+  }
+
+  /**
+   * Rebuilds memory from one live object of the store's cluster-scope state (call for every
+   * object, then `finishRestore`). Publishes nothing.
+   */
+  restore(update: ResourceUpdate): void {
+    const o = update.object;
+    switch (o.case) {
+      case 'pod':
+        this.#pods.restorePod(o.value);
+        this.#route({ uid: o.value.uid, namespace: o.value.namespace, node: o.value.nodeName || undefined, previousNode: undefined, ownerReferences: o.value.ownerReferences }, emptyProjection());
+        return;
+      case 'container':
+        this.#pods.restoreContainer(o.value);
+        return;
+      case 'node':
+        this.#nodes.set(o.value.uid, { name: o.value.name, hash: payloadHash(makeUpdate('Node', o.value.uid, 'node', o.value, [], 'upsert').payload) });
+        return;
+      case 'namespace':
+        this.#rememberNamespace(o.value);
+        return;
+      case 'workload':
+        this.#restoreWorkload(o.value);
+        return;
+      case 'service':
+        this.#services.restore(o.value);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Restores aux state (which pods each EndpointSlice lists). */
+  restoreAux(key: string, value: Uint8Array): void {
+    this.#services.restoreSlice(key, value);
+  }
+
+  finishRestore(): void {
+    this.#services.finishRestore();
+  }
+
+  #dispatch(kind: SourceKind, type: EventType, object: unknown, out: Projection): void {
+    const deletedAt = type === 'DELETED' ? this.#deletionTime(object) : 0n;
+    const uid = (): string => str(obj(obj(object)['metadata'])['uid']);
+    switch (kind) {
+      case 'Pod':
+        this.#route(type === 'DELETED' ? this.#pods.delete(object, deletedAt, out) : this.#pods.upsert(object, out), out);
+        return;
+      case 'Node':
+        return this.#node(object, deletedAt, out);
+      case 'Namespace':
+        return this.#namespace(object, deletedAt, out);
+      case 'Service':
+        this.#services.service(object, deletedAt, out);
+        return;
+      case 'EndpointSlice':
+        this.#services.slice(endpointSliceMembers(object), uid(), type === 'DELETED', out);
+        return;
+      case 'Endpoints':
+        this.#services.slice(endpointsMembers(object), uid(), type === 'DELETED', out);
+        return;
+      default:
+        return this.#workload(kind, object, deletedAt, out);
+    }
+  }
+
+  #deletionTime(object: unknown): bigint {
+    const fromObject = timeNs(obj(obj(object)['metadata'])['deletionTimestamp']);
+    return fromObject !== 0n ? fromObject : BigInt(this.#clock.now()) * 1_000_000n;
+  }
+
+  /** Updates node membership for a pod change and sends what entered or left node scopes. */
+  #route(change: PodChange, out: Projection): void {
+    const podKey = objectKey('Pod', change.uid);
+    if (change.node === undefined && change.previousNode !== undefined && !this.#pods.nodeOf(change.uid)) {
+      const services = this.#router.servicesOfPod(podKey);
+      this.#applyDeltas(this.#router.removePod(podKey), out);
+      this.#services.podRemoved(podKey, services, change.previousNode, out);
+      return;
+    }
+    const owner = change.ownerReferences.find((r) => r.controller && isWorkloadKind(r.kind));
+    const ownerKey = owner ? objectKey(owner.kind as OwnerKind, owner.uid) : undefined;
+    const before = this.#router.nodeOfPod(podKey);
+    this.#applyDeltas(this.#router.upsertPod(podKey, { node: change.node, namespaceKey: `Namespace:${change.namespace}`, ownerKey }), out);
+    if (before !== change.node) this.#services.podMoved(podKey, [before, change.node], out);
+  }
+
+  #node(object: unknown, deletedAt: bigint, out: Projection): void {
+    const node = projectNode(object, deletedAt);
+    const update = makeUpdate('Node', node.uid, 'node', node, [CLUSTER, nodeScopeName(node.name)], deletedAt ? 'tombstone' : 'upsert');
+    const hash = payloadHash(update.payload);
+    if (!deletedAt && this.#nodes.get(node.uid)?.hash === hash) {
+      this.#suppressed++;
+      return;
+    }
+    out.updates.push(update);
+    if (deletedAt) this.#nodes.delete(node.uid);
+    else this.#nodes.set(node.uid, { name: node.name, hash });
+  }
+
+  #namespace(object: unknown, deletedAt: bigint, out: Projection): void {
+    const ns = projectNamespace(object, deletedAt);
+    const scopes = [CLUSTER, ...this.#router.nodesOf(`Namespace:${ns.name}`).map(nodeScopeName)];
+    this.#publishShared(makeUpdate('Namespace', ns.uid, 'namespace', ns, scopes, deletedAt ? 'tombstone' : 'upsert'), ns.name, out);
+    if (deletedAt) this.#namespaceUidByName.delete(ns.name);
+    else this.#namespaceUidByName.set(ns.name, ns.uid);
+  }
+
+  #rememberNamespace(ns: NamespaceUpdate): void {
+    const u = makeUpdate('Namespace', ns.uid, 'namespace', ns, [CLUSTER], 'upsert');
+    this.#namespaceUidByName.set(ns.name, ns.uid);
+    this.#shared.set(u.objectKey, { update: u, hash: payloadHash(u.payload), name: ns.name });
+  }
+
+  #workload(kind: OwnerKind, object: unknown, deletedAt: bigint, out: Projection): void {
+    const w = projectWorkload(kind, object, deletedAt);
+    const key = objectKey(kind, w.uid);
+    if (!deletedAt) this.#applyDeltas(this.#router.linkOwner(key, parentKey(w)), out);
+    const scopes = [CLUSTER, ...this.#router.nodesOf(key).map(nodeScopeName)];
+    this.#publishShared(makeUpdate(kind, w.uid, 'workload', w, scopes, deletedAt ? 'tombstone' : 'upsert'), w.name, out);
+    if (deletedAt) this.#router.forgetOwnerIfUnused(key);
+  }
+
+  #restoreWorkload(w: WorkloadUpdate): void {
+    const kind = kindFromWire(w.kind);
+    if (!kind || !isWorkloadKind(kind)) return;
+    const key = objectKey(kind, w.uid);
+    this.#router.linkOwner(key, parentKey(w));
+    const u = makeUpdate(kind, w.uid, 'workload', w, [CLUSTER], 'upsert');
+    this.#shared.set(key, { update: u, hash: payloadHash(u.payload), name: w.name });
+  }
+
+  /** Namespaces and owners: suppress unchanged ones, keep the payload for node scopes they enter. */
+  #publishShared(update: ProjectedUpdate, name: string, out: Projection): void {
+    const hash = payloadHash(update.payload);
+    if (update.state === 'upsert' && this.#shared.get(update.objectKey)?.hash === hash) {
+      this.#suppressed++;
+      return;
+    }
+    out.updates.push(update);
+    if (update.state === 'tombstone') this.#shared.delete(update.objectKey);
+    else this.#shared.set(update.objectKey, { update, hash, name });
+  }
+
+  /** Sends an object to the node scopes it entered, and a ScopeExit to those it left. */
+  #applyDeltas(deltas: readonly Delta[], out: Projection): void {
+    for (const d of deltas) {
+      if (d.key.startsWith('Service:')) {
+        this.#services.nodeChanged(d.key, d.node, d.change, out);
+        continue;
+      }
+      const key = d.key.startsWith('Namespace:') ? this.#namespaceKey(d.key.slice('Namespace:'.length)) : d.key;
+      const entry = key === undefined ? undefined : this.#shared.get(key);
+      if (!entry) continue; // not known yet: it gets the node's scope when it arrives
+      const scope = nodeScopeName(d.node);
+      const uid = entry.update.objectKey.slice(entry.update.kind.length + 1);
+      out.updates.push(d.change === 'enter' ? withScopes(entry.update, [scope]) : makeScopeExit(entry.update.kind, uid, scope));
+    }
+  }
+
+  #namespaceKey(name: string): string | undefined {
+    const uid = this.#namespaceUidByName.get(name);
+    return uid === undefined ? undefined : objectKey('Namespace', uid);
+  }
+
+  /** Known live objects of a kind, as stubs a DELETED event can be projected from. */
+  *#known(kind: SourceKind): Iterable<[string, unknown]> {
+    switch (kind) {
+      case 'Pod':
+        for (const uid of [...this.#pods.uids()]) yield [uid, this.#pods.stub(uid)];
+        return;
+      case 'Node':
+        for (const [uid, n] of this.#nodes) yield [uid, { metadata: { uid, name: n.name } }];
+        return;
+      case 'Service':
+      case 'EndpointSlice':
+      case 'Endpoints':
+        yield* this.#services.known(kind);
+        return;
+      default:
+        for (const [key, e] of this.#shared) {
+          if (e.update.kind !== kind) continue;
+          const uid = key.slice(kind.length + 1);
+          const ns = (e.update.update.object.value as { namespace?: string } | undefined)?.namespace ?? '';
+          yield [uid, { metadata: { uid, name: e.name, namespace: ns } }];
+        }
+    }
+  }
+}
+
+function parentKey(w: WorkloadUpdate): string | undefined {
+  const uid = controllerOwnerUid(w.ownerReferences);
+  const ref = w.ownerReferences.find((r) => r.uid === uid);
+  return ref && isWorkloadKind(ref.kind) ? objectKey(ref.kind, ref.uid) : undefined;
+}

@@ -1,0 +1,206 @@
+import { create } from '@bufbuild/protobuf';
+import type { ServiceUpdate } from '../schema/index.ts';
+import { ServiceUpdateSchema } from '../schema/index.ts';
+import { projectService, type EndpointMembers } from './convert-objects.ts';
+import { payloadHash } from './payload-hash.ts';
+import { CLUSTER, makeScopeExit, makeUpdate, nodeScopeName, objectKey, type Projection } from './projection.ts';
+import type { Delta, ScopeRouter } from './scope-router.ts';
+
+interface ServiceEntry {
+  base: ServiceUpdate;
+  deleted: boolean;
+  clusterHash: number | undefined;
+  /** node → hash of the view last sent to that node's scope. */
+  viewHashes: Map<string, number>;
+}
+
+const SLICE_PREFIX = 'slice/';
+
+/**
+ * Services and their membership. The cluster scope gets a Service with every member pod and
+ * node; a node scope gets a view with only the member pods on that node, so an agent's
+ * memory follows its node's workload and a change on one node is sent to that node alone.
+ * Membership comes from EndpointSlices (or Endpoints); which slice lists which pods is kept
+ * as aux state so a restart without a relist still knows it.
+ */
+export class ServiceViews {
+  readonly #router: ScopeRouter;
+  readonly #services = new Map<string, ServiceEntry>(); // by `<namespace>/<name>`
+  readonly #slices = new Map<string, { serviceName: string; podUids: string[]; kind: 'EndpointSlice' | 'Endpoints' }>();
+  readonly #slicesByService = new Map<string, Set<string>>();
+  suppressed = 0;
+
+  constructor(router: ScopeRouter) {
+    this.#router = router;
+  }
+
+  /** A Service was added, changed or deleted. */
+  service(object: unknown, deletedAt: bigint, out: Projection): Delta[] {
+    const base = projectService(object, deletedAt);
+    const name = `${base.namespace}/${base.name}`;
+    const previous = this.#services.get(name);
+    const entry: ServiceEntry =
+      previous && previous.base.uid === base.uid
+        ? { ...previous, base, deleted: deletedAt !== 0n }
+        : { base, deleted: deletedAt !== 0n, clusterHash: undefined, viewHashes: new Map() };
+    this.#services.set(name, entry);
+    this.#emitAll(name, entry, out);
+    if (entry.deleted) this.#services.delete(name);
+    return [];
+  }
+
+  /** An EndpointSlice (or Endpoints) changed: membership of its service is recomputed. */
+  slice(members: EndpointMembers, sliceUid: string, deleted: boolean, out: Projection): Delta[] {
+    if (sliceUid === '') return [];
+    const old = this.#slices.get(sliceUid);
+    if (old) this.#slicesByService.get(old.serviceName)?.delete(sliceUid);
+    if (deleted || members.serviceName === '') {
+      this.#slices.delete(sliceUid);
+      out.aux.push({ key: SLICE_PREFIX + sliceUid, value: undefined });
+    } else {
+      const entry = { serviceName: members.serviceName, podUids: [...new Set(members.podUids)].sort(), kind: 'EndpointSlice' as const };
+      this.#slices.set(sliceUid, entry);
+      let set = this.#slicesByService.get(entry.serviceName);
+      if (!set) this.#slicesByService.set(entry.serviceName, (set = new Set()));
+      set.add(sliceUid);
+      out.aux.push({ key: SLICE_PREFIX + sliceUid, value: new TextEncoder().encode(JSON.stringify(entry)) });
+    }
+    for (const name of new Set([old?.serviceName, members.serviceName])) if (name) this.#recompute(name, out);
+    return [];
+  }
+
+  /** The router says service `routerKey` entered or left `node`'s scope. */
+  nodeChanged(routerKey: string, node: string, change: 'enter' | 'exit', out: Projection): void {
+    const name = routerKey.slice('Service:'.length);
+    const entry = this.#services.get(name);
+    if (!entry) return;
+    if (change === 'enter') this.#emitView(name, entry, node, out);
+    else this.#exitView(entry, node, out);
+  }
+
+  /** A member pod was scheduled or moved: the views on its old and new node change. */
+  podMoved(podKey: string, nodes: Array<string | undefined>, out: Projection): void {
+    for (const routerKey of this.#router.servicesOfPod(podKey)) this.#refresh(routerKey.slice('Service:'.length), nodes, out);
+  }
+
+  podRemoved(_podKey: string, routerKeys: string[], node: string | undefined, out: Projection): void {
+    for (const routerKey of routerKeys) this.#refresh(routerKey.slice('Service:'.length), [node], out);
+  }
+
+  restore(update: ServiceUpdate): void {
+    const name = `${update.namespace}/${update.name}`;
+    const base = create(ServiceUpdateSchema, { ...update, podUids: [], nodeNames: [] });
+    this.#services.set(name, { base, deleted: false, clusterHash: payloadHash(this.#clusterView(base, update.podUids, update.nodeNames).payload), viewHashes: new Map() });
+  }
+
+  restoreSlice(key: string, value: Uint8Array): void {
+    if (!key.startsWith(SLICE_PREFIX)) return;
+    const entry = JSON.parse(new TextDecoder().decode(value)) as { serviceName: string; podUids: string[]; kind: 'EndpointSlice' | 'Endpoints' };
+    const uid = key.slice(SLICE_PREFIX.length);
+    this.#slices.set(uid, entry);
+    let set = this.#slicesByService.get(entry.serviceName);
+    if (!set) this.#slicesByService.set(entry.serviceName, (set = new Set()));
+    set.add(uid);
+    this.#router.setServicePods(`Service:${entry.serviceName}`, this.#members(entry.serviceName).map((u) => objectKey('Pod', u)));
+  }
+
+  /**
+   * Ends a restore: the node views the store holds are the ones these services and slices
+   * produce, so they are taken as sent (a later change or exit then compares against them).
+   */
+  finishRestore(): void {
+    for (const [name, entry] of this.#services) {
+      for (const [node, pods] of this.#router.servicePodsByNode(`Service:${name}`)) {
+        const value = create(ServiceUpdateSchema, { ...entry.base, podUids: pods.map((k) => k.slice('Pod/'.length)).sort(), nodeNames: [node] });
+        entry.viewHashes.set(node, payloadHash(makeUpdate('Service', entry.base.uid, 'service', value, [], 'upsert').payload));
+      }
+    }
+  }
+
+  /** Known services, or slices, as minimal objects a DELETED event can be projected from. */
+  *known(kind: 'Service' | 'EndpointSlice' | 'Endpoints'): Iterable<[string, unknown]> {
+    if (kind === 'Service') {
+      for (const e of this.#services.values()) yield [e.base.uid, { metadata: { uid: e.base.uid, name: e.base.name, namespace: e.base.namespace } }];
+      return;
+    }
+    for (const [uid, s] of this.#slices) {
+      const [namespace, service] = s.serviceName.split('/');
+      yield [uid, { metadata: { uid, name: `${service}-gone`, namespace, labels: { 'kubernetes.io/service-name': service } } }];
+    }
+  }
+
+  podStub(uid: string, router: ScopeRouter): unknown {
+    return { metadata: { uid, name: uid }, spec: { nodeName: router.nodeOfPod(objectKey('Pod', uid)) ?? '' } };
+  }
+
+  #members(serviceName: string): string[] {
+    const pods = new Set<string>();
+    for (const sliceUid of this.#slicesByService.get(serviceName) ?? []) for (const p of this.#slices.get(sliceUid)?.podUids ?? []) pods.add(p);
+    return [...pods].sort();
+  }
+
+  #recompute(name: string, out: Projection): void {
+    const routerKey = `Service:${name}`;
+    const before = this.#router.servicePodsByNode(routerKey);
+    const deltas = this.#router.setServicePods(routerKey, this.#members(name).map((u) => objectKey('Pod', u)));
+    const after = this.#router.servicePodsByNode(routerKey);
+    const entry = this.#services.get(name);
+    if (!entry) return;
+    for (const d of deltas) if (d.change === 'exit') this.#exitView(entry, d.node, out);
+    this.#emitCluster(name, entry, out);
+    for (const [node, pods] of after) {
+      if (before.get(node)?.join() !== pods.join()) this.#emitView(name, entry, node, out);
+    }
+  }
+
+  #refresh(name: string, nodes: Array<string | undefined>, out: Projection): void {
+    const entry = this.#services.get(name);
+    if (!entry) return;
+    this.#emitCluster(name, entry, out);
+    for (const node of nodes) {
+      if (node === undefined) continue;
+      if (this.#router.isIn(`Service:${name}`, node)) this.#emitView(name, entry, node, out);
+      else this.#exitView(entry, node, out);
+    }
+  }
+
+  #emitAll(name: string, entry: ServiceEntry, out: Projection): void {
+    this.#emitCluster(name, entry, out);
+    for (const node of this.#router.nodesOf(`Service:${name}`)) this.#emitView(name, entry, node, out);
+  }
+
+  #clusterView(base: ServiceUpdate, podUids: string[], nodeNames: string[]) {
+    const value = create(ServiceUpdateSchema, { ...base, podUids, nodeNames });
+    return makeUpdate('Service', base.uid, 'service', value, [CLUSTER], base.stopTimeNs !== 0n ? 'tombstone' : 'upsert');
+  }
+
+  #emitCluster(name: string, entry: ServiceEntry, out: Projection): void {
+    const nodes = this.#router.nodesOf(`Service:${name}`).sort();
+    const update = this.#clusterView(entry.base, this.#members(name), nodes);
+    const hash = payloadHash(update.payload);
+    if (!entry.deleted && hash === entry.clusterHash) {
+      this.suppressed++;
+      return;
+    }
+    entry.clusterHash = hash;
+    out.updates.push(update);
+  }
+
+  #emitView(name: string, entry: ServiceEntry, node: string, out: Projection): void {
+    const pods = (this.#router.servicePodsByNode(`Service:${name}`).get(node) ?? []).map((k) => k.slice('Pod/'.length)).sort();
+    const value = create(ServiceUpdateSchema, { ...entry.base, podUids: pods, nodeNames: [node] });
+    const update = makeUpdate('Service', entry.base.uid, 'service', value, [nodeScopeName(node)], entry.deleted ? 'tombstone' : 'upsert');
+    const hash = payloadHash(update.payload);
+    if (!entry.deleted && entry.viewHashes.get(node) === hash) {
+      this.suppressed++;
+      return;
+    }
+    entry.viewHashes.set(node, hash);
+    out.updates.push(update);
+  }
+
+  #exitView(entry: ServiceEntry, node: string, out: Projection): void {
+    if (!entry.viewHashes.delete(node)) return;
+    out.updates.push(makeScopeExit('Service', entry.base.uid, nodeScopeName(node)));
+  }
+}
