@@ -4,3 +4,5 @@ export type { ConfigSources } from './load.ts';
 export { loadConfig, envName, deepFreeze } from './load.ts';
 export type { SimConfig, SimOptions } from './sim-config.ts';
 export { simConfigSchema } from './sim-config.ts';
+export type { ServeConfig, ServeOptions, StoreSpec } from './serve-config.ts';
+export { serveConfigSchema } from './serve-config.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, simConfigSchema } from './index.ts';
+import { ConfigError, loadConfig, serveConfigSchema, simConfigSchema } from './index.ts';
 
 test('flags override environment, which overrides the file, which overrides defaults', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubemeta-config-'));
@@ -51,4 +51,15 @@ test('boolean options read "false" from the environment as false', () => {
   assert.equal(loadConfig(simConfigSchema, { env: { KUBEMETA_DAEMONSETS: 'false' } }).daemonsets, false);
   assert.equal(loadConfig(simConfigSchema, { env: { KUBEMETA_TLS: 'true' } }).tls, true);
   assert.throws(() => loadConfig(simConfigSchema, { env: { KUBEMETA_TLS: 'maybe' } }), /KUBEMETA_TLS: must be true or false/);
+});
+
+test('serve options: store specs, lists and cross-field rules are validated', () => {
+  const c = loadConfig(serveConfigSchema, { flags: { store: 'etcd:http://127.0.0.1:2379,http://127.0.0.1:2380', natsUrls: 'nats://a:4222, nats://b:4222' } });
+  assert.deepEqual(c.store, { kind: 'etcd', endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2380'] });
+  assert.deepEqual(c.natsUrls, ['nats://a:4222', 'nats://b:4222']);
+  assert.deepEqual(loadConfig(serveConfigSchema, {}).store, { kind: 'lmdb', path: './.data/kubemeta.lmdb' });
+  assert.throws(() => loadConfig(serveConfigSchema, { flags: { store: 'sqlite:/x' } }), /--store: must be lmdb:<directory> or etcd:/);
+  assert.throws(() => loadConfig(serveConfigSchema, { flags: { natsUser: 'u' } }), /NATS user and password go together/);
+  assert.throws(() => loadConfig(serveConfigSchema, { env: { KUBEMETA_NATS_URLS: 'http://x' } }), /is not a NATS URL/);
+  assert.throws(() => loadConfig(serveConfigSchema, { flags: { inCluster: true, kubeconfig: '/k' } }), /either --in-cluster or --kubeconfig/);
 });

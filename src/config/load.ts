@@ -27,8 +27,8 @@ export function envName(option: string): string {
  * config. Throws ConfigError listing every problem with the option's name as the user
  * wrote it. Inner modules get this object and never read process.env themselves.
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, sources: ConfigSources): Readonly<z.output<S>> {
-  const keys = Object.keys(schema.shape);
+export function loadConfig<S extends z.ZodType<object, object>>(schema: S, sources: ConfigSources): Readonly<z.output<S>> {
+  const keys = Object.keys(shapeOf(schema));
   const fromFile = sources.file ? readConfigFile(sources.file, sources.fileSection) : {};
   const fromEnv = envValues(keys, sources.env ?? {});
   const fromFlags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([k, v]) => keys.includes(k) && v !== undefined));
@@ -91,4 +91,13 @@ export function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** The option names of an object schema, also when it is wrapped (superRefine, pipe). */
+function shapeOf(schema: z.ZodType): Record<string, unknown> {
+  const def = (schema as unknown as { def?: { shape?: Record<string, unknown>; in?: z.ZodType; schema?: z.ZodType } }).def;
+  if (def?.shape) return def.shape;
+  if (def?.in) return shapeOf(def.in);
+  if (def?.schema) return shapeOf(def.schema);
+  return (schema as unknown as { shape?: Record<string, unknown> }).shape ?? {};
 }

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { booleanOption } from './sim-config.ts';
+
+const ms = (min: number, max: number) => z.coerce.number().int().min(min, `must be at least ${min} ms`).max(max, `must be at most ${max} ms`);
+const int = (min: number, max: number) => z.coerce.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
+/** A comma-separated list from a flag or env, or a YAML list from a file. */
+const list = z.union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))]);
+
+/** `lmdb:DIR` (embedded, the default) or `etcd:http://host:2379,http://host2:2379`. */
+export const storeSpec = z.string().transform((value, ctx) => {
+  const at = value.indexOf(':');
+  const kind = at === -1 ? value : value.slice(0, at);
+  const rest = at === -1 ? '' : value.slice(at + 1);
+  if (kind === 'lmdb' && rest !== '') return { kind: 'lmdb' as const, path: rest };
+  if (kind === 'etcd' && rest !== '') {
+    const endpoints = rest.split(',').map((e) => e.trim()).filter((e) => e !== '');
+    if (endpoints.every((e) => /^https?:\/\/[^/]+$/.test(e))) return { kind: 'etcd' as const, endpoints };
+  }
+  ctx.addIssue({ code: 'custom', message: `must be lmdb:<directory> or etcd:<http(s)://host:port>[,...], got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
+
+const CLUSTER_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$/;
+
+/**
+ * `kubemeta serve` options. Credentials (NATS user/password, token, nkey seed, creds file,
+ * TLS files; etcd user/password and TLS) come from flags, KUBEMETA_* environment variables or
+ * the config file, so a Kubernetes Secret can provide them as env or files.
+ */
+export const serveConfigSchema = z
+  .object({
+    cluster: z.string().regex(CLUSTER_NAME, "must be 1–253 letters, digits, '-', '_' or '.', starting and ending with a letter or digit").default('default'),
+    kubeconfig: z.string().optional(),
+    inCluster: booleanOption.default(false),
+    context: z.string().optional(),
+    /** Watch only these namespaces (empty: all). */
+    namespaces: list.default([]),
+    apiQps: z.coerce.number().min(0.1).max(10_000).default(20),
+    apiBurst: int(1, 100_000).default(40),
+    listPageSize: int(1, 10_000).default(500),
+    watchIdleTimeoutMs: ms(1_000, 3_600_000).default(300_000),
+
+    natsUrls: list.default(['nats://127.0.0.1:4222']),
+    natsUser: z.string().optional(),
+    natsPassword: z.string().optional(),
+    natsToken: z.string().optional(),
+    natsNkeySeedFile: z.string().optional(),
+    natsCredsFile: z.string().optional(),
+    natsTlsCa: z.string().optional(),
+    natsTlsCert: z.string().optional(),
+    natsTlsKey: z.string().optional(),
+
+    store: storeSpec.default({ kind: 'lmdb', path: './.data/kubemeta.lmdb' }),
+    etcdUser: z.string().optional(),
+    etcdPassword: z.string().optional(),
+    etcdTlsCa: z.string().optional(),
+    etcdTlsCert: z.string().optional(),
+    etcdTlsKey: z.string().optional(),
+    lmdbMapSizeMb: int(16, 1_048_576).default(4_096),
+
+    /** Group commit: at most this many updates per store transaction… */
+    batchMaxUpdates: int(1, 100_000).default(2_000),
+    /** …and a batch waits at most this long for more updates once it has one. */
+    batchLingerMs: ms(0, 1_000).default(2),
+    /** Largest NATS message the publisher builds (NATS's default max_payload is 1 MiB). */
+    publishMaxMessageBytes: int(4_096, 64 * 1024 * 1024).default(256 * 1024),
+
+    historyKeepUpdates: int(1_000, 1_000_000_000).default(1_000_000),
+    historyKeepAgeMs: ms(60_000, 365 * 86_400_000).default(6 * 3_600_000),
+    tombstoneRetentionMs: ms(0, 30 * 86_400_000).default(15 * 60_000),
+    compactionIntervalMs: ms(1_000, 86_400_000).default(60_000),
+
+    /** Address of the HTTP server (health, metrics): host:port. */
+    http: z.string().regex(/^[^:]*:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8080').default('127.0.0.1:8080'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.inCluster && c.kubeconfig) ctx.addIssue({ code: 'custom', path: ['inCluster'], message: 'use either --in-cluster or --kubeconfig, not both' });
+    if ((c.natsUser === undefined) !== (c.natsPassword === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['natsPassword'], message: 'NATS user and password go together' });
+    }
+    if ((c.natsTlsCert === undefined) !== (c.natsTlsKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['natsTlsKey'], message: 'a NATS client certificate needs its key (and the key its certificate)' });
+    }
+    for (const url of c.natsUrls) {
+      if (!/^(nats|tls|wss?):\/\/[^/]+$/.test(url)) ctx.addIssue({ code: 'custom', path: ['natsUrls'], message: `${JSON.stringify(url)} is not a NATS URL like nats://host:4222` });
+    }
+  });
+
+export type ServeConfig = Readonly<z.output<typeof serveConfigSchema>>;
+export type ServeOptions = z.input<typeof serveConfigSchema>;
+export type StoreSpec = ServeConfig['store'];
