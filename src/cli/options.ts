@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+
+/** One command-line option; its name is the config key in kebab-case (config validates it). */
+export interface OptionSpec {
+  key: string;
+  help: string;
+  /** A flag without a value (true when present). */
+  flag?: boolean;
+  /** Repeatable (--namespace a --namespace b) or comma-separated. */
+  list?: boolean;
+}
+
+export function kebab(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** Adds the options to a command; values stay strings for the config loader to validate. */
+export function addOptions(command: Command, specs: readonly OptionSpec[]): Command {
+  for (const s of specs) {
+    const name = `--${kebab(s.key)}`;
+    if (s.flag) command.option(name, s.help);
+    else if (s.list) command.option(`${name} <value>`, s.help, (v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',')]);
+    else command.option(`${name} <value>`, s.help);
+  }
+  return command;
+}
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'cluster', help: 'cluster name used in NATS subjects (default "default")' },
+  { key: 'kubeconfig', help: 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' },
+  { key: 'inCluster', help: "use the pod's service account", flag: true },
+  { key: 'context', help: 'kubeconfig context' },
+  { key: 'namespaces', help: 'watch only these namespaces (comma-separated; default all)', list: true },
+  { key: 'natsUrls', help: 'NATS servers, comma-separated (default nats://127.0.0.1:4222)', list: true },
+  { key: 'natsUser', help: 'NATS user (with --nats-password)' },
+  { key: 'natsPassword', help: 'NATS password (better: KUBEMETA_NATS_PASSWORD)' },
+  { key: 'natsToken', help: 'NATS token (better: KUBEMETA_NATS_TOKEN)' },
+  { key: 'natsNkeySeedFile', help: 'file with an NKey seed' },
+  { key: 'natsCredsFile', help: 'NATS .creds file' },
+  { key: 'natsTlsCa', help: 'CA file for NATS TLS' },
+  { key: 'natsTlsCert', help: 'client certificate for NATS TLS' },
+  { key: 'natsTlsKey', help: 'client key for NATS TLS' },
+  { key: 'store', help: 'lmdb:<dir> (default lmdb:./.data/kubemeta.lmdb) or etcd:<url>[,<url>…]' },
+  { key: 'http', help: 'host:port for /healthz, /readyz, /metrics (default 127.0.0.1:8080)' },
+  { key: 'apiQps', help: 'requests per second to the API server (default 20)' },
+  { key: 'apiBurst', help: 'request burst to the API server (default 40)' },
+  { key: 'listPageSize', help: 'objects per LIST page (default 500)' },
+  { key: 'batchMaxUpdates', help: 'updates per store commit at most (default 2000)' },
+  { key: 'batchLingerMs', help: 'wait for more updates before a commit (default 2)' },
+  { key: 'historyKeepUpdates', help: 'history kept for replay, in updates (default 1000000)' },
+  { key: 'historyKeepAgeMs', help: 'history kept for replay, by age (default 6 h)' },
+  { key: 'tombstoneRetentionMs', help: 'how long deleted objects stay in snapshots (default 15 min)' },
+  { key: 'logLevel', help: 'debug | info | warn | error | silent (default info)' },
+];
+
+export const SIM_OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'port', help: 'port (default 0: any free port)' },
+  { key: 'tls', help: 'serve HTTPS with a self-signed certificate', flag: true },
+  { key: 'seed', help: 'scenario seed: the same seed gives the same cluster (default 1)' },
+  { key: 'nodes', help: 'nodes (default 10)' },
+  { key: 'namespaces', help: 'namespaces besides default and kube-system (default 3)' },
+  { key: 'deployments', help: 'deployments (default 12)' },
+  { key: 'podsPerNode', help: 'pods per node (default 8)' },
+  { key: 'servicesPerNamespace', help: 'services per namespace (default 3)' },
+  { key: 'churnRate', help: 'churn actions per second (default 0)' },
+  { key: 'bookmarkIntervalMs', help: 'watch bookmark interval (default 5000)' },
+  { key: 'historyPerKind', help: 'watch history kept per kind before 410 Gone (default 20000)' },
+  { key: 'kubeconfigOut', help: 'write a kubeconfig for kubectl and client libraries to this file' },
+];

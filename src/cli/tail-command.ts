@@ -1,0 +1,44 @@
+import { connect } from '@nats-io/transport-node';
+import { clusterSubjects, decodeUpdateBatch, nodeScope, resourceUpdateToJson, CLUSTER_SCOPE, formatScope } from '../schema/index.ts';
+
+export interface TailOptions {
+  nats: string;
+  cluster: string;
+  node?: string;
+  all?: boolean;
+  summary?: boolean;
+}
+
+/**
+ * `kubemeta tail`: prints the live stream as JSON lines, one per update, with its version,
+ * prevVersion and scope; `--summary` prints one line a second with counts instead.
+ */
+export async function runTail(options: TailOptions, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+  const subjects = clusterSubjects(options.cluster);
+  const subject = options.node !== undefined ? subjects.scope(nodeScope(options.node)) : options.all ? subjects.clusterScope : subjects.clusterScope;
+  const nc = await connect({ servers: options.nats.split(','), name: 'kubemeta-tail', maxReconnectAttempts: -1, waitOnFirstConnect: true });
+  const sub = nc.subscribe(subject);
+  signal.addEventListener('abort', () => void nc.drain(), { once: true });
+  let updates = 0;
+  let last = 0;
+  let lastScope = formatScope(options.node !== undefined ? nodeScope(options.node) : CLUSTER_SCOPE);
+  const timer = options.summary
+    ? setInterval(() => out.write(`${new Date().toISOString()} scope=${lastScope} updates=${updates} lastVersion=${last}\n`), 1_000)
+    : undefined;
+  try {
+    for await (const msg of sub) {
+      const batch = decodeUpdateBatch(msg.data);
+      lastScope = formatScope(batch.scope);
+      for (const u of batch.updates) {
+        updates++;
+        last = u.version;
+        if (!options.summary) {
+          out.write(JSON.stringify({ scope: lastScope, version: u.version, prevVersion: u.prevVersion, update: resourceUpdateToJson(u.update) }) + '\n');
+        }
+      }
+    }
+  } finally {
+    if (timer) clearInterval(timer);
+    await nc.closed();
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Turns a batch of pending updates into store commits (pure: no I/O). Versions are assigned
+ * head+1, head+2, … in batch order (design.md §1); each update's prevVersion on each scope is
+ * the scope's head so far, including earlier updates of the same batch (design.md §2).
+ *
+ * One part = one atomic store commit holding, for its updates: the history records, the
+ * per-scope index entries, the per-scope current state, the object table, the tombstone index,
+ * the new head and scope heads — and, in the last part, the source resourceVersions and meta
+ * values. A batch normally fits one part; it is split (at update boundaries) only when it
+ * exceeds the store's per-commit limits (etcd's txn limits, later). Every part is consistent on
+ * its own: after any prefix of parts the store is exactly "the first k updates committed".
+ */
+import { LogError, LogErrorCode } from './errors.ts';
+import {
+  HEAD_KEY,
+  gcKey,
+  historyKey,
+  indexKey,
+  metaKey,
+  objectKeyOf,
+  rvKey,
+  scopeHeadKey,
+  stateKey,
+  tombstoneKey,
+} from './keys.ts';
+import { encodeHistory, encodeNumber, encodeState, encodeText, encodeTombstone } from './record-codec.ts';
+import type { StoreLimits, StoreOp } from './store.ts';
+import type { CommittedUpdate, PendingUpdate } from './types.ts';
+
+export interface PlanInput {
+  head: number;
+  /** History below this version is compacted (g/ markers are written for pinned records below it). */
+  floor: number;
+  scopeHead(scope: string): number;
+  /** The version a c/ or o/ key holds in the store now (see stateKeysOf), undefined if absent. */
+  currentVersion(key: string): number | undefined;
+  updates: readonly PendingUpdate[];
+  committedAtMs: number;
+  resourceVersions: Readonly<Record<string, string>> | undefined;
+  meta: Readonly<Record<string, Uint8Array | null>> | undefined;
+  limits: StoreLimits;
+}
+
+export interface PlannedPart {
+  ops: StoreOp[];
+  updates: CommittedUpdate[];
+  /** The head after this part. */
+  head: number;
+  /** Scope heads this part moves. */
+  scopeHeads: Map<string, number>;
+  /** Present on the last part only. */
+  resourceVersions: Readonly<Record<string, string>> | undefined;
+}
+
+type KeyedOp = StoreOp & { key: string };
+
+/** The c/ and o/ keys an update writes: read their current versions before planning. */
+export function stateKeysOf(u: PendingUpdate): string[] {
+  const keys = u.scopes.map((scope) => stateKey(scope, u.objectKey));
+  if (u.state !== 'remove') keys.push(objectKeyOf(u.objectKey));
+  return keys;
+}
+
+class PartBuilder {
+  /** Keys unique by construction (history, index, tombstone index). */
+  readonly unique: KeyedOp[] = [];
+  /** State keys and markers: an object may change twice in one batch; the last op wins. */
+  readonly keyed = new Map<string, KeyedOp>();
+  readonly updates: CommittedUpdate[] = [];
+  readonly scopeHeads = new Map<string, number>();
+  bytes = 0;
+
+  get size(): number {
+    return this.unique.length + this.keyed.size;
+  }
+
+  add(op: KeyedOp, unique: boolean): void {
+    if (unique) {
+      this.unique.push(op);
+    } else {
+      const old = this.keyed.get(op.key);
+      if (old) this.bytes -= old.key.length + (old.type === 'put' ? old.value.byteLength : 0);
+      this.keyed.set(op.key, op);
+    }
+    this.bytes += op.key.length + (op.type === 'put' ? op.value.byteLength : 0);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Plans the ops of one update after another, tracking how they move state keys. */
+class UpdatePlanner {
+  readonly #input: PlanInput;
+  /** State key -> its version after the updates planned so far (null: deleted). */
+  readonly #overlay = new Map<string, number | null>();
+
+  constructor(input: PlanInput) {
+    this.#input = input;
+  }
+
+  ops(u: PendingUpdate, version: number, prevs: readonly number[]): { unique: KeyedOp[]; keyed: KeyedOp[] } {
+    const atMs = this.#input.committedAtMs;
+    const scopes = u.scopes.map((scope, i) => ({ scope, prevVersion: prevs[i] as number }));
+    const unique: KeyedOp[] = [
+      {
+        type: 'put',
+        key: historyKey(version),
+        value: encodeHistory({ committedAtMs: atMs, state: u.state, objectKey: u.objectKey, kind: u.kind, scopes, payload: u.payload }),
+      },
+    ];
+    for (const { scope, prevVersion } of scopes) unique.push({ type: 'put', key: indexKey(scope, version), value: encodeNumber(prevVersion) });
+    const deleted = u.state === 'tombstone';
+    if (deleted) {
+      unique.push({ type: 'put', key: tombstoneKey(atMs, version), value: encodeTombstone({ objectKey: u.objectKey, scopes: [...u.scopes] }) });
+    }
+    const state = u.state === 'remove' ? undefined : encodeState({ version, deleted, deletedAtMs: atMs });
+    const keyed: KeyedOp[] = [];
+    for (const key of stateKeysOf(u)) {
+      const seen = this.#overlay.get(key);
+      const old = seen === undefined ? this.#input.currentVersion(key) : (seen ?? undefined);
+      this.#overlay.set(key, state ? version : null);
+      // A pinned history record below the floor loses this reference: compaction checks it.
+      if (old !== undefined && old < this.#input.floor) keyed.push({ type: 'put', key: gcKey(old), value: EMPTY });
+      keyed.push(state ? { type: 'put', key, value: state } : { type: 'delete', key });
+    }
+    return { unique, keyed };
+  }
+}
+
+function tailOps(input: PlanInput): KeyedOp[] {
+  const ops: KeyedOp[] = [];
+  for (const [kind, rv] of Object.entries(input.resourceVersions ?? {})) {
+    ops.push({ type: 'put', key: rvKey(kind), value: encodeText(rv) });
+  }
+  for (const [name, value] of Object.entries(input.meta ?? {})) {
+    const key = metaKey(name);
+    ops.push(value === null ? { type: 'delete', key } : { type: 'put', key, value });
+  }
+  return ops;
+}
+
+function opsBytes(ops: readonly KeyedOp[]): number {
+  let n = 0;
+  for (const op of ops) n += op.key.length + (op.type === 'put' ? op.value.byteLength : 0);
+  return n;
+}
+
+export function planBatch(input: PlanInput): PlannedPart[] {
+  const { limits } = input;
+  const tail = tailOps(input);
+  const tailBytes = opsBytes(tail);
+  const planner = new UpdatePlanner(input);
+  const scopeHeads = new Map<string, number>();
+  const headOf = (scope: string): number => scopeHeads.get(scope) ?? input.scopeHead(scope);
+  const parts: PartBuilder[] = [];
+  let part = new PartBuilder();
+  let version = input.head;
+  // Per part we also write m/head, one m/scopehead per scope touched, and (last part) the tail.
+  const fits = (p: PartBuilder, n: number, bytes: number, newScopes: number): boolean =>
+    p.size + n + p.scopeHeads.size + newScopes + 1 + tail.length <= limits.maxOpsPerCommit &&
+    p.bytes + bytes + 64 * (p.scopeHeads.size + newScopes + 1) + tailBytes <= limits.maxBytesPerCommit;
+
+  for (const u of input.updates) {
+    version++;
+    const prevs = u.scopes.map((scope) => headOf(scope));
+    const { unique, keyed } = planner.ops(u, version, prevs);
+    const n = unique.length + keyed.length;
+    const bytes = opsBytes(unique) + opsBytes(keyed);
+    const newScopes = (p: PartBuilder): number => u.scopes.filter((s) => !p.scopeHeads.has(s)).length;
+    if (!fits(part, n, bytes, newScopes(part))) {
+      if (part.updates.length === 0 || !fits(new PartBuilder(), n, bytes, u.scopes.length)) {
+        throw new LogError(
+          LogErrorCode.UPDATE_TOO_LARGE,
+          `update of ${JSON.stringify(u.objectKey)} (${n} store ops on ${u.scopes.length} scopes, ` +
+            `${u.payload.byteLength} payload bytes) exceeds what one commit of this store may hold ` +
+            `(${limits.maxOpsPerCommit} ops, ${limits.maxBytesPerCommit} bytes): raise the backend's limits ` +
+            '(etcd: --max-txn-ops, --max-request-bytes) or publish it on fewer scopes',
+        );
+      }
+      parts.push(part);
+      part = new PartBuilder();
+    }
+    for (const op of unique) part.add(op, true);
+    for (const op of keyed) part.add(op, false);
+    for (const scope of u.scopes) {
+      scopeHeads.set(scope, version);
+      part.scopeHeads.set(scope, version);
+    }
+    part.updates.push({
+      version,
+      objectKey: u.objectKey,
+      state: u.state,
+      kind: u.kind,
+      payload: u.payload,
+      scopes: u.scopes.map((scope, i) => ({ scope, prevVersion: prevs[i] as number })),
+    });
+  }
+  parts.push(part);
+  return parts.map((p, i) => finishPart(p, i === parts.length - 1, input, tail));
+}
+
+function finishPart(p: PartBuilder, last: boolean, input: PlanInput, tail: readonly KeyedOp[]): PlannedPart {
+  const lastUpdate = p.updates.at(-1);
+  const head = lastUpdate ? lastUpdate.version : input.head;
+  const ops: StoreOp[] = [...p.unique, ...p.keyed.values()];
+  if (lastUpdate) ops.push({ type: 'put', key: HEAD_KEY, value: encodeNumber(head) });
+  for (const [scope, v] of p.scopeHeads) ops.push({ type: 'put', key: scopeHeadKey(scope), value: encodeNumber(v) });
+  if (last) ops.push(...tail);
+  return { ops, updates: p.updates, head, scopeHeads: p.scopeHeads, resourceVersions: last ? input.resourceVersions : undefined };
+}

@@ -1,0 +1,45 @@
+// The log module's face: the durable, versioned update log (design.md §1–4, §7, §8) and its
+// store backends. See update-log.ts for the guarantees, store.ts for the backend contract.
+export { UpdateLog } from './update-log.ts';
+export type {
+  UpdateState,
+  PendingUpdate,
+  ScopeLink,
+  CommittedUpdate,
+  ScopedEntry,
+  CommittedBatch,
+  CommitOptions,
+  ReadTailOptions,
+  TailPage,
+  SnapshotEntry,
+  SnapshotChunkOptions,
+  SnapshotReader,
+  CompactOptions,
+  CompactionResult,
+  ObjectRecord,
+  LogStats,
+  UpdateLogOptions,
+  LogState,
+} from './types.ts';
+export type {
+  StoreOp,
+  KeyRange,
+  ScanOptions,
+  StoreReader,
+  StoreView,
+  CommitGuard,
+  StoreLimits,
+  UpdateStore,
+} from './store.ts';
+export { KEYSPACE, MAX_KEY_BYTES, keyAfter, prefixRange } from './store.ts';
+export {
+  LogErrorCode,
+  StoreError,
+  LogError,
+  HistoryCompactedError,
+  PartialCommitError,
+  isStoreError,
+} from './errors.ts';
+export type { StoreErrorCode, StoreErrorDetails } from './errors.ts';
+export type { LmdbStoreOptions } from './stores/lmdb-store.ts';
+export { openLmdbStore } from './stores/lmdb-store.ts';

@@ -1,0 +1,184 @@
+import type { Clock, Logger } from '../core/index.ts';
+import type { CommitGuard } from './store.ts';
+
+/**
+ * What an update does to the current state of each scope it is published on:
+ * - `upsert`: the object is present in the scope (created or changed);
+ * - `tombstone`: the object was deleted; the scope keeps it, marked deleted, until compaction's
+ *   tombstone retention passes, so consumers that reconnect learn about the deletion;
+ * - `remove`: the object left the scope (scope exit); its payload is the exit message. It does
+ *   not change the object's global latest state (`getObject`).
+ */
+export type UpdateState = 'upsert' | 'tombstone' | 'remove';
+
+/** One update to commit. The payload is opaque bytes (the schema module encodes it once). */
+export interface PendingUpdate {
+  /** `<kind>/<uid>`: identity by uid, never by name or IP (design.md §8). */
+  objectKey: string;
+  payload: Uint8Array;
+  /** Every scope it is published on ('cluster', 'node/<name>'); at least one, no duplicates. */
+  scopes: readonly string[];
+  state: UpdateState;
+  /** Optional, for per-kind counters in `stats()`. */
+  kind?: string;
+}
+
+/** The place of a committed update in one scope's chain (design.md §2). */
+export interface ScopeLink {
+  scope: string;
+  /** The version of the previous update on this scope; 0 for the scope's first. */
+  prevVersion: number;
+}
+
+export interface CommittedUpdate {
+  /** Assigned at commit, strictly increasing, never reused (design.md §1). */
+  version: number;
+  objectKey: string;
+  state: UpdateState;
+  kind: string | undefined;
+  payload: Uint8Array;
+  scopes: readonly ScopeLink[];
+}
+
+/** One update as a scope's subject carries it. */
+export interface ScopedEntry {
+  version: number;
+  prevVersion: number;
+  payload: Uint8Array;
+}
+
+/**
+ * A durable batch: what the publisher sends (design.md §3: it exists only after the store
+ * commit resolved). An empty batch has `firstVersion = lastVersion + 1`.
+ */
+export interface CommittedBatch {
+  streamId: string;
+  firstVersion: number;
+  lastVersion: number;
+  committedAtMs: number;
+  updates: readonly CommittedUpdate[];
+  /** Per scope, in version order, each entry chaining on the one before (design.md §2). */
+  byScope: ReadonlyMap<string, readonly ScopedEntry[]>;
+}
+
+export interface CommitOptions {
+  /** Source resourceVersions per kind, written in the same store commit as the updates. */
+  resourceVersions?: Readonly<Record<string, string>>;
+  /**
+   * Extension point (the agent registry, later): named metadata values written in the same
+   * store commit; `null` deletes. Read them back with `getMeta` / `listMeta`.
+   */
+  meta?: Readonly<Record<string, Uint8Array | null>>;
+  /** Fencing: the commit applies only if this guard holds (a leader's lease key, later). */
+  guard?: CommitGuard;
+  /** Aborts while waiting for earlier commits; a store commit once started is not cancelled. */
+  signal?: AbortSignal;
+}
+
+export interface ReadTailOptions {
+  /** Most entries in this page (default 1,000). */
+  limit?: number;
+  /** Stop adding entries once the payloads reach this many bytes (default 1 MiB); ≥ 1 entry. */
+  maxBytes?: number;
+}
+
+export interface TailPage {
+  /**
+   * Updates on the scope after `after`, in version order, each chaining on the one before. The
+   * first one's prevVersion is `after` — or lower, if `after` is not a version of this scope.
+   */
+  entries: ScopedEntry[];
+  /** Pass as `after` for the next page; undefined when this page reached `scopeHead`. */
+  next: number | undefined;
+  /** The scope's head when the page was read. */
+  scopeHead: number;
+}
+
+/** One object of a scope's current state. */
+export interface SnapshotEntry {
+  objectKey: string;
+  /** The version of the object's last update on this scope. */
+  version: number;
+  payload: Uint8Array;
+  /** A tombstone kept for retention: the object was deleted. */
+  deleted: boolean;
+}
+
+export interface SnapshotChunkOptions {
+  /** Most entries per chunk (default 500). */
+  maxEntries?: number;
+  /** Stop adding entries once payloads reach this many bytes (default 256 KiB); ≥ 1 entry. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A consistent view of one scope's current state at `version` (the scope's head when it was
+ * opened). Replay sends the chunks, then the tail after `version` (design.md §4). Holds a store
+ * read view (an LMDB read transaction): iterate promptly and close it — `chunks()` closes it
+ * when the iteration ends or breaks; `close()` is idempotent.
+ */
+export interface SnapshotReader {
+  readonly scope: string;
+  readonly version: number;
+  readonly streamId: string;
+  chunks(options?: SnapshotChunkOptions): AsyncIterable<SnapshotEntry[]>;
+  close(): void;
+}
+
+/**
+ * History (tails) outside EITHER window is dropped, so the stricter one wins and storage stays
+ * bounded by `keepUpdates` whatever the update rate. Give one or both; with neither, history is
+ * kept and only tombstones (and unreferenced records) are collected.
+ */
+export interface CompactOptions {
+  /** Keep at most the newest `keepUpdates` versions of history. */
+  keepUpdates?: number;
+  /** Keep only history committed within the last `keepAgeMs`. */
+  keepAgeMs?: number;
+  /** Drop tombstones (state and object table) older than this. */
+  tombstoneRetentionMs?: number;
+  /** Most store ops per compaction commit (default 2,000, capped by the store's limits). */
+  maxOpsPerCommit?: number;
+  guard?: CommitGuard;
+  signal?: AbortSignal;
+}
+
+export interface CompactionResult {
+  /** History below this version is gone. */
+  floor: number;
+  historyDropped: number;
+  /** History records kept below the floor for current state, collected once unreferenced. */
+  pinnedCollected: number;
+  tombstonesDropped: number;
+  commits: number;
+}
+
+/** The latest state of one object, whatever scope it was last published on. */
+export interface ObjectRecord {
+  objectKey: string;
+  version: number;
+  payload: Uint8Array;
+  deleted: boolean;
+  deletedAtMs: number | undefined;
+}
+
+export interface LogStats {
+  head: number;
+  floor: number;
+  scopes: number;
+  commits: number;
+  updatesCommitted: number;
+  failedCommits: number;
+  updatesByKind: Readonly<Record<string, number>>;
+  lastCommitMs: number | undefined;
+}
+
+export interface UpdateLogOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** commit() calls that may wait behind the running one before new ones are refused (64). */
+  maxQueuedCommits?: number;
+}
+
+export type LogState = 'open' | 'closing' | 'closed' | 'failed';

@@ -1,0 +1,446 @@
+import { InvalidArgumentError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { planBatch, stateKeysOf, type PlannedPart } from './commit-plan.ts';
+import { compact, type CompactionHost } from './compaction.ts';
+import { LogError, LogErrorCode, PartialCommitError, isStoreError } from './errors.ts';
+import {
+  HEAD_KEY,
+  META_PREFIX,
+  checkMetaName,
+  checkObjectKey,
+  escapeSegment,
+  metaKey,
+  nameFromKey,
+  objectKeyFromObjectKey,
+  objectKeyOf,
+  objectRange,
+} from './keys.ts';
+import { loadOrCreate, readDurableState, type DurableState } from './log-state.ts';
+import { readPayloads } from './payloads.ts';
+import { decodeState, encodeNumber } from './record-codec.ts';
+import { SerialQueue } from './serial-queue.ts';
+import { openSnapshot } from './snapshot.ts';
+import { keyAfter, prefixRange, type CommitGuard, type StoreOp, type StoreReader, type UpdateStore } from './store.ts';
+import { readHistory, readTail } from './tail.ts';
+import type {
+  CommitOptions,
+  CommittedBatch,
+  CommittedUpdate,
+  CompactionResult,
+  CompactOptions,
+  LogState,
+  LogStats,
+  ObjectRecord,
+  PendingUpdate,
+  ReadTailOptions,
+  ScopedEntry,
+  SnapshotReader,
+  TailPage,
+  UpdateLogOptions,
+} from './types.ts';
+import { checkBatch } from './validate.ts';
+
+const DEFAULT_MAX_QUEUED_COMMITS = 64;
+const DEFAULT_PAGE = 1000;
+const MAX_PAGE = 100_000;
+
+function checkPage(limit: number | undefined): number {
+  const n = limit ?? DEFAULT_PAGE;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new InvalidArgumentError('limit', `must be an integer in 1..${MAX_PAGE}`);
+  return n;
+}
+
+/**
+ * The durable, versioned update log (design.md §1–4, §7, §8).
+ *
+ * Guarantees:
+ * - §1 Versions: `commit` assigns head+1, head+2, … in batch order, strictly increasing across
+ *   the stream, never reused: the head is stored in the same atomic store commit as the updates,
+ *   every commit is guarded on the stored head (one writer), and after a failure whose outcome
+ *   is unknown the heads are re-read from the store before the next commit.
+ * - §2 Chains: each update's prevVersion per scope is the scope's previous version (0 first),
+ *   also across batches, restarts and compaction (scope heads are stored apart from history).
+ * - §3 Commit before publish: `commit` resolves only once the batch is durable, and only then
+ *   do the in-memory heads move; the returned CommittedBatch is what may be published. A failed
+ *   commit changes nothing: the next commit uses the same versions (never durable, never
+ *   published, so not a reuse).
+ * - §4 Replay: `readTail` pages a scope's tail and throws HistoryCompactedError when compaction
+ *   dropped part of it; `openSnapshot` gives the scope's state at a version to continue from.
+ * - §7 Stream identity: `streamId` is created with the store and survives reopening.
+ * - §8 Objects are keyed by `<kind>/<uid>`.
+ *
+ * Commits (and compaction steps) run one at a time; up to `maxQueuedCommits` callers wait.
+ * The log does not own the store: close the store after closing the log.
+ */
+export class UpdateLog {
+  readonly streamId: string;
+  readonly #store: UpdateStore;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #queue: SerialQueue;
+  #head: number;
+  #floor: number;
+  #scopeHeads: Map<string, number>;
+  #resourceVersions: Map<string, string>;
+  #state: LogState = 'open';
+  #failure: Error | undefined;
+  #needsReload = false;
+  readonly #counters = { commits: 0, updatesCommitted: 0, failedCommits: 0, lastCommitMs: undefined as number | undefined };
+  readonly #byKind = new Map<string, number>();
+
+  private constructor(store: UpdateStore, durable: DurableState, options: UpdateLogOptions, logger: Logger) {
+    this.#store = store;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = logger;
+    this.#queue = new SerialQueue(options.maxQueuedCommits ?? DEFAULT_MAX_QUEUED_COMMITS);
+    this.streamId = durable.streamId;
+    this.#head = durable.head;
+    this.#floor = durable.floor;
+    this.#scopeHeads = durable.scopeHeads;
+    this.#resourceVersions = durable.resourceVersions;
+  }
+
+  /** Opens the log in `store`, creating it (with a new stream id) when the store is empty. */
+  static async open(store: UpdateStore, options: UpdateLogOptions = {}): Promise<UpdateLog> {
+    const logger = (options.logger ?? silentLogger).child({ module: 'log' });
+    const durable = await loadOrCreate(store, logger);
+    return new UpdateLog(store, durable, options, logger);
+  }
+
+  /** The last committed version (0: none yet). */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** History below this version was compacted away. */
+  get floor(): number {
+    return this.#floor;
+  }
+
+  get state(): LogState {
+    return this.#state;
+  }
+
+  /** The last version committed on `scope` (0: none). */
+  scopeHead(scope: string): number {
+    return this.#scopeHeads.get(scope) ?? 0;
+  }
+
+  /** Every scope that ever had an update. */
+  scopes(): string[] {
+    return [...this.#scopeHeads.keys()];
+  }
+
+  /** Source resourceVersions per kind, as committed with the last batch that carried them. */
+  resourceVersions(): Readonly<Record<string, string>> {
+    return Object.freeze(Object.fromEntries(this.#resourceVersions));
+  }
+
+  /**
+   * Commits `updates` (possibly none: then only resourceVersions/meta) atomically and durably,
+   * and returns what to publish. Throws InvalidArgumentError before queueing on bad input;
+   * StoreError (nothing applied); PartialCommitError when a batch too big for one store commit
+   * failed after some parts committed; LogError LOG_WRITER_CONFLICT (the log stops) when
+   * another writer moved the stored head.
+   */
+  async commit(updates: readonly PendingUpdate[], options: CommitOptions = {}): Promise<CommittedBatch> {
+    this.#checkOpen();
+    checkBatch(updates, options);
+    return this.#queue.run(async () => {
+      await this.#prepare();
+      return this.#commitBatch(updates, options);
+    }, options.signal);
+  }
+
+  async #commitBatch(updates: readonly PendingUpdate[], options: CommitOptions): Promise<CommittedBatch> {
+    if (this.#head + updates.length > Number.MAX_SAFE_INTEGER) {
+      throw new LogError(
+        LogErrorCode.VERSION_EXHAUSTED,
+        `versions would pass ${Number.MAX_SAFE_INTEGER} (head ${this.#head}); start a new store (new stream id)`,
+      );
+    }
+    const current = await this.#currentVersions(updates);
+    const committedAtMs = this.#clock.now();
+    const parts = planBatch({
+      head: this.#head,
+      floor: this.#floor,
+      currentVersion: (key) => current.get(key),
+      scopeHead: (scope) => this.scopeHead(scope),
+      updates,
+      committedAtMs,
+      resourceVersions: options.resourceVersions,
+      meta: options.meta,
+      limits: this.#store.limits,
+    });
+    const done: CommittedUpdate[] = [];
+    for (const part of parts) {
+      try {
+        if (part.ops.length > 0) await this.#storeCommit(part.ops, options.guard);
+      } catch (err) {
+        this.#counters.failedCommits++;
+        this.#logger.warn({ err, version: this.#head + 1, updates: updates.length }, 'commit failed');
+        if (done.length === 0) throw err;
+        throw new PartialCommitError(this.#batch(done, committedAtMs), updates.length - done.length, err);
+      }
+      this.#apply(part);
+      done.push(...part.updates);
+    }
+    this.#count(done, committedAtMs);
+    return this.#batch(done, committedAtMs);
+  }
+
+  /**
+   * Versions the state keys of `updates` hold now, so that planning can mark history records
+   * below the floor that lose a reference (see keys.ts). Nothing is below the floor before the
+   * first compaction, so the read is skipped then.
+   */
+  async #currentVersions(updates: readonly PendingUpdate[]): Promise<Map<string, number>> {
+    const current = new Map<string, number>();
+    if (this.#floor <= 1) return current;
+    const keys = [...new Set(updates.flatMap(stateKeysOf))];
+    const values = await this.#store.getMany(keys);
+    values.forEach((value, i) => {
+      const key = keys[i] as string;
+      if (value !== undefined) current.set(key, decodeState(value, key).version);
+    });
+    return current;
+  }
+
+  /** Store commit with the log's head guard (one writer) and the caller's fencing guard. */
+  async #storeCommit(ops: readonly StoreOp[], guard: CommitGuard | undefined): Promise<void> {
+    const guards: CommitGuard[] = [{ key: HEAD_KEY, equals: encodeNumber(this.#head) }];
+    if (guard) guards.push(guard);
+    try {
+      await this.#store.commit(ops, guards);
+    } catch (err) {
+      throw this.#onStoreFailure(err);
+    }
+  }
+
+  #onStoreFailure(err: unknown): unknown {
+    if (isStoreError(err, LogErrorCode.GUARD_FAILED) && err.key === HEAD_KEY) {
+      const conflict = new LogError(
+        LogErrorCode.WRITER_CONFLICT,
+        `another writer advanced the log in ${this.#store.location} past version ${this.#head}; this log instance ` +
+          'stopped. Only one kubemeta may write a store (with HA, only the leader): reopen the log',
+        { cause: err },
+      );
+      this.#fail(conflict);
+      return conflict;
+    }
+    // Unknown outcome (ambiguous, or not even a StoreError): re-read the heads before the next
+    // commit, so a commit that did apply is never followed by one reusing its versions (§1).
+    if (!isStoreError(err) || err.ambiguous) this.#needsReload = true;
+    return err;
+  }
+
+  #apply(part: PlannedPart): void {
+    this.#head = part.head;
+    for (const [scope, version] of part.scopeHeads) this.#scopeHeads.set(scope, version);
+    for (const [kind, rv] of Object.entries(part.resourceVersions ?? {})) this.#resourceVersions.set(kind, rv);
+  }
+
+  #count(done: readonly CommittedUpdate[], atMs: number): void {
+    this.#counters.commits++;
+    this.#counters.updatesCommitted += done.length;
+    this.#counters.lastCommitMs = atMs;
+    for (const u of done) if (u.kind !== undefined) this.#byKind.set(u.kind, (this.#byKind.get(u.kind) ?? 0) + 1);
+  }
+
+  #batch(done: readonly CommittedUpdate[], committedAtMs: number): CommittedBatch {
+    const byScope = new Map<string, ScopedEntry[]>();
+    for (const u of done) {
+      for (const { scope, prevVersion } of u.scopes) {
+        let list = byScope.get(scope);
+        if (!list) byScope.set(scope, (list = []));
+        list.push({ version: u.version, prevVersion, payload: u.payload });
+      }
+    }
+    const first = done[0];
+    const last = done.at(-1);
+    return {
+      streamId: this.streamId,
+      firstVersion: first ? first.version : this.#head + 1,
+      lastVersion: last ? last.version : this.#head,
+      committedAtMs,
+      updates: done,
+      byScope,
+    };
+  }
+
+  /** Runs before every exclusive turn: refuses after close, re-reads heads if needed. */
+  async #prepare(): Promise<void> {
+    this.#checkOpen();
+    if (!this.#needsReload) return;
+    const durable = await readDurableState(this.#store, this.#store.location);
+    if (!durable || durable.streamId !== this.streamId) {
+      const err = new LogError(
+        LogErrorCode.STORE_UNRECOGNIZED,
+        `the store at ${this.#store.location} no longer holds stream ${this.streamId}; reopen the log`,
+      );
+      this.#fail(err);
+      throw err;
+    }
+    this.#logger.warn({ version: durable.head, previous: this.#head }, 'reloaded log heads after a commit with unknown outcome');
+    this.#head = durable.head;
+    this.#floor = durable.floor;
+    this.#scopeHeads = durable.scopeHeads;
+    this.#resourceVersions = durable.resourceVersions;
+    this.#needsReload = false;
+  }
+
+  /** One page of `scope`'s updates after `after` (see tail.ts). */
+  readTail(scope: string, after: number, options: ReadTailOptions = {}): Promise<TailPage> {
+    this.#checkReadable();
+    return readTail(this.#store, scope, after, options);
+  }
+
+  /**
+   * Up to `limit` committed updates of the whole stream after `after`, in version order, with
+   * their scopes and prevVersions — for the publisher's catch-up after an outage or a restart.
+   * Throws HistoryCompactedError (scope '*') when part of the range was compacted (see tail.ts).
+   */
+  readHistory(after: number, limit = 1000): Promise<CommittedUpdate[]> {
+    this.#checkReadable();
+    return readHistory(this.#store, after, limit);
+  }
+
+  /** A consistent snapshot of `scope`'s current state (see SnapshotReader). */
+  openSnapshot(scope: string): Promise<SnapshotReader> {
+    this.#checkReadable();
+    return openSnapshot(this.#store, scope, this.streamId);
+  }
+
+  /** Drops history outside the window and expired tombstones, in bounded steps. */
+  async compact(options: CompactOptions = {}): Promise<CompactionResult> {
+    this.#checkOpen();
+    const host: CompactionHost = {
+      store: this.#store,
+      head: () => this.#head,
+      floor: () => this.#floor,
+      now: () => this.#clock.now(),
+      exclusive: (task, signal) =>
+        this.#queue.run(async () => {
+          await this.#prepare();
+          return task();
+        }, signal),
+      commit: (ops, guard) => this.#storeCommit(ops, guard),
+      setFloor: (floor) => {
+        this.#floor = floor;
+      },
+    };
+    const result = await compact(host, options);
+    this.#logger.info({ ...result }, 'compaction done');
+    return result;
+  }
+
+  /** The latest state of an object (whatever scope carried it), or undefined. */
+  async getObject(objectKey: string): Promise<ObjectRecord | undefined> {
+    this.#checkReadable();
+    checkObjectKey(objectKey);
+    const key = objectKeyOf(objectKey);
+    const view = await this.#store.readView();
+    try {
+      const value = await view.get(key);
+      return value === undefined ? undefined : (await toObjectRecords(view, [[objectKey, key, value]]))[0];
+    } finally {
+      view.close();
+    }
+  }
+
+  /**
+   * A page of the object table for object keys starting with `prefix` (e.g. 'Pod/'), after
+   * `after` (an object key); `next` continues. For the source's relist diff after 410 Gone.
+   */
+  async readObjects(prefix: string, options: { after?: string; limit?: number } = {}): Promise<{ objects: ObjectRecord[]; next: string | undefined }> {
+    this.#checkReadable();
+    const limit = checkPage(options.limit);
+    const view = await this.#store.readView();
+    try {
+      const rows = await view.scan({ ...objectRange(prefix, options.after === undefined ? undefined : objectKeyOf(options.after)), limit });
+      const objects = await toObjectRecords(view, rows.map(([key, value]) => [objectKeyFromObjectKey(key), key, value]));
+      return { objects, next: rows.length === limit ? objects.at(-1)?.objectKey : undefined };
+    } finally {
+      view.close();
+    }
+  }
+
+  /** A metadata value written with `commit(…, { meta })` (extension point: agent registry). */
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    this.#checkReadable();
+    checkMetaName(name);
+    return this.#store.get(metaKey(name));
+  }
+
+  /** Metadata entries whose names start with `prefix`, after `after`, a page at a time. */
+  async listMeta(prefix: string, options: { after?: string; limit?: number } = {}): Promise<{ entries: Array<{ name: string; value: Uint8Array }>; next: string | undefined }> {
+    this.#checkReadable();
+    const limit = checkPage(options.limit);
+    const range = prefixRange(META_PREFIX + escapeSegment(prefix));
+    const start = options.after === undefined ? range.start : keyAfter(metaKey(options.after));
+    const rows = await this.#store.scan({ start, end: range.end, limit });
+    const entries = rows.map(([key, value]) => ({ name: nameFromKey(META_PREFIX, key), value }));
+    return { entries, next: rows.length === limit ? entries.at(-1)?.name : undefined };
+  }
+
+  stats(): LogStats {
+    return {
+      head: this.#head,
+      floor: this.#floor,
+      scopes: this.#scopeHeads.size,
+      commits: this.#counters.commits,
+      updatesCommitted: this.#counters.updatesCommitted,
+      failedCommits: this.#counters.failedCommits,
+      updatesByKind: Object.fromEntries(this.#byKind),
+      lastCommitMs: this.#counters.lastCommitMs,
+    };
+  }
+
+  /**
+   * Stops accepting commits: the running store commit finishes, queued ones are rejected with
+   * LOG_CLOSED. Does not close the store (its owner does, after this resolves).
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#state = 'closing';
+    await this.#queue.idle();
+    this.#state = 'closed';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #fail(err: Error): void {
+    this.#state = 'failed';
+    this.#failure = err;
+    this.#logger.error({ err }, 'log stopped');
+  }
+
+  #checkOpen(): void {
+    if (this.#state === 'open') return;
+    const reason = this.#failure ? `failed: ${this.#failure.message}` : this.#state;
+    throw new LogError(LogErrorCode.LOG_CLOSED, `the update log is ${reason}; open it again with UpdateLog.open`, {
+      cause: this.#failure,
+    });
+  }
+
+  #checkReadable(): void {
+    if (this.#state === 'closed') this.#checkOpen();
+  }
+}
+
+/** Object records from o/ entries ([objectKey, key, value]), payloads from history. */
+async function toObjectRecords(reader: StoreReader, rows: Array<[string, string, Uint8Array]>): Promise<ObjectRecord[]> {
+  const states = rows.map(([, key, value]) => decodeState(value, key));
+  const payloads = await readPayloads(reader, states.map((s) => s.version), 'the object table');
+  return rows.map(([objectKey], i) => {
+    const state = states[i] as { version: number; deleted: boolean; deletedAtMs: number };
+    return {
+      objectKey,
+      version: state.version,
+      payload: payloads[i] as Uint8Array,
+      deleted: state.deleted,
+      deletedAtMs: state.deleted ? state.deletedAtMs : undefined,
+    };
+  });
+}

@@ -1,0 +1,3 @@
+import { KubemetaError } from '../core/index.ts';
+
+export class ServiceError extends KubemetaError {}

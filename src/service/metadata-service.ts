@@ -1,0 +1,311 @@
+import type { FastifyInstance } from 'fastify';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ServeConfig } from '../config/index.ts';
+import { silentLogger, systemClock, toError, withTimeout, type Clock, type Logger } from '../core/index.ts';
+import { openLmdbStore, UpdateLog, type CommittedBatch, type UpdateStore } from '../log/index.ts';
+import { Projector } from '../project/index.ts';
+import { KubeApiClient, Reflector, WATCHED_KINDS, type ReflectorStats, type WatchedKind } from '../source/index.ts';
+import { ScopePublisher } from '../bus/index.ts';
+import type { StreamId } from '../schema/index.ts';
+import { GroupCommitter } from './group-committer.ts';
+import { buildHttpServer, listenHttp } from './http-server.ts';
+import { Ingest } from './ingest.ts';
+import { ServiceMetrics } from './metrics.ts';
+import { connectNats } from './nats-connect.ts';
+import { SyncProgress } from './progress.ts';
+import { restoreProjector } from './restore.ts';
+import { ServiceError } from './errors.ts';
+
+export type ServiceState = 'starting' | 'restoring' | 'syncing' | 'ready' | 'draining' | 'stopped' | 'failed';
+
+/** Parts a caller may provide instead of the ones built from config (tests, embedding). */
+export interface MetadataServiceDeps {
+  logger?: Logger;
+  clock?: Clock;
+  kubeClient?: KubeApiClient;
+  store?: UpdateStore;
+}
+
+/** Kinds watched by default; Endpoints only when the server has no EndpointSlices. */
+const DEFAULT_KINDS: readonly WatchedKind[] = Object.values(WATCHED_KINDS).filter((k) => k.kind !== 'Endpoints');
+const CLUSTER_SCOPED = new Set(['Namespace', 'Node']);
+
+/**
+ * The metadata service (design "Data flow"): one reflector per kind → projector → group
+ * commit to the log → publisher. Owns the lifecycle: restore from the store, initial sync
+ * (ready when every kind has listed or resumed and the backlog is committed), graceful drain.
+ */
+export class MetadataService {
+  readonly config: ServeConfig;
+  #state: ServiceState = 'starting';
+  #failure: Error | undefined;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #abort = new AbortController();
+  readonly #reflectors: Reflector[] = [];
+  readonly #runs: Promise<void>[] = [];
+  readonly #projector: Projector;
+  #store: UpdateStore | undefined;
+  #ownsStore = true;
+  #updateLog: UpdateLog | undefined;
+  #committer: GroupCommitter | undefined;
+  #publisher: ScopePublisher | undefined;
+  #nc: NatsConnection | undefined;
+  #kube: KubeApiClient | undefined;
+  #http: FastifyInstance | undefined;
+  #httpUrl: string | undefined;
+  #metrics: ServiceMetrics;
+  #progress: SyncProgress;
+  #storeTrouble: Error | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #startHead = 0;
+
+  private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
+    this.config = config;
+    this.#log = deps.logger ?? silentLogger;
+    this.#clock = deps.clock ?? systemClock;
+    this.#projector = new Projector({ clock: this.#clock, logger: this.#log });
+    this.#kube = deps.kubeClient;
+    if (deps.store) {
+      this.#store = deps.store;
+      this.#ownsStore = false;
+    }
+    this.#progress = new SyncProgress(this.#clock);
+    this.#metrics = new ServiceMetrics({
+      reflectors: () => this.#reflectors.map((r) => r.stats()),
+      log: () => this.#updateLog?.stats(),
+      projector: () => this.#projector.stats(),
+      publisher: () => this.#publisher?.stats(),
+      storeSizeBytes: async () => this.#store?.sizeBytes(),
+      ready: () => this.#state === 'ready',
+      committerBacklog: () => this.#committer?.backlog ?? 0,
+    });
+  }
+
+  /** Starts the service; resolves once the HTTP endpoints answer and the reflectors run. */
+  static async start(config: ServeConfig, deps: MetadataServiceDeps = {}): Promise<MetadataService> {
+    const service = new MetadataService(config, deps);
+    try {
+      await service.#start();
+    } catch (err) {
+      service.#state = 'failed';
+      service.#failure = toError(err);
+      await service.#shutdown().catch(() => undefined);
+      throw err;
+    }
+    return service;
+  }
+
+  get state(): ServiceState {
+    return this.#state;
+  }
+
+  get httpUrl(): string | undefined {
+    return this.#httpUrl;
+  }
+
+  get streamId(): string | undefined {
+    return this.#updateLog?.streamId;
+  }
+
+  get head(): number {
+    return this.#updateLog?.head ?? 0;
+  }
+
+  reflectorStats(): ReflectorStats[] {
+    return this.#reflectors.map((r) => r.stats());
+  }
+
+  /** Resolves when the initial sync is complete (rejects if the service fails first). */
+  async whenReady(signal?: AbortSignal): Promise<void> {
+    while (this.#state !== 'ready') {
+      if (this.#state === 'failed' || this.#state === 'stopped') throw new ServiceError('SERVICE_NOT_RUNNING', `the service is ${this.#state}`, { cause: this.#failure });
+      await this.#clock.sleep(20, signal);
+    }
+  }
+
+  readiness(): { ready: boolean; [detail: string]: unknown } {
+    return {
+      ready: this.#state === 'ready',
+      state: this.#state,
+      head: this.head,
+      storeError: this.#storeTrouble?.message,
+      backlog: this.#committer?.backlog ?? 0,
+      nats: this.#publisher?.stats().state ?? 'connecting',
+      kinds: this.#progress.report(this.reflectorStats()),
+    };
+  }
+
+  /** Stops the source, commits and publishes everything received, then closes. Loses nothing. */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'draining') return;
+    this.#state = 'draining';
+    this.#log.info({}, 'draining: stopping watches, committing and publishing what was received');
+    await this.#shutdown(timeoutMs);
+    this.#state = 'stopped';
+  }
+
+  async #start(): Promise<void> {
+    const c = this.config;
+    this.#store ??= await openLmdbStore({ path: storePath(c), mapSize: c.lmdbMapSizeMb * 1024 * 1024 });
+    this.#updateLog = await UpdateLog.open(this.#store, { clock: this.#clock, logger: this.#log.child({ module: 'log' }) });
+    this.#startHead = this.#updateLog.head;
+    this.#http = buildHttpServer({
+      healthy: () => this.#state !== 'failed',
+      readiness: () => this.readiness(),
+      metrics: async () => ({ contentType: this.#metrics.contentType, text: await this.#metrics.text() }),
+      status: () => this.#statusDoc(),
+    });
+    this.#httpUrl = await listenHttp(this.#http, c.http);
+    this.#log.info({ http: this.#httpUrl, streamId: this.#updateLog.streamId, head: this.#startHead }, 'store opened');
+
+    this.#state = 'restoring';
+    const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal);
+    this.#log.info({ objects: restored }, 'restored projector state from the store');
+
+    this.#committer = new GroupCommitter({
+      log: this.#updateLog,
+      maxUpdates: c.batchMaxUpdates,
+      lingerMs: c.batchLingerMs,
+      clock: this.#clock,
+      logger: this.#log,
+      onCommitted: (batch) => this.#onCommitted(batch),
+      onStoreTrouble: (failing, err) => {
+        this.#storeTrouble = failing ? err : undefined;
+        if (failing) this.#metrics.storeFailures.inc();
+      },
+    });
+    void this.#connectNats();
+    this.#kube ??= KubeApiClient.load({
+      ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}),
+      ...(c.context !== undefined ? { context: c.context } : {}),
+      inCluster: c.inCluster,
+      qps: c.apiQps,
+      burst: c.apiBurst,
+      clock: this.#clock,
+    });
+    this.#state = 'syncing';
+    for (const kind of DEFAULT_KINDS) this.#startReflectors(kind);
+    this.#timers.push(setInterval(() => this.#checkProgress(), 1_000));
+    this.#timers.push(setInterval(() => void this.#compact(), c.compactionIntervalMs));
+  }
+
+  #startReflectors(kind: WatchedKind): void {
+    const namespaces = this.config.namespaces.length > 0 && !CLUSTER_SCOPED.has(kind.kind) ? this.config.namespaces : [undefined];
+    for (const namespace of namespaces) {
+      const stored = this.#updateLog?.resourceVersions()[Ingest.resumeKey(kind.kind, namespace)];
+      const reflector = new Reflector({
+        client: this.#kube as KubeApiClient,
+        kind,
+        sink: new Ingest(this.#projector, this.#committer as GroupCommitter, namespace),
+        ...(namespace !== undefined ? { namespace } : {}),
+        ...(stored !== undefined ? { resumeFrom: stored } : {}),
+        pageSize: this.config.listPageSize,
+        idleTimeoutMs: this.config.watchIdleTimeoutMs,
+        clock: this.#clock,
+        logger: this.#log.child({ module: 'source' }),
+      });
+      this.#reflectors.push(reflector);
+      this.#runs.push(this.#runReflector(reflector, kind));
+    }
+  }
+
+  async #runReflector(reflector: Reflector, kind: WatchedKind): Promise<void> {
+    try {
+      await reflector.run(this.#abort.signal);
+    } catch (err) {
+      if (kind.kind === 'EndpointSlice') {
+        this.#log.warn({ err: toError(err) }, 'EndpointSlices are not served; watching Endpoints instead');
+        this.#startReflectors(WATCHED_KINDS.Endpoints);
+        return;
+      }
+      this.#log.warn({ err: toError(err), kind: kind.kind }, 'kind not served by this API server; not watching it');
+    }
+  }
+
+  async #connectNats(): Promise<void> {
+    try {
+      this.#nc = await connectNats(this.config, `kubemeta-serve-${this.config.cluster}`, this.#abort.signal);
+    } catch (err) {
+      if (!this.#abort.signal.aborted) this.#log.error({ err: toError(err) }, 'cannot connect to NATS');
+      return;
+    }
+    const log = this.#updateLog as UpdateLog;
+    this.#publisher = new ScopePublisher({
+      connection: this.#nc,
+      cluster: this.config.cluster,
+      streamId: log.streamId as StreamId,
+      history: { get head() { return log.head; }, readHistory: (after, limit) => log.readHistory(after, limit) },
+      maxMessageBytes: this.config.publishMaxMessageBytes,
+      logger: this.#log,
+      resumeFrom: this.#startHead,
+    });
+    this.#log.info({ servers: this.config.natsUrls }, 'connected to NATS');
+  }
+
+  #onCommitted(batch: CommittedBatch): void {
+    const start = performance.now();
+    this.#publisher?.publishCommitted(batch.updates);
+    this.#metrics.publishSeconds.observe((performance.now() - start) / 1000);
+  }
+
+  #checkProgress(): void {
+    const stats = this.reflectorStats();
+    this.#progress.log(stats, this.#log);
+    if (this.#state === 'syncing' && stats.every((s) => s.synced || s.phase === 'unsupported') && (this.#committer?.backlog ?? 0) === 0) {
+      this.#state = 'ready';
+      this.#log.info({ head: this.head, ...this.#progress.summary(stats) }, 'initial sync complete; ready');
+    }
+  }
+
+  async #compact(): Promise<void> {
+    const c = this.config;
+    try {
+      await this.#updateLog?.compact({ keepUpdates: c.historyKeepUpdates, keepAgeMs: c.historyKeepAgeMs, tombstoneRetentionMs: c.tombstoneRetentionMs, signal: this.#abort.signal });
+    } catch (err) {
+      if (!this.#abort.signal.aborted) this.#log.warn({ err: toError(err) }, 'compaction failed; will try again');
+    }
+  }
+
+  #statusDoc(): unknown {
+    return {
+      state: this.#state,
+      cluster: this.config.cluster,
+      streamId: this.streamId,
+      head: this.head,
+      log: this.#updateLog?.stats(),
+      projector: this.#projector.stats(),
+      publisher: this.#publisher?.stats(),
+      reflectors: this.reflectorStats(),
+    };
+  }
+
+  async #shutdown(timeoutMs = 30_000): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#abort.abort(new ServiceError('SERVICE_STOPPING', 'the service is stopping'));
+    await Promise.allSettled(this.#runs);
+    const deadline = withTimeout(undefined, timeoutMs);
+    const step = async (what: string, fn: () => Promise<void> | undefined): Promise<void> => {
+      try {
+        await Promise.race([fn(), new Promise((_, reject) => deadline.addEventListener('abort', () => reject(deadline.reason), { once: true }))]);
+      } catch (err) {
+        this.#log.warn({ err: toError(err) }, `shutdown: ${what} did not finish`);
+      }
+    };
+    await step('commit of the last updates', () => this.#committer?.close());
+    await step('publish of the last updates', () => this.#publisher?.flush());
+    this.#publisher?.close();
+    await step('NATS drain', () => this.#nc?.drain());
+    await step('log close', () => this.#updateLog?.close());
+    if (this.#ownsStore) await step('store close', () => this.#store?.close());
+    this.#kube?.close();
+    await step('HTTP close', () => this.#http?.close());
+  }
+}
+
+function storePath(config: ServeConfig): string {
+  if (config.store.kind !== 'lmdb') {
+    throw new ServiceError('SERVICE_STORE_UNSUPPORTED', `--store ${config.store.kind} is not available yet; use lmdb:<directory>`);
+  }
+  return config.store.path;
+}

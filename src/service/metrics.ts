@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LogStats } from '../log/index.ts';
+import type { ProjectorStats } from '../project/index.ts';
+import type { ReflectorStats } from '../source/index.ts';
+import type { PublisherStats } from '../bus/index.ts';
+
+/** What the metrics read on every scrape (counters live in the components; no per-event cost here). */
+export interface MetricSources {
+  reflectors(): readonly ReflectorStats[];
+  log(): LogStats | undefined;
+  projector(): ProjectorStats;
+  publisher(): PublisherStats | undefined;
+  storeSizeBytes(): Promise<number | undefined>;
+  ready(): boolean;
+  committerBacklog(): number;
+}
+
+/**
+ * The service's Prometheus metrics, in a registry of its own. Most are read from the
+ * components' stats at scrape time; only latencies are observed as they happen.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly commitSeconds: Histogram;
+  readonly publishSeconds: Histogram;
+  readonly storeFailures: Counter;
+
+  constructor(sources: MetricSources) {
+    const r = this.registry;
+    const buckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+    this.commitSeconds = new Histogram({ name: 'kubemeta_commit_duration_seconds', help: 'Store commit latency per batch', buckets, registers: [r] });
+    this.publishSeconds = new Histogram({ name: 'kubemeta_publish_duration_seconds', help: 'Time from a durable commit until its messages are handed to NATS', buckets, registers: [r] });
+    this.storeFailures = new Counter({ name: 'kubemeta_store_commit_failures_total', help: 'Store commits that failed and were retried', registers: [r] });
+    new Gauge({ name: 'kubemeta_ready', help: '1 once the initial sync is complete', registers: [r], collect() { this.set(sources.ready() ? 1 : 0); } });
+    new Gauge({ name: 'kubemeta_head_version', help: 'Newest committed version', registers: [r], collect() { this.set(sources.log()?.head ?? 0); } });
+    new Gauge({ name: 'kubemeta_committer_backlog', help: 'Updates waiting for a store commit', registers: [r], collect() { this.set(sources.committerBacklog()); } });
+    new Gauge({
+      name: 'kubemeta_updates_committed_total', help: 'Updates committed, by kind', labelNames: ['kind'], registers: [r],
+      collect() { for (const [kind, n] of Object.entries(sources.log()?.updatesByKind ?? {})) this.set({ kind }, n); },
+    });
+    new Gauge({ name: 'kubemeta_updates_published_total', help: 'Updates handed to NATS (each counted once, whatever its scopes)', registers: [r], collect() { this.set(sources.publisher()?.updates ?? 0); } });
+    new Gauge({ name: 'kubemeta_nats_messages_published_total', help: 'NATS messages published', registers: [r], collect() { this.set(sources.publisher()?.messages ?? 0); } });
+    new Gauge({ name: 'kubemeta_nats_catchups_total', help: 'Re-publications from the log after a NATS outage', registers: [r], collect() { this.set(sources.publisher()?.catchUps ?? 0); } });
+    new Gauge({ name: 'kubemeta_projector_suppressed_total', help: 'Events that changed nothing published', registers: [r], collect() { this.set(sources.projector().suppressed); } });
+    new Gauge({ name: 'kubemeta_projector_bad_objects_total', help: 'Malformed objects skipped', registers: [r], collect() { this.set(sources.projector().badObjects); } });
+    const perKind = (name: string, help: string, pick: (s: ReflectorStats) => number) =>
+      new Gauge({ name, help, labelNames: ['kind'], registers: [r], collect() { for (const s of sources.reflectors()) this.set({ kind: s.kind }, pick(s)); } });
+    perKind('kubemeta_api_watch_restarts_total', 'Watches restarted (ended, failed, or silent too long)', (s) => s.watchRestarts);
+    perKind('kubemeta_api_watch_idle_restarts_total', 'Watches restarted because they delivered nothing for too long (design §10)', (s) => s.idleRestarts);
+    perKind('kubemeta_api_relists_total', 'LISTs after 410 Gone', (s) => s.relists);
+    perKind('kubemeta_api_lists_total', 'LISTs, first ones included', (s) => s.lists);
+    perKind('kubemeta_api_objects_listed_total', 'Objects received in LIST pages', (s) => s.objectsListed);
+    perKind('kubemeta_api_watch_events_total', 'Watch events received', (s) => s.events);
+    new Gauge({
+      name: 'kubemeta_store_size_bytes', help: 'Size of the store on disk', registers: [r],
+      async collect() { this.set((await sources.storeSizeBytes()) ?? 0); },
+    });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
