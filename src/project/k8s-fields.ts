@@ -1,4 +1,5 @@
 import { KubemetaError } from '../core/index.ts';
+import { timeNsFromRfc3339 } from '../schema/index.ts';
 
 /**
  * Readers for the fields of Kubernetes JSON we project. The API server is trusted for shape
@@ -42,11 +43,18 @@ export function labels(value: unknown): Record<string, string> {
   return out;
 }
 
-/** RFC 3339 time → nanoseconds since the epoch (0n when absent or unparsable). */
+/**
+ * RFC 3339 time → nanoseconds since the epoch, keeping sub-millisecond digits. An absent or
+ * unparsable time reads as 0n (unset): one odd timestamp does not cost the whole object.
+ */
 export function timeNs(value: unknown): bigint {
   if (typeof value !== 'string' || value === '') return 0n;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && ms > 0 ? BigInt(ms) * 1_000_000n : 0n;
+  try {
+    const ns = timeNsFromRfc3339(value);
+    return ns > 0n ? ns : 0n;
+  } catch {
+    return 0n;
+  }
 }
 
 export interface Identity {

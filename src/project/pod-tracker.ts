@@ -38,6 +38,8 @@ export interface PodChange {
  */
 export class PodTracker {
   readonly #pods = new Map<string, PodEntry>();
+  /** Containers restored before their pod (the store lists Container/ keys before Pod/). */
+  readonly #orphans = new Map<string, ContainerUpdate[]>();
   readonly #clock: Clock;
   suppressed = 0;
 
@@ -118,18 +120,33 @@ export class PodTracker {
     const existing = this.#pods.get(pod.uid);
     const containers = pod.containers.map((c) => existing?.containers.find((e) => e.cid === c.containerId && c.containerId !== '') ?? { name: c.name, type: c.type, cid: c.containerId, last: undefined, hash: 0 });
     this.#pods.set(pod.uid, { last: pod, hash, containers });
+    for (const c of this.#orphans.get(pod.uid) ?? []) this.restoreContainer(c);
+    this.#orphans.delete(pod.uid);
   }
 
   restoreContainer(c: ContainerUpdate): void {
     const entry = this.#pods.get(c.podUid);
+    if (!entry) {
+      const list = this.#orphans.get(c.podUid);
+      if (list) list.push(c);
+      else this.#orphans.set(c.podUid, [c]);
+      return;
+    }
     const hash = payloadHash(makeUpdate('Container', c.containerId, 'container', c, [], 'upsert').payload);
     const slot = entry?.containers.find((e) => e.cid === c.containerId);
     if (slot) {
       slot.last = c;
       slot.hash = hash;
-    } else if (entry) {
+    } else {
       entry.containers.push({ name: c.name, type: c.type, cid: c.containerId, last: c, hash });
     }
+  }
+
+  /** Ends a restore: containers whose pod is not in the store's state are forgotten. */
+  finishRestore(): number {
+    const dropped = [...this.#orphans.values()].reduce((n, l) => n + l.length, 0);
+    this.#orphans.clear();
+    return dropped;
   }
 
   #leaveNode(uid: string, previous: PodEntry, node: string, out: Projection): void {

@@ -1,5 +1,5 @@
-import { create, toBinary } from '@bufbuild/protobuf';
-import { ResourceUpdateSchema, ScopeExitSchema, kinds, type Kind, type ResourceUpdate } from '../schema/index.ts';
+import { create } from '@bufbuild/protobuf';
+import { encodeResourceUpdate, ResourceUpdateSchema, ScopeExitSchema, kinds, type Kind, type ResourceUpdate } from '../schema/index.ts';
 
 /** How an update changes the current state of each scope it is published on. */
 export type StateEffect = 'upsert' | 'tombstone' | 'remove';
@@ -61,7 +61,7 @@ export function makeUpdate<C extends UpdateCase>(
   state: StateEffect,
 ): ProjectedUpdate {
   const update = create(ResourceUpdateSchema, { object: { case: which, value } as ResourceUpdate['object'] });
-  return { objectKey: objectKey(kind, uid), kind, update, payload: toBinary(ResourceUpdateSchema, update), scopes, state };
+  return { objectKey: objectKey(kind, uid), kind, update, payload: encodeResourceUpdate(update), scopes, state };
 }
 
 /** The object leaves `scope` without being deleted. */

@@ -133,7 +133,8 @@ test('a projector restored from published state publishes nothing for the same o
   // What the store's cluster scope holds: the newest update of each object, plus the aux state.
   const latest = new Map(published.updates.filter((u) => u.scopes.includes('cluster')).map((u) => [u.objectKey, u]));
   const restored = new Projector();
-  for (const u of latest.values()) restored.restore(u.update);
+  // In key order, as the store lists them: Container/ keys come before their Pod/.
+  for (const u of [...latest.values()].sort((a, b) => (a.objectKey < b.objectKey ? -1 : 1))) restored.restore(u.update);
   for (const a of published.aux) if (a.value) restored.restoreAux(a.key, a.value);
   restored.finishRestore();
   const again = emptyProjection();

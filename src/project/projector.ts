@@ -84,22 +84,27 @@ export class Projector {
     return out;
   }
 
-  /** A LIST of `kind` begins: known objects it does not contain are deleted at `listDone`. */
-  listStart(kind: SourceKind): void {
-    this.#listing.set(kind, new Set());
+  /**
+   * A LIST of `kind` (in `namespace`, when the source watches only some namespaces) begins:
+   * known objects it does not contain are deleted at `listDone`.
+   */
+  listStart(kind: SourceKind, namespace?: string): void {
+    this.#listing.set(listKey(kind, namespace), new Set());
   }
 
-  listObject(kind: SourceKind, object: unknown, out: Projection = emptyProjection()): Projection {
+  listObject(kind: SourceKind, object: unknown, out: Projection = emptyProjection(), namespace?: string): Projection {
     const uid = str(obj(obj(object)['metadata'])['uid']);
-    if (uid !== '') this.#listing.get(kind)?.add(uid);
+    if (uid !== '') this.#listing.get(listKey(kind, namespace))?.add(uid);
     return this.apply(kind, 'ADDED', object, out);
   }
 
   /** Publishes deletions for known objects the LIST did not contain (design §6). */
-  listDone(kind: SourceKind, out: Projection = emptyProjection()): Projection {
-    const seen = this.#listing.get(kind) ?? new Set<string>();
-    this.#listing.delete(kind);
-    const gone = [...this.#known(kind)].filter(([uid]) => !seen.has(uid));
+  listDone(kind: SourceKind, out: Projection = emptyProjection(), namespace?: string): Projection {
+    const key = listKey(kind, namespace);
+    const seen = this.#listing.get(key) ?? new Set<string>();
+    this.#listing.delete(key);
+    const inNamespace = (stub: unknown): boolean => namespace === undefined || str(obj(obj(stub)['metadata'])['namespace']) === namespace;
+    const gone = [...this.#known(kind)].filter(([uid, stub]) => !seen.has(uid) && inNamespace(stub));
     for (const [, stub] of gone) this.apply(kind, 'DELETED', stub, out);
     return out;
   }
@@ -141,6 +146,7 @@ export class Projector {
   }
 
   finishRestore(): void {
+    this.#pods.finishRestore();
     this.#services.finishRestore();
   }
 
@@ -291,6 +297,10 @@ export class Projector {
         }
     }
   }
+}
+
+function listKey(kind: string, namespace: string | undefined): string {
+  return namespace === undefined ? kind : `${kind}@${namespace}`;
 }
 
 function parentKey(w: WorkloadUpdate): string | undefined {

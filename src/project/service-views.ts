@@ -129,9 +129,6 @@ export class ServiceViews {
     }
   }
 
-  podStub(uid: string, router: ScopeRouter): unknown {
-    return { metadata: { uid, name: uid }, spec: { nodeName: router.nodeOfPod(objectKey('Pod', uid)) ?? '' } };
-  }
 
   #members(serviceName: string): string[] {
     const pods = new Set<string>();

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ServeConfig } from '../config/index.ts';
 import { silentLogger, systemClock, toError, withTimeout, type Clock, type Logger } from '../core/index.ts';
-import { openLmdbStore, UpdateLog, type CommittedBatch, type UpdateStore } from '../log/index.ts';
+import { HistoryCompactedError, openLmdbStore, UpdateLog, type CommittedBatch, type UpdateStore } from '../log/index.ts';
 import { Projector } from '../project/index.ts';
 import { KubeApiClient, Reflector, WATCHED_KINDS, type ReflectorStats, type WatchedKind } from '../source/index.ts';
 import { ScopePublisher } from '../bus/index.ts';
@@ -235,7 +235,7 @@ export class MetadataService {
       connection: this.#nc,
       cluster: this.config.cluster,
       streamId: log.streamId as StreamId,
-      history: { get head() { return log.head; }, readHistory: (after, limit) => log.readHistory(after, limit) },
+      history: { get head() { return log.head; }, readHistory: (after, limit) => readHistorySkippingCompacted(log, after, limit) },
       maxMessageBytes: this.config.publishMaxMessageBytes,
       logger: this.#log,
       resumeFrom: this.#startHead,
@@ -300,6 +300,19 @@ export class MetadataService {
     if (this.#ownsStore) await step('store close', () => this.#store?.close());
     this.#kube?.close();
     await step('HTTP close', () => this.#http?.close());
+  }
+}
+
+/**
+ * History for the publisher's catch-up. Updates compacted away cannot be re-sent; consumers
+ * that missed them recover by snapshot (design §4), so the catch-up continues after the floor.
+ */
+async function readHistorySkippingCompacted(log: UpdateLog, after: number, limit: number) {
+  try {
+    return await log.readHistory(after, limit);
+  } catch (err) {
+    if (err instanceof HistoryCompactedError) return log.readHistory(err.floor - 1, limit);
+    throw err;
   }
 }
 
