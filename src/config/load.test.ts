@@ -18,7 +18,7 @@ test('flags override environment, which overrides the file, which overrides defa
   assert.equal(config.nodes, 7);
   assert.equal(config.seed, 9);
   assert.equal(config.port, 3456);
-  assert.equal(config.podsPerNode, 8, 'defaults apply to options nobody set');
+  assert.equal(config.podsPerNode, 10, 'defaults apply to options nobody set');
   assert.ok(Object.isFrozen(config));
 });
 

@@ -16,18 +16,24 @@ export const simConfigSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: port.default(0),
   tls: booleanOption.default(false),
-  seed: z.coerce.number().int().default(1),
-  nodes: count(20_000).default(10),
-  namespaces: count(10_000).default(3),
-  deployments: count(100_000).default(12),
-  podsPerNode: count(250).default(8),
-  servicesPerNamespace: count(10_000).default(3),
+  seed: z.coerce.number().int().min(0).max(0xffffffff).default(1),
+  nodes: count(20_000).min(1).default(10),
+  /** Application namespaces (besides default, kube-system, kube-public, kube-node-lease). */
+  namespaces: count(10_000).min(1).default(3),
+  /** Application Deployments; default: one per 25 application pods. */
+  deployments: count(1_000_000).min(1).optional(),
+  podsPerNode: count(110).min(1).default(10),
+  /** Fraction of Deployments with a Service. */
+  serviceFraction: z.coerce.number().min(0).max(1).default(0.7),
   daemonsets: booleanOption.default(true),
+  statefulsets: count(1_000).default(1),
+  cronjobs: count(1_000).default(1),
   /** Churn actions per second after startup; 0 = a still cluster. */
   churnRate: z.coerce.number().min(0).max(1_000_000).default(0),
   bookmarkIntervalMs: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   historyPerKind: count(10_000_000).min(1).default(20_000),
   kubeconfigOut: z.string().optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
 export type SimConfig = Readonly<z.output<typeof simConfigSchema>>;

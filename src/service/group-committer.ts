@@ -12,6 +12,8 @@ export interface GroupCommitterOptions {
   logger?: Logger;
   /** Reports a failing store (true) and its recovery (false), for /readyz and metrics. */
   onStoreTrouble?: (failing: boolean, err?: Error) => void;
+  /** Metadata written with every commit (the publisher's confirmed position). */
+  extraMeta?: () => Record<string, Uint8Array>;
 }
 
 interface Pending {
@@ -130,7 +132,7 @@ export class GroupCommitter {
       try {
         const committed = await this.#o.log.commit(batch.updates, {
           resourceVersions: Object.fromEntries(batch.resourceVersions),
-          meta: Object.fromEntries(batch.meta),
+          meta: { ...this.#o.extraMeta?.(), ...Object.fromEntries(batch.meta) },
         });
         if (attempt > 1) this.#o.onStoreTrouble?.(false);
         backoff.reset();

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ServeConfig } from '../config/index.ts';
@@ -26,6 +27,17 @@ export interface MetadataServiceDeps {
   store?: UpdateStore;
 }
 
+const PUBLISHED_META = 'bus/flushed';
+
+function encodeVersion(v: number): Uint8Array {
+  return new TextEncoder().encode(String(v));
+}
+
+function decodeVersion(bytes: Uint8Array): number {
+  const v = Number(new TextDecoder().decode(bytes));
+  return Number.isSafeInteger(v) && v >= 0 ? v : 0;
+}
+
 /** Kinds watched by default; Endpoints only when the server has no EndpointSlices. */
 const DEFAULT_KINDS: readonly WatchedKind[] = Object.values(WATCHED_KINDS).filter((k) => k.kind !== 'Endpoints');
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node']);
@@ -41,7 +53,7 @@ export class MetadataService {
   #failure: Error | undefined;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #abort = new AbortController();
+  readonly #abort = abortControllerForMany();
   readonly #reflectors: Reflector[] = [];
   readonly #runs: Promise<void>[] = [];
   readonly #projector: Projector;
@@ -149,7 +161,10 @@ export class MetadataService {
     const c = this.config;
     this.#store ??= await openLmdbStore({ path: storePath(c), mapSize: c.lmdbMapSizeMb * 1024 * 1024 });
     this.#updateLog = await UpdateLog.open(this.#store, { clock: this.#clock, logger: this.#log.child({ module: 'log' }) });
-    this.#startHead = this.#updateLog.head;
+    // Where publishing resumes: the last version NATS confirmed, stored with the commits. A
+    // crash between a commit and its publish leaves versions that are sent again now.
+    const published = await this.#updateLog.getMeta(PUBLISHED_META);
+    this.#startHead = Math.min(this.#updateLog.head, published ? decodeVersion(published) : 0);
     this.#http = buildHttpServer({
       healthy: () => this.#state !== 'failed',
       readiness: () => this.readiness(),
@@ -170,6 +185,7 @@ export class MetadataService {
       clock: this.#clock,
       logger: this.#log,
       onCommitted: (batch) => this.#onCommitted(batch),
+      extraMeta: (): Record<string, Uint8Array> => (this.#publisher ? { [PUBLISHED_META]: encodeVersion(this.#publisher.stats().flushedVersion) } : {}),
       onStoreTrouble: (failing, err) => {
         this.#storeTrouble = failing ? err : undefined;
         if (failing) this.#metrics.storeFailures.inc();
@@ -314,6 +330,13 @@ async function readHistorySkippingCompacted(log: UpdateLog, after: number, limit
     if (err instanceof HistoryCompactedError) return log.readHistory(err.floor - 1, limit);
     throw err;
   }
+}
+
+/** One abort signal shared by every reflector and timer: many listeners are expected. */
+function abortControllerForMany(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function storePath(config: ServeConfig): string {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what kubemeta needs on a Debian machine with Node >= 20: nats-server, etcd and protoc
+# from Debian's packages (only when missing), and the npm dependencies (npm ci). Idempotent:
+# a second run takes a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "kubemeta needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+missing=()
+command -v nats-server >/dev/null || missing+=(nats-server)
+command -v etcd >/dev/null || missing+=(etcd-server)
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "== installing ${missing[*]} (Debian packages)" >&2
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
