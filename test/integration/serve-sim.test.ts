@@ -1,0 +1,112 @@
+// The metadata service end to end against `kubemeta sim` and a real nats-server: initial sync,
+// churn (rolling updates, scaling to zero, pod restarts and deletions, nodes removed and
+// added), with every scope's stream checked against the simulator's truth.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../../src/core/index.ts';
+import { MetadataService } from '../../src/service/index.ts';
+import { actualScope, diffScopes, expectedScopes } from '../helpers/cluster-truth.ts';
+import { startServeEnv, type ServeEnv } from '../helpers/serve-env.ts';
+import { StreamCollector } from '../helpers/stream-collector.ts';
+
+function assertConverged(env: ServeEnv, collector: StreamCollector): Promise<unknown> {
+  let last: string[] = [];
+  return waitFor(
+    () => {
+      last = diffScopes(expectedScopes(env.engine.model), (scope) => actualScope(collector.scope(scope).objects));
+      return last.length === 0;
+    },
+    { what: 'every scope to equal the simulator', timeoutMs: 30_000, intervalMs: 100 },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${last.join('\n')}`);
+  });
+}
+
+describe('kubemeta serve against the simulator', () => {
+  let env: ServeEnv;
+  let service: MetadataService;
+  let collector: StreamCollector;
+
+  before(async () => {
+    env = await startServeEnv({ seed: 7, nodes: 6, podsPerNode: 8, namespaces: 2, statefulSets: 1, cronJobs: 1 });
+    collector = await StreamCollector.start(env.nats.url, 'test');
+    service = await MetadataService.start(env.serveConfig());
+  });
+
+  after(async () => {
+    await service?.drain();
+    await collector?.stop();
+    await env?.stop();
+  });
+
+  test('initial sync: ready, and every node scope and the cluster scope equal the simulator', async () => {
+    await service.whenReady(AbortSignal.timeout(30_000));
+    await assertConverged(env, collector);
+    assert.ok(collector.scopes.size >= 7, 'the cluster scope and one scope per node');
+    assert.deepEqual(collector.allGaps(), []);
+    assert.deepEqual(collector.reused, []);
+    assert.equal(collector.streamIds.size, 1);
+  });
+
+  test('one watch per kind: the API server sees one LIST+WATCH stream per kind, whatever the scopes', async () => {
+    const stats = env.api.stats();
+    const lists = Object.values(stats.requests['list'] ?? {}).reduce((a, b) => a + b, 0);
+    assert.equal(stats.openWatches, 11, 'Namespace, Node, Pod, Service, EndpointSlice, and six owner kinds');
+    assert.ok(lists <= 11 + 2, `${lists} LIST requests for 11 kinds`);
+  });
+
+  test('churn: rolling updates, scaling, restarts, deletions, node moves all reach every scope', async () => {
+    const report = env.engine.step(300);
+    assert.ok(report.writes > 300, 'the churn wrote to the cluster');
+    await assertConverged(env, collector);
+    assert.deepEqual(collector.allGaps(), []);
+    assert.deepEqual(collector.reused, []);
+  });
+
+  test('a service scaled to zero publishes its empty membership and leaves the node scopes', async () => {
+    const model = env.engine.model;
+    const templateLabels = (d: { object: Record<string, unknown> }) =>
+      ((d.object['spec'] as { template?: { metadata?: { labels?: Record<string, string> } } }).template?.metadata?.labels ?? {});
+    const pair = model.list('Service').items.flatMap((svc) => {
+      const selector = (svc.object['spec'] as { selector?: Record<string, string> }).selector;
+      if (!selector || svc.object.metadata.namespace === 'kube-system') return [];
+      const deploy = model.list('Deployment', { namespace: svc.object.metadata.namespace }).items.find((d) =>
+        Object.entries(selector).every(([k, v]) => templateLabels(d)[k] === v));
+      return deploy ? [{ svc, deploy }] : [];
+    })[0];
+    assert.ok(pair, 'the scenario has an application service backed by a deployment');
+    const { svc, deploy } = pair;
+    env.engine.model.update({ ...deploy.object, spec: { ...(deploy.object['spec'] as object), replicas: 0 } });
+    await env.engine.controllers.settle();
+    await assertConverged(env, collector);
+    const update = collector.scope('cluster').objects.get(`Service/${svc.object.metadata.uid}`);
+    assert.ok(update?.object.case === 'service');
+    assert.deepEqual(update.object.value.podUids, []);
+    for (const [name, s] of collector.scopes) {
+      if (name.startsWith('node/')) assert.ok(!s.objects.has(`Service/${svc.object.metadata.uid}`), `${name} no longer holds the service`);
+    }
+  });
+
+  test('node heartbeats change nothing that is published', async () => {
+    const before = service.head;
+    const r = env.engine.step(50, { mix: { heartbeat: 1 } });
+    assert.ok(r.writes > 0, 'heartbeats were written to the cluster');
+    await waitFor(() => service.reflectorStats().find((s) => s.kind === 'Node')?.events ?? 0, { what: 'node events to arrive' });
+    await env.engine.controllers.settle();
+    await new Promise((r2) => setTimeout(r2, 300));
+    assert.equal(service.head, before, 'no update for a heartbeat');
+  });
+
+  test('readiness, health and metrics endpoints answer', async () => {
+    const ready = await fetch(`${service.httpUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as { ready: boolean; kinds: unknown[] };
+    assert.equal(body.ready, true);
+    assert.ok(body.kinds.length >= 11);
+    const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
+    assert.match(metrics, /kubemeta_head_version \d+/);
+    assert.match(metrics, /kubemeta_updates_committed_total\{kind="Pod"\} \d+/);
+    assert.match(metrics, /kubemeta_api_watch_restarts_total/);
+    assert.equal((await fetch(`${service.httpUrl}/healthz`)).status, 200);
+  });
+});
