@@ -27,6 +27,7 @@ export async function runTail(options: TailOptions, out: NodeJS.WritableStream, 
     : undefined;
   try {
     for await (const msg of sub) {
+      if (msg.data.length === 0) continue; // a heartbeat: headers only (wire protocol §6.1)
       const batch = decodeUpdateBatch(msg.data);
       lastScope = formatScope(batch.scope);
       for (const u of batch.updates) {

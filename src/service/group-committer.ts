@@ -16,10 +16,21 @@ export interface GroupCommitterOptions {
   extraMeta?: () => Record<string, Uint8Array>;
 }
 
-interface Pending {
+/** One add(): a projection's updates (never split), its aux state and resourceVersion. */
+interface Entry {
+  seq: number;
+  updates: PendingUpdate[];
+  aux: Array<[string, Uint8Array | null]>;
+  rv: [string, string] | undefined;
+}
+
+/** What one store commit carries. */
+interface Batch {
   updates: PendingUpdate[];
   meta: Map<string, Uint8Array | null>;
   resourceVersions: Map<string, string>;
+  /** Sequence number of the last add() in the batch. */
+  upTo: number;
 }
 
 const AUX_PREFIX = 'aux/';
@@ -39,13 +50,18 @@ export class GroupCommitter {
   readonly #o: GroupCommitterOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
-  #pending: Pending = emptyPending();
+  #entries: Entry[] = [];
+  #pendingUpdates = 0;
   #roomWaiters: Array<() => void> = [];
   #wake: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
   #running: Promise<void>;
   #inFlight = false;
+  /** add() calls so far, and how many of them are committed: barriers compare the two. */
+  #added = 0;
+  #committed = 0;
+  #barriers: Array<{ target: number; resolve: () => void }> = [];
 
   constructor(options: GroupCommitterOptions) {
     this.#o = options;
@@ -56,7 +72,7 @@ export class GroupCommitter {
 
   /** Updates waiting to be committed. */
   get backlog(): number {
-    return this.#pending.updates.length;
+    return this.#pendingUpdates;
   }
 
   /**
@@ -65,19 +81,32 @@ export class GroupCommitter {
    */
   async add(projection: Projection, kind?: string, resourceVersion?: string): Promise<void> {
     if (this.#closed) throw new ClosedError('group committer');
-    const p = this.#pending;
-    for (const u of projection.updates) p.updates.push({ objectKey: u.objectKey, payload: u.payload, scopes: u.scopes, state: u.state, kind: u.kind });
-    for (const a of projection.aux) p.meta.set(AUX_PREFIX + a.key, a.value ?? null);
-    if (kind !== undefined && resourceVersion !== undefined) p.resourceVersions.set(kind, resourceVersion);
+    const updates = projection.updates.map((u) => ({ objectKey: u.objectKey, payload: u.payload, scopes: u.scopes, state: u.state, kind: u.kind }));
+    const aux = projection.aux.map((a): [string, Uint8Array | null] => [AUX_PREFIX + a.key, a.value ?? null]);
+    const rv: [string, string] | undefined = kind !== undefined && resourceVersion !== undefined ? [kind, resourceVersion] : undefined;
+    if (updates.length === 0 && aux.length === 0 && rv === undefined) return;
+    this.#entries.push({ seq: ++this.#added, updates, aux, rv });
+    this.#pendingUpdates += updates.length;
     this.#wake?.();
-    while (this.#pending.updates.length >= 2 * this.#o.maxUpdates && !this.#closed) {
+    while (this.#pendingUpdates >= 2 * this.#o.maxUpdates && !this.#closed) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
   }
 
+  /**
+   * Resolves once everything added before this call is committed and published, even while
+   * more keeps arriving (the end of the initial sync under churn; flush() would wait for a
+   * quiet moment that may never come).
+   */
+  barrier(): Promise<void> {
+    const target = this.#added;
+    if (this.#committed >= target) return Promise.resolve();
+    return new Promise((resolve) => this.#barriers.push({ target, resolve }));
+  }
+
   /** Resolves when everything added so far is committed and handed to the publisher. */
   async flush(): Promise<void> {
-    while (!isEmpty(this.#pending) || this.#inFlight) {
+    while (this.#entries.length > 0 || this.#inFlight) {
       await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
   }
@@ -94,40 +123,50 @@ export class GroupCommitter {
   async #loop(): Promise<void> {
     const backoff = new Backoff({ initialMs: 100, maxMs: 10_000 });
     while (!this.#closed) {
-      if (isEmpty(this.#pending)) {
+      if (this.#entries.length === 0) {
         this.#notifyIdle();
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
         continue;
       }
-      if (this.#pending.updates.length < this.#o.maxUpdates && this.#o.lingerMs > 0) await this.#clock.sleep(this.#o.lingerMs);
+      if (this.#pendingUpdates < this.#o.maxUpdates && this.#o.lingerMs > 0) await this.#clock.sleep(this.#o.lingerMs);
       const batch = this.#take();
       this.#inFlight = true;
       await this.#commitWithRetry(batch, backoff);
       this.#inFlight = false;
+      this.#markCommitted(batch.upTo);
     }
     this.#notifyIdle();
   }
 
-  #take(): Pending {
-    const p = this.#pending;
-    if (p.updates.length <= this.#o.maxUpdates) {
-      this.#pending = emptyPending();
-    } else {
-      // Only the updates are split; aux state and resourceVersions ride with the last part,
-      // so a stored resourceVersion never claims events that are not yet committed.
-      this.#pending = { updates: p.updates.slice(this.#o.maxUpdates), meta: p.meta, resourceVersions: p.resourceVersions };
-      p.updates = p.updates.slice(0, this.#o.maxUpdates);
-      p.meta = new Map();
-      p.resourceVersions = new Map();
+  /**
+   * Takes the next batch: whole add()s in order, up to `maxUpdates` updates (a larger single
+   * projection goes alone). One event's updates — a pod and the namespace, owners and services
+   * entering its node's scope — commit together or not at all: after a crash the projector is
+   * rebuilt from the store and must find each event fully there or not at all. Each add's aux
+   * state and resourceVersion commit with its updates, so a stored resourceVersion never
+   * claims events that are not committed.
+   */
+  #take(): Batch {
+    const batch: Batch = { updates: [], meta: new Map(), resourceVersions: new Map(), upTo: this.#committed };
+    let taken = 0;
+    for (const e of this.#entries) {
+      if (taken > 0 && e.updates.length > 0 && batch.updates.length + e.updates.length > this.#o.maxUpdates) break;
+      for (const u of e.updates) batch.updates.push(u);
+      for (const [k, v] of e.aux) batch.meta.set(k, v);
+      if (e.rv) batch.resourceVersions.set(e.rv[0], e.rv[1]);
+      batch.upTo = e.seq;
+      taken++;
     }
+    this.#entries = this.#entries.slice(taken);
+    this.#pendingUpdates -= batch.updates.length;
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const w of waiters) w();
-    return p;
+    return batch;
   }
 
-  async #commitWithRetry(batch: Pending, backoff: Backoff): Promise<void> {
+  async #commitWithRetry(batch: Batch, backoff: Backoff): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const committed = await this.#o.log.commit(batch.updates, {
@@ -148,19 +187,18 @@ export class GroupCommitter {
     }
   }
 
+  #markCommitted(upTo: number): void {
+    this.#committed = Math.max(this.#committed, upTo);
+    const due = this.#barriers.filter((b) => b.target <= this.#committed);
+    this.#barriers = this.#barriers.filter((b) => b.target > this.#committed);
+    for (const b of due) b.resolve();
+  }
+
   #notifyIdle(): void {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const w of waiters) w();
   }
-}
-
-function emptyPending(): Pending {
-  return { updates: [], meta: new Map(), resourceVersions: new Map() };
-}
-
-function isEmpty(p: Pending): boolean {
-  return p.updates.length === 0 && p.meta.size === 0 && p.resourceVersions.size === 0;
 }
 
 export { AUX_PREFIX };

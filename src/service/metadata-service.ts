@@ -71,6 +71,7 @@ export class MetadataService {
   #storeTrouble: Error | undefined;
   #timers: NodeJS.Timeout[] = [];
   #startHead = 0;
+  #syncBarrier: Promise<void> | undefined;
 
   private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
     this.config = config;
@@ -265,13 +266,19 @@ export class MetadataService {
     this.#metrics.publishSeconds.observe((performance.now() - start) / 1000);
   }
 
+  /**
+   * Ready once every kind has listed (or resumed) and everything received until then is
+   * committed and published: a barrier, so readiness does not wait for a quiet moment.
+   */
   #checkProgress(): void {
     const stats = this.reflectorStats();
     this.#progress.log(stats, this.#log);
-    if (this.#state === 'syncing' && stats.every((s) => s.synced || s.phase === 'unsupported') && (this.#committer?.backlog ?? 0) === 0) {
+    if (this.#state !== 'syncing' || this.#syncBarrier || !stats.every((s) => s.synced || s.phase === 'unsupported')) return;
+    this.#syncBarrier = (this.#committer as GroupCommitter).barrier().then(() => {
+      if (this.#state !== 'syncing') return;
       this.#state = 'ready';
       this.#log.info({ head: this.head, ...this.#progress.summary(stats) }, 'initial sync complete; ready');
-    }
+    });
   }
 
   async #compact(): Promise<void> {

@@ -96,8 +96,10 @@ export declare type SnapshotStart = Message<"kubemeta.v1.SnapshotStart"> & {
 export declare const SnapshotStartSchema: GenMessage<SnapshotStart>;
 
 /**
- * A bounded run of updates. Inside a snapshot each entry is one live object with the version of
- * its newest update and prev_version 0; in the tail entries chain as on the live subject.
+ * A bounded run of updates. Inside a snapshot each entry is one object of the scope's current
+ * state with the version of its newest update and prev_version 0 (an object deleted within the
+ * service's tombstone retention is there as its deletion: stop_time_ns set); in the tail entries
+ * chain as on the live subject.
  *
  * @generated from message kubemeta.v1.UpdateChunk
  */
