@@ -6,7 +6,7 @@ import { silentLogger, systemClock, toError, withTimeout, type Clock, type Logge
 import { HistoryCompactedError, openLmdbStore, UpdateLog, type CommittedBatch, type UpdateStore } from '../log/index.ts';
 import { Projector } from '../project/index.ts';
 import { KubeApiClient, Reflector, WATCHED_KINDS, type ReflectorStats, type WatchedKind } from '../source/index.ts';
-import { ScopePublisher } from '../bus/index.ts';
+import { AgentRegistry, ReplayServer, ScopeHeartbeat, ScopePublisher } from '../bus/index.ts';
 import type { StreamId } from '../schema/index.ts';
 import { GroupCommitter } from './group-committer.ts';
 import { buildHttpServer, listenHttp } from './http-server.ts';
@@ -62,6 +62,9 @@ export class MetadataService {
   #updateLog: UpdateLog | undefined;
   #committer: GroupCommitter | undefined;
   #publisher: ScopePublisher | undefined;
+  #replay: ReplayServer | undefined;
+  #registry: AgentRegistry | undefined;
+  #heartbeat: ScopeHeartbeat | undefined;
   #nc: NatsConnection | undefined;
   #kube: KubeApiClient | undefined;
   #http: FastifyInstance | undefined;
@@ -92,6 +95,7 @@ export class MetadataService {
       storeSizeBytes: async () => this.#store?.sizeBytes(),
       ready: () => this.#state === 'ready',
       committerBacklog: () => this.#committer?.backlog ?? 0,
+      replay: () => this.#replay?.stats(),
     });
   }
 
@@ -257,7 +261,14 @@ export class MetadataService {
       logger: this.#log,
       resumeFrom: this.#startHead,
     });
-    this.#log.info({ servers: this.config.natsUrls }, 'connected to NATS');
+    const common = { connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }) };
+    this.#replay = new ReplayServer({ ...common, log, available: () => this.#state !== 'draining' && this.#state !== 'stopped' });
+    await this.#replay.start();
+    this.#registry = new AgentRegistry({ ...common, log });
+    await this.#registry.start();
+    this.#heartbeat = new ScopeHeartbeat({ ...common, streamId: log.streamId, heads: log, publisher: this.#publisher });
+    this.#heartbeat.start();
+    this.#log.info({ servers: this.config.natsUrls }, 'connected to NATS; publishing, answering replay and agent registration');
   }
 
   #onCommitted(batch: CommittedBatch): void {
@@ -299,6 +310,9 @@ export class MetadataService {
       log: this.#updateLog?.stats(),
       projector: this.#projector.stats(),
       publisher: this.#publisher?.stats(),
+      replay: this.#replay?.stats(),
+      agents: this.#registry?.stats(),
+      heartbeat: this.#heartbeat?.stats(),
       reflectors: this.reflectorStats(),
     };
   }
@@ -317,6 +331,9 @@ export class MetadataService {
     };
     await step('commit of the last updates', () => this.#committer?.close());
     await step('publish of the last updates', () => this.#publisher?.flush());
+    this.#heartbeat?.close();
+    await step('replay answers in flight', () => this.#replay?.drain(deadline));
+    await step('agent registry', () => this.#registry?.close());
     this.#publisher?.close();
     await step('NATS drain', () => this.#nc?.drain());
     await step('log close', () => this.#updateLog?.close());

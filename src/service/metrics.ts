@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LogStats } from '../log/index.ts';
 import type { ProjectorStats } from '../project/index.ts';
 import type { ReflectorStats } from '../source/index.ts';
-import type { PublisherStats } from '../bus/index.ts';
+import type { PublisherStats, ReplayServerStats } from '../bus/index.ts';
 
 /** What the metrics read on every scrape (counters live in the components; no per-event cost here). */
 export interface MetricSources {
@@ -13,6 +13,7 @@ export interface MetricSources {
   storeSizeBytes(): Promise<number | undefined>;
   ready(): boolean;
   committerBacklog(): number;
+  replay(): ReplayServerStats | undefined;
 }
 
 /**
@@ -51,6 +52,13 @@ export class ServiceMetrics {
     perKind('kubemeta_api_lists_total', 'LISTs, first ones included', (s) => s.lists);
     perKind('kubemeta_api_objects_listed_total', 'Objects received in LIST pages', (s) => s.objectsListed);
     perKind('kubemeta_api_watch_events_total', 'Watch events received', (s) => s.events);
+    new Gauge({
+      name: 'kubemeta_replay_requests_total', help: 'Replay requests answered, by outcome', labelNames: ['outcome'], registers: [r],
+      collect() { for (const [outcome, n] of Object.entries(sources.replay()?.outcomes ?? {})) this.set({ outcome }, n); },
+    });
+    new Gauge({ name: 'kubemeta_replay_answers_in_flight', help: 'Replay answers streaming now', registers: [r], collect() { this.set(sources.replay()?.inFlight ?? 0); } });
+    new Gauge({ name: 'kubemeta_replay_snapshots_total', help: 'Replay answers that carried a snapshot', registers: [r], collect() { this.set(sources.replay()?.snapshotsSent ?? 0); } });
+    new Gauge({ name: 'kubemeta_replay_tail_updates_total', help: 'Tail updates sent by replay', registers: [r], collect() { this.set(sources.replay()?.tailUpdates ?? 0); } });
     new Gauge({
       name: 'kubemeta_store_size_bytes', help: 'Size of the store on disk', registers: [r],
       async collect() { this.set((await sources.storeSizeBytes()) ?? 0); },
