@@ -1,0 +1,145 @@
+import { KubemetaError } from '../core/index.ts';
+import type { RequestErrorCode } from '../schema/index.ts';
+
+/**
+ * Stable codes of the SDK's errors (listed in docs/sdk.md, "Errors"). Codes are the contract;
+ * messages say what to do and may change.
+ */
+export const SdkErrorCode = {
+  /** An option, filter or argument can never work: fix the call, do not retry. */
+  INVALID_ARGUMENT: 'SDK_INVALID_ARGUMENT',
+  /** The service answered a replay request with an error (see `requestErrorCode`). */
+  REPLAY_REFUSED: 'SDK_REPLAY_REFUSED',
+  /** No replay response arrived within the response timeout. */
+  REPLAY_TIMEOUT: 'SDK_REPLAY_TIMEOUT',
+  /** Part of a replay answer was lost (sequence jump, broken chain, unreadable message). */
+  REPLAY_LOST: 'SDK_REPLAY_LOST',
+  /** Nobody answers on a kubemeta request subject: the service is down or starting. */
+  SERVICE_UNAVAILABLE: 'SDK_SERVICE_UNAVAILABLE',
+  /** The agent registry refused to register this agent. */
+  REGISTER_FAILED: 'SDK_REGISTER_FAILED',
+  /** Local persistence could not be read or written. */
+  PERSIST_FAILED: 'SDK_PERSIST_FAILED',
+  /** A live message on a scope subject did not decode (counted and skipped). */
+  BAD_MESSAGE: 'SDK_BAD_MESSAGE',
+  /** The client was closed (or failed) while the call was waiting. */
+  CLOSED: 'SDK_CLOSED',
+} as const;
+export type SdkErrorCode = (typeof SdkErrorCode)[keyof typeof SdkErrorCode];
+
+/**
+ * Brands a class so that `instanceof` works across duplicate installs of this package (an SDK
+ * user's dependency tree may hold two copies: their classes differ, their Symbol.for keys do
+ * not). Subclass prototypes inherit their parents' brands, so `x instanceof SdkError` holds for
+ * every SDK error, `x instanceof ReplayRefusedError` only for that kind (Temporal's
+ * SymbolBasedInstanceOfError does the same).
+ */
+function brand(cls: abstract new (...args: never[]) => object, name: string): void {
+  const key = Symbol.for(`kubemeta.sdk.${name}`);
+  Object.defineProperty(cls.prototype, key, { value: true, enumerable: false });
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value: (value: unknown): boolean => typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[key] === true,
+  });
+}
+
+/** Base of every SDK error: a KubemetaError (stable `code`, `cause`) with an SDK_* code. */
+export class SdkError extends KubemetaError {
+  declare readonly code: SdkErrorCode;
+  constructor(code: SdkErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+brand(SdkError, 'SdkError');
+
+/** True for any SDK error, also one created by another copy of this package. */
+export function isSdkError(value: unknown): value is SdkError {
+  return value instanceof SdkError;
+}
+
+export class SdkInvalidArgumentError extends SdkError {
+  readonly argument: string;
+  constructor(argument: string, problem: string, options?: ErrorOptions) {
+    super(SdkErrorCode.INVALID_ARGUMENT, `invalid ${argument}: ${problem}`, options);
+    this.argument = argument;
+  }
+}
+brand(SdkInvalidArgumentError, 'SdkInvalidArgumentError');
+
+/** The service refused a replay request; `requestErrorCode` says why (wire-protocol §7). */
+export class ReplayRefusedError extends SdkError {
+  readonly requestErrorCode: RequestErrorCode;
+  /** The service's advice; 0 = none. */
+  readonly retryAfterMs: number;
+  readonly scope: string;
+  constructor(scope: string, requestErrorCode: RequestErrorCode, message: string, retryAfterMs: number) {
+    super(SdkErrorCode.REPLAY_REFUSED, `replay of ${scope} refused (code ${requestErrorCode}): ${message}`);
+    this.scope = scope;
+    this.requestErrorCode = requestErrorCode;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+brand(ReplayRefusedError, 'ReplayRefusedError');
+
+export class ReplayTimeoutError extends SdkError {
+  readonly timeoutMs: number;
+  constructor(scope: string, timeoutMs: number, sequence: number) {
+    super(
+      SdkErrorCode.REPLAY_TIMEOUT,
+      `no replay response for ${scope} within ${timeoutMs} ms (waiting for sequence ${sequence}); asking again`,
+    );
+    this.timeoutMs = timeoutMs;
+  }
+}
+brand(ReplayTimeoutError, 'ReplayTimeoutError');
+
+export class ReplayLostError extends SdkError {
+  constructor(scope: string, problem: string, options?: ErrorOptions) {
+    super(SdkErrorCode.REPLAY_LOST, `replay answer for ${scope} is incomplete: ${problem}; asking again`, options);
+  }
+}
+brand(ReplayLostError, 'ReplayLostError');
+
+export class ServiceUnavailableError extends SdkError {
+  readonly subject: string;
+  constructor(subject: string, options?: ErrorOptions) {
+    super(
+      SdkErrorCode.SERVICE_UNAVAILABLE,
+      `nobody answers on ${subject}: is kubemeta running and connected to the same NATS (and cluster name)?`,
+      options,
+    );
+    this.subject = subject;
+  }
+}
+brand(ServiceUnavailableError, 'ServiceUnavailableError');
+
+export class RegisterAgentError extends SdkError {
+  readonly requestErrorCode: RequestErrorCode | undefined;
+  constructor(message: string, requestErrorCode?: RequestErrorCode, options?: ErrorOptions) {
+    super(SdkErrorCode.REGISTER_FAILED, message, options);
+    this.requestErrorCode = requestErrorCode;
+  }
+}
+brand(RegisterAgentError, 'RegisterAgentError');
+
+export class PersistenceError extends SdkError {
+  readonly path: string;
+  constructor(path: string, problem: string, options?: ErrorOptions) {
+    super(SdkErrorCode.PERSIST_FAILED, `local state ${path}: ${problem}`, options);
+    this.path = path;
+  }
+}
+brand(PersistenceError, 'PersistenceError');
+
+export class BadMessageError extends SdkError {
+  constructor(subject: string, problem: string, options?: ErrorOptions) {
+    super(SdkErrorCode.BAD_MESSAGE, `message on ${subject} skipped: ${problem}`, options);
+  }
+}
+brand(BadMessageError, 'BadMessageError');
+
+export class ClientClosedError extends SdkError {
+  constructor(what: string, options?: ErrorOptions) {
+    super(SdkErrorCode.CLOSED, `${what} is closed; create a new client`, options);
+  }
+}
+brand(ClientClosedError, 'ClientClosedError');

@@ -1,0 +1,216 @@
+import { hostname as osHostname } from 'node:os';
+import { clusterSubjects, nodeScope, timeNsFromMs, type NodeUpdate, type StreamId, type TimeNs, type Upid, type Version } from '../schema/index.ts';
+import type { Change } from './changes.ts';
+import { ClientCore, type ClientState, type ClientStats } from './client-core.ts';
+import { compileClientOptions, integer, requiredString, type ClientOptions } from './client-options.ts';
+import { SdkInvalidArgumentError } from './errors.ts';
+import { Hydrator, ProcessTable, type Hydration } from './hydration.ts';
+import { registerAgent } from './registration.ts';
+import type { IpOwner, StateView } from './state-view.ts';
+import type { Status } from './status.ts';
+
+export interface NodeAgentClientOptions extends ClientOptions {
+  /** The node this agent runs on (a Kubernetes node name): the scope `node/<node>`. */
+  node: string;
+  /**
+   * Stable across restarts of this agent on this node (persist it on the host, e.g. with the
+   * persistDir): the registry gives the same (node, instance) its ASID back.
+   */
+  agentInstanceId: string;
+  /** Reported to the registry; default os.hostname(). */
+  hostname?: string;
+  /** Most processes remembered for hydration (default 65,536); the oldest registrations go first. */
+  maxProcesses?: number;
+  /** Timeout of one registration request (default 5 s); registration retries until connect's signal aborts. */
+  registerTimeoutMs?: number;
+}
+
+const AGENT_KEYS = ['node', 'agentInstanceId', 'hostname', 'maxProcesses', 'registerTimeoutMs'];
+
+/**
+ * The node agent's view of kubemeta: the `node/<name>` scope (design §5) — its node, its pods
+ * and their containers, and the namespaces, services and owners of those pods — kept in step
+ * with gap detection and replay (wire-protocol §6), plus UPID hydration.
+ *
+ * Guarantees: updates are applied in version order, each once (duplicates skipped); a gap is
+ * repaired by replay before later updates are applied; a snapshot replaces the state
+ * atomically (objects deleted while the agent was away disappear); a new stream id drops the
+ * position and re-bootstraps by snapshot. Memory follows the node's workload, not the
+ * cluster's size, plus what stopped within `retentionMs` and at most `maxProcesses` processes.
+ */
+export class NodeAgentClient implements AsyncDisposable {
+  readonly node: string;
+  /** The agent short id from the registry (wire-protocol §8): the first field of this agent's UPIDs. */
+  readonly asid: number;
+  readonly #core: ClientCore;
+  readonly #processes: ProcessTable;
+  readonly #hydrator: Hydrator;
+
+  private constructor(core: ClientCore, node: string, asid: number, processes: ProcessTable) {
+    this.#core = core;
+    this.node = node;
+    this.asid = asid;
+    this.#processes = processes;
+    this.#hydrator = new Hydrator(core.state, processes);
+  }
+
+  /**
+   * Connects, loads persisted state (if `persistDir`), subscribes to the node scope, starts the
+   * bootstrap, and registers with the agent registry; resolves once the ASID is known
+   * (registration is retried while the service is unavailable, until `signal` aborts). The
+   * state may still be bootstrapping: await `whenInSync()` before relying on it.
+   */
+  static async connect(options: NodeAgentClientOptions): Promise<NodeAgentClient> {
+    const config = compileClientOptions(options, AGENT_KEYS);
+    const node = requiredString(options, 'node');
+    const scope = nodeScope(node);
+    const agentInstanceId = requiredString(options, 'agentInstanceId');
+    const maxProcesses = integer(options, 'maxProcesses', 65_536, 1);
+    const registerTimeoutMs = integer(options, 'registerTimeoutMs', 5_000, 1);
+    if (options.hostname !== undefined && typeof options.hostname !== 'string') throw new SdkInvalidArgumentError('hostname', 'must be a string');
+    const processes = new ProcessTable(maxProcesses);
+    const purged = new Set<string>();
+    const core = await ClientCore.open(config, scope, {
+      name: `kubemeta-agent/${node}`,
+      onPurge: (kind, uid) => {
+        if (kind === 'Container') purged.add(uid);
+        queueMicrotask(() => {
+          processes.forgetContainers(purged);
+          purged.clear();
+        });
+      },
+      processes: () => processes.entries(),
+    });
+    for (const [pid, ticks, cid] of core.persisted?.processes ?? []) processes.register(pid, ticks, cid);
+    try {
+      const registration = await registerAgent({
+        connection: core.connection,
+        subject: clusterSubjects(config.cluster).agentsRegister,
+        request: { nodeName: node, agentInstanceId, hostname: options.hostname ?? osHostname() },
+        clock: config.clock,
+        timeoutMs: registerTimeoutMs,
+        backoff: { random: config.random },
+        signal: config.signal,
+        onRetry: (error, delayMs) => core.statusHub.emit({ type: 'error', error, retryInMs: delayMs }),
+      });
+      // The registry speaks for the service's current stream: a persisted state from another
+      // stream is dropped now instead of at the first message (design §7).
+      core.subscription.noteStreamId(registration.streamId);
+      return new NodeAgentClient(core, node, registration.asid, processes);
+    } catch (err) {
+      await core.close();
+      throw err;
+    }
+  }
+
+  /** The node scope's objects (live by default; `includeStopped` for retained ones). */
+  get state(): StateView {
+    return this.#core.state;
+  }
+  get lifecycle(): ClientState {
+    return this.#core.lifecycle;
+  }
+  get streamId(): StreamId | undefined {
+    return this.#core.streamId;
+  }
+  /** The last version applied on the node scope. */
+  get head(): Version {
+    return this.#core.head;
+  }
+  /** Versions between `head` and the newest head seen in heartbeats, batches and replay answers. */
+  get lag(): number {
+    return this.#core.lag;
+  }
+  get inSync(): boolean {
+    return this.#core.inSync;
+  }
+  /** Resolves with the reason the client stopped: undefined after close()/drain(), an Error if it failed. */
+  get closed(): Promise<void | Error> {
+    return this.#core.closed;
+  }
+
+  whenInSync(signal?: AbortSignal): Promise<void> {
+    return this.#core.whenInSync(signal);
+  }
+
+  /**
+   * State changes in apply order, for one reader per call. Bounded: a reader that falls
+   * behind by `changeBufferSize` loses the queued changes and receives one `overflow` change;
+   * it must then re-read `state` (later changes continue from the current state).
+   */
+  changes(): AsyncIterableIterator<Change> {
+    return this.#core.changes();
+  }
+
+  /** Connection and replay events (bounded per reader, oldest dropped; see Status). */
+  status(): AsyncIterableIterator<Status> {
+    return this.#core.status();
+  }
+
+  stats(): ClientStats & { readonly processes: number } {
+    return { ...this.#core.stats(), processes: this.#processes.size };
+  }
+
+  /** The node object of this agent's node, if known. */
+  nodeObject(): NodeUpdate | undefined {
+    return this.#core.state.node(this.node);
+  }
+
+  /**
+   * Records which container a process runs in (the bare container id from its cgroup path).
+   * The UPID (asid, pid, startTimeTicks) then hydrates to that container's metadata, also
+   * before the container's metadata arrives (it is resolved at query time).
+   */
+  registerProcess(pid: number, startTimeTicks: number, containerId: string): void {
+    this.#processes.register(pid, startTimeTicks, containerId);
+  }
+
+  /** Forgets a process (optional: registrations are bounded and follow container retention). */
+  unregisterProcess(pid: number, startTimeTicks: number): boolean {
+    return this.#processes.unregister(pid, startTimeTicks);
+  }
+
+  /** The metadata of a UPID of this agent, or undefined (unknown process, or another agent's UPID). */
+  hydrate(upid: Upid): Hydration | undefined {
+    return this.#hydrator.hydrate(this.asid, upid);
+  }
+
+  /**
+   * Hydrates many rows in one call: `result[i]` belongs to `rows[i]`. Results are shared per
+   * container (no allocation per row); pass `out` to reuse an array across calls.
+   */
+  hydrateBatch(rows: readonly Upid[], out?: Array<Hydration | undefined>): Array<Hydration | undefined> {
+    return this.#hydrator.hydrateBatch(this.asid, rows, out);
+  }
+
+  /** Hydration by container id (e.g. for a cgroup path before a process is registered). */
+  hydrateContainer(containerId: string): Hydration | undefined {
+    return this.#hydrator.forContainer(containerId);
+  }
+
+  /**
+   * The pod, service or node of this node's scope that held `ip` at `atNs` (default now).
+   * Only this node's pods and the services they belong to are known here; use the cluster
+   * client for any IP in the cluster.
+   */
+  resolveIp(ip: string, atNs?: TimeNs): IpOwner | undefined {
+    return this.#core.state.resolveIp(ip, atNs ?? timeNsFromMs(this.#core.config.clock.now()));
+  }
+
+  /** Saves the state now (with persistDir); resolves false when nothing needed saving. */
+  save(): Promise<boolean> {
+    return this.#core.save();
+  }
+
+  close(): Promise<void> {
+    return this.#core.close();
+  }
+
+  drain(): Promise<void> {
+    return this.#core.drain();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#core.close();
+  }
+}

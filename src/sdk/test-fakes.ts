@@ -1,0 +1,402 @@
+// In-memory stand-ins for the SDK's unit tests (not exported from index.ts): a NATS bus with
+// the core semantics the SDK relies on (subjects, reply inboxes, no-responder status, headers,
+// asynchronous delivery, connection status events, publish drop hook), and a kubemeta service
+// model that commits updates, publishes chained batches, answers replay with the schema's own
+// ReplayResponseWriter (snapshot + tail, limit, flow-control reply subjects, errors) and
+// registers agents. Integration tests use the real nats-server, UpdateLog and ReplayServer.
+import {
+  RequestErrorCode,
+  clusterSubjects,
+  decodeReplayAck,
+  decodeReplayRequest,
+  decodeRegisterAgentRequest,
+  encodeRegisterAgentResponse,
+  encodeResourceUpdate,
+  encodeUpdateBatch,
+  formatScope,
+  newStreamId,
+  parseScope,
+  updateIdentity,
+  ReplayResponseWriter,
+  type ReplayRequest,
+  type ResourceUpdate,
+  type StreamId,
+  type UpdateFrame,
+} from '../schema/index.ts';
+import type { SdkConnection, SdkMsg } from './connection.ts';
+
+interface Delivery {
+  readonly subject: string;
+  readonly msg: SdkMsg;
+}
+
+type Callback = (err: Error | null, msg: SdkMsg) => void;
+
+class Headers {
+  readonly #values: Record<string, string>;
+  readonly code: number;
+  constructor(values: Record<string, string>, code = 0) {
+    this.#values = values;
+    this.code = code;
+  }
+  get(key: string): string {
+    return this.#values[key] ?? '';
+  }
+}
+
+/** A message bus shared by the fake connections of one test. */
+export class FakeBus {
+  readonly #subs = new Map<string, Set<Callback>>();
+  readonly #queue: Delivery[] = [];
+  readonly #connections = new Set<FakeConnection>();
+  #scheduled = false;
+  /** Return true to drop a publish (lost in transit, as core NATS may lose messages). */
+  dropFilter: ((subject: string, data: Uint8Array) => boolean) | undefined;
+  delivered = 0;
+
+  connect(): FakeConnection {
+    const c = new FakeConnection(this);
+    this.#connections.add(c);
+    return c;
+  }
+
+  /** Emits a status event on every connection (e.g. 'disconnect', 'reconnect'). */
+  statusEvent(type: string): void {
+    for (const c of this.#connections) c.pushStatus(type);
+  }
+
+  /** Resolves once every queued message is delivered and the receivers' async work settled. */
+  async settle(rounds = 20): Promise<void> {
+    let quiet = 0;
+    while (quiet < rounds) {
+      await new Promise((resolve) => setImmediate(resolve));
+      quiet = this.#queue.length === 0 ? quiet + 1 : 0;
+    }
+  }
+
+  subscribe(subject: string, callback: Callback): () => void {
+    let set = this.#subs.get(subject);
+    if (!set) this.#subs.set(subject, (set = new Set()));
+    set.add(callback);
+    return () => {
+      set.delete(callback);
+      if (set.size === 0) this.#subs.delete(subject);
+    };
+  }
+
+  hasSubscribers(subject: string): boolean {
+    return (this.#subs.get(subject)?.size ?? 0) > 0;
+  }
+
+  publish(subject: string, data: Uint8Array, reply: string | undefined, headers: Headers | undefined): void {
+    if (this.dropFilter?.(subject, data)) return;
+    if (!this.hasSubscribers(subject)) {
+      // nats-server answers a request nobody listens to with a 503 status message.
+      if (reply !== undefined) this.#enqueue(reply, { subject: reply, data: new Uint8Array(), headers: new Headers({}, 503) });
+      return;
+    }
+    this.#enqueue(subject, { subject, data, reply, headers });
+  }
+
+  #enqueue(subject: string, msg: SdkMsg): void {
+    this.#queue.push({ subject, msg });
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    while (this.#queue.length > 0) {
+      const d = this.#queue.shift() as Delivery;
+      for (const cb of [...(this.#subs.get(d.subject) ?? [])]) {
+        this.delivered++;
+        cb(null, d.msg);
+      }
+    }
+  }
+}
+
+let inboxCounter = 0;
+
+/** One client's connection to the fake bus; implements the SDK's SdkConnection. */
+export class FakeConnection implements SdkConnection {
+  readonly #bus: FakeBus;
+  readonly #unsubs = new Set<() => void>();
+  readonly #statusQueue: string[] = [];
+  #statusWake: (() => void) | undefined;
+  #closed = false;
+
+  constructor(bus: FakeBus) {
+    this.#bus = bus;
+  }
+
+  publish(subject: string, payload: Uint8Array = new Uint8Array(), options?: { reply?: string }): void {
+    if (this.#closed) throw new Error('connection closed');
+    this.#bus.publish(subject, payload, options?.reply, undefined);
+  }
+
+  /** A message with NATS headers (the service's heartbeats). */
+  publishWithHeaders(subject: string, payload: Uint8Array, headers: Record<string, string>): void {
+    this.#bus.publish(subject, payload, undefined, new Headers(headers));
+  }
+
+  subscribe(subject: string, options: { callback: Callback }): { unsubscribe(): void } {
+    const off = this.#bus.subscribe(subject, (err, msg) => {
+      if (!this.#closed) options.callback(err, msg);
+    });
+    this.#unsubs.add(off);
+    return {
+      unsubscribe: () => {
+        off();
+        this.#unsubs.delete(off);
+      },
+    };
+  }
+
+  request(subject: string, payload: Uint8Array, options: { timeout: number }): Promise<SdkMsg> {
+    const inbox = `_INBOX.fake.${++inboxCounter}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new Error(`request to ${subject} timed out`));
+      }, options.timeout);
+      const sub = this.subscribe(inbox, {
+        callback: (_err, msg) => {
+          clearTimeout(timer);
+          sub.unsubscribe();
+          if (msg.headers?.code === 503) reject(new Error(`no responders on ${subject}`));
+          else resolve(msg);
+        },
+      });
+      this.publish(subject, payload, { reply: inbox });
+    });
+  }
+
+  pushStatus(type: string): void {
+    this.#statusQueue.push(type);
+    this.#statusWake?.();
+  }
+
+  status(): AsyncIterable<{ readonly type: string }> & { stop(): void } {
+    let stopped = false;
+    const self = this;
+    return {
+      stop: () => {
+        stopped = true;
+        self.#statusWake?.();
+      },
+      async *[Symbol.asyncIterator]() {
+        while (!stopped && !self.#closed) {
+          const next = self.#statusQueue.shift();
+          if (next !== undefined) {
+            yield { type: next };
+            continue;
+          }
+          await new Promise<void>((resolve) => (self.#statusWake = resolve));
+        }
+      },
+    };
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  drain(): Promise<void> {
+    return this.close();
+  }
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const off of this.#unsubs) off();
+    this.#unsubs.clear();
+    this.#statusWake?.();
+  }
+  isClosed(): boolean {
+    return this.#closed;
+  }
+  getServer(): string {
+    return 'fake:4222';
+  }
+}
+
+interface ScopeEntry {
+  version: number;
+  payload: Uint8Array;
+}
+
+interface ScopeLog {
+  head: number;
+  history: Array<UpdateFrame>;
+  state: Map<string, ScopeEntry>;
+}
+
+export interface FakeReplayOptions {
+  /** Most tail updates per answer (default: all). */
+  limit?: number;
+  /** Ask for acks (responses published with a reply subject). */
+  flowControl?: boolean;
+  /** Answer the next N replay requests with this error. */
+  failNext?: { code: RequestErrorCode; count: number; retryAfterMs?: number };
+  /** Drop the response with this sequence in the next answer (a lost message). */
+  loseSequence?: number;
+}
+
+/**
+ * A model of the kubemeta service: commits updates (versions, per-scope chains, current state
+ * per scope with tombstones kept), publishes chained batches, answers replay (snapshot when
+ * `after` is 0, below the compaction floor or from another stream; else the tail), registers
+ * agents, sends heartbeats.
+ */
+export class FakeKubemeta {
+  readonly subjects: ReturnType<typeof clusterSubjects>;
+  readonly connection: FakeConnection;
+  streamId: StreamId = newStreamId();
+  head = 0;
+  floor = 0;
+  readonly scopes = new Map<string, ScopeLog>();
+  readonly requests: ReplayRequest[] = [];
+  readonly acks: Array<{ requestId: string; sequence: number }> = [];
+  replay: FakeReplayOptions = {};
+  /** When false, nobody answers replay or registration (the service is down). */
+  answering = true;
+  readonly #asids = new Map<string, number>();
+  readonly #offs: Array<{ unsubscribe(): void }> = [];
+
+  constructor(bus: FakeBus, cluster: string) {
+    this.subjects = clusterSubjects(cluster);
+    this.connection = bus.connect();
+    this.#offs.push(this.connection.subscribe(this.subjects.replay, { callback: (_e, m) => this.#onReplay(m) }));
+    this.#offs.push(this.connection.subscribe(this.subjects.agentsRegister, { callback: (_e, m) => this.#onRegister(m) }));
+  }
+
+  /** Commits one batch: each update goes to its scopes; returns the versions. Publishes unless `publish` is false. */
+  commit(updates: ReadonlyArray<{ update: ResourceUpdate; scopes: readonly string[] }>, publish = true): number[] {
+    const byScope = new Map<string, UpdateFrame[]>();
+    const versions: number[] = [];
+    for (const u of updates) {
+      const version = ++this.head;
+      versions.push(version);
+      const payload = encodeResourceUpdate(u.update);
+      const id = updateIdentity(u.update);
+      const key = `${id.kind}/${id.uid}`;
+      for (const scope of u.scopes) {
+        const log = this.#scope(scope);
+        const frame = { version, prevVersion: log.head, payload };
+        log.head = version;
+        log.history.push(frame);
+        if (id.scopeExit) log.state.delete(key);
+        else log.state.set(key, { version, payload });
+        let frames = byScope.get(scope);
+        if (!frames) byScope.set(scope, (frames = []));
+        frames.push(frame);
+      }
+    }
+    if (publish) {
+      for (const [scope, frames] of byScope) {
+        this.connection.publish(this.subjects.scope(parseScope(scope)), encodeUpdateBatch({ streamId: this.streamId, scope: parseScope(scope), frames }));
+      }
+    }
+    return versions;
+  }
+
+  /** Publishes raw frames on a scope (tests of duplicates and reordering). */
+  publishFrames(scope: string, frames: readonly UpdateFrame[], streamId: StreamId = this.streamId): void {
+    this.connection.publish(this.subjects.scope(parseScope(scope)), encodeUpdateBatch({ streamId, scope: parseScope(scope), frames }));
+  }
+
+  heartbeat(scope: string): void {
+    this.connection.publishWithHeaders(this.subjects.scope(parseScope(scope)), new Uint8Array(), {
+      'kubemeta-stream': this.streamId,
+      'kubemeta-head': String(this.#scope(scope).head),
+    });
+  }
+
+  /** Drops history at or below `version` (current state is kept). */
+  compact(version: number): void {
+    this.floor = version;
+    for (const log of this.scopes.values()) log.history = log.history.filter((f) => f.version > version);
+  }
+
+  /** A wiped store: a new stream id, versions start again at 1. */
+  wipe(): void {
+    this.streamId = newStreamId();
+    this.head = 0;
+    this.floor = 0;
+    this.scopes.clear();
+  }
+
+  close(): void {
+    for (const o of this.#offs) o.unsubscribe();
+  }
+
+  #scope(scope: string): ScopeLog {
+    let log = this.scopes.get(scope);
+    if (!log) this.scopes.set(scope, (log = { head: 0, history: [], state: new Map() }));
+    return log;
+  }
+
+  #onReplay(msg: SdkMsg): void {
+    const request = decodeReplayRequest(msg.data);
+    this.requests.push(request);
+    if (!this.answering || !msg.reply) return;
+    const writer = new ReplayResponseWriter({ streamId: this.streamId, requestId: request.requestId, scope: request.scope });
+    const out = this.#answer(request, writer);
+    const lose = this.replay.loseSequence;
+    this.replay.loseSequence = undefined;
+    out.forEach((bytes, sequence) => {
+      if (sequence === lose) return;
+      const ackInbox = this.replay.flowControl ? `_INBOX.ack.${request.requestId}.${sequence}` : undefined;
+      if (ackInbox) {
+        const sub = this.connection.subscribe(ackInbox, {
+          callback: (_e, m) => {
+            this.acks.push(decodeReplayAck(m.data));
+            sub.unsubscribe();
+          },
+        });
+      }
+      this.connection.publish(msg.reply as string, bytes, ackInbox ? { reply: ackInbox } : undefined);
+    });
+  }
+
+  #answer(request: ReplayRequest, writer: ReplayResponseWriter): Uint8Array[] {
+    const fail = this.replay.failNext;
+    if (fail && fail.count > 0) {
+      fail.count--;
+      return writer.error({ code: fail.code, message: 'fake failure', retryAfterMs: fail.retryAfterMs ?? 0 });
+    }
+    const scope = formatScope(request.scope);
+    const log = this.#scope(scope);
+    if (request.after > this.head && request.knownStreamId === this.streamId) {
+      return writer.error({ code: RequestErrorCode.VERSION_IN_FUTURE, message: `after ${request.after} > head ${this.head}`, retryAfterMs: 0 });
+    }
+    const out: Uint8Array[] = [];
+    let after = request.after;
+    if (after === 0 || after < this.floor || request.knownStreamId !== this.streamId) {
+      out.push(...writer.snapshotStart(log.head));
+      const entries = [...log.state.values()].sort((a, b) => a.version - b.version);
+      for (const e of entries) out.push(...writer.add({ version: e.version, prevVersion: 0, payload: e.payload }));
+      out.push(...writer.snapshotEnd(log.head));
+      after = log.head;
+    }
+    const limit = this.replay.limit ?? Number.POSITIVE_INFINITY;
+    let last = after;
+    let n = 0;
+    for (const f of log.history) {
+      if (f.version <= after) continue;
+      if (n++ >= limit) break;
+      out.push(...writer.add(f));
+      last = f.version;
+    }
+    out.push(...writer.end(log.head, n > limit ? last : log.head));
+    return out;
+  }
+
+  #onRegister(msg: SdkMsg): void {
+    if (!this.answering || !msg.reply) return;
+    const request = decodeRegisterAgentRequest(msg.data);
+    const key = `${request.nodeName}/${request.agentInstanceId}`;
+    let asid = this.#asids.get(key);
+    if (asid === undefined) this.#asids.set(key, (asid = this.#asids.size + 1));
+    this.connection.publish(msg.reply, encodeRegisterAgentResponse({ ok: true, asid, streamId: this.streamId }));
+  }
+}
