@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep } from '../../src/core/index.ts';
-import { timeNsFromMs } from '../../src/schema/index.ts';
+import { decodeResourceUpdate, timeNsFromMs } from '../../src/schema/index.ts';
 import { ClusterClient, NodeAgentClient, type Status, type NodeAgentClientOptions } from '../../src/sdk/index.ts';
 import { startNatsServer, type NatsServer } from '../../src/testing/nats-server.ts';
 import { makeTempDir } from '../../src/testing/processes.ts';
@@ -142,8 +142,9 @@ describe('SDK clients against the real service', () => {
     await svc.log.compact({ keepUpdates: 10 });
     // What the restarted agent loads first (checked on disk: the answer may already be in by the
     // time connect() returns, so the live state cannot show it reliably).
-    const saved = await readFile(join(persistDir, (await readdir(persistDir))[0] as string), 'utf8');
-    assert.ok(saved.includes(doomed.uid), 'the persisted state still has the pod deleted while away');
+    const saved = JSON.parse(await readFile(join(persistDir, (await readdir(persistDir))[0] as string), 'utf8')) as { objects: Array<{ p: string }> };
+    const savedUids = saved.objects.map((o) => decodeResourceUpdate(new Uint8Array(Buffer.from(o.p, 'base64'))).object.value as { uid?: string });
+    assert.ok(savedUids.some((v) => v.uid === doomed.uid), 'the persisted state still has the pod deleted while away');
     const second = await agent(name, 'n1', { persistDir });
     await converged(second, svc, 'node/n1');
     assert.equal(second.stats().snapshots, 1, 'a snapshot, since the tail was compacted');
