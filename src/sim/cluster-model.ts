@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/index.ts';
 import { SimApiError } from './errors.ts';
+import { flatten, sameJson, stringifyObject } from './json.ts';
 import type { KubeObject, KubeObjectInput, ModelEvent, ObjectMeta, StoredObject } from './objects.ts';
 import { apiVersionOf, RESOURCES, resourceByKind, type ResourceInfo } from './resources.ts';
 
@@ -118,7 +119,7 @@ export class ClusterModel {
       creationTimestamp: meta.creationTimestamp ?? this.#timestamp(),
       generation: hasSpec(input) ? 1 : undefined,
     });
-    const stored = this.#commit(info, key, object, JSON.stringify(object), 'ADDED');
+    const stored = this.#commit(info, key, object, 'ADDED');
     this.#sortedKeys.set(info.kind, undefined);
     return stored;
   }
@@ -144,7 +145,9 @@ export class ClusterModel {
       );
     }
     const old = current.object;
-    const specChanged = JSON.stringify(input['spec']) !== JSON.stringify(old['spec']);
+    // Only kinds with a generation need the comparison (stored objects are immutable, so the
+    // same spec object is the same spec).
+    const specChanged = old.metadata.generation !== undefined && !sameJson(input['spec'], old['spec']);
     const object = withMetadata(input, info, {
       ...input.metadata,
       name,
@@ -153,16 +156,17 @@ export class ClusterModel {
       creationTimestamp: old.metadata.creationTimestamp,
       generation: old.metadata.generation !== undefined ? old.metadata.generation + (specChanged ? 1 : 0) : undefined,
     });
-    const json = JSON.stringify(object);
     // A write that changes nothing bumps no resourceVersion and sends no event, as in Kubernetes.
-    if (json === current.json.replace(rvField(current.rv), rvField(''))) return current;
-    return this.#commit(info, key, object, json, 'MODIFIED');
+    object.metadata.resourceVersion = old.metadata.resourceVersion;
+    if (sameJson(object, old)) return current;
+    return this.#commit(info, key, object, 'MODIFIED');
   }
 
   /** Deletes an object at once (the sim has no finalizers) and returns its last state. */
   delete(kind: string, namespace: string | undefined, name: string, options: { uid?: string } = {}): StoredObject {
     const info = this.#info(kind);
-    const key = this.#key(info, this.#namespaceOf(info, namespace), name);
+    // No check that the namespace exists: its contents are deleted after the Namespace is.
+    const key = this.#key(info, info.namespaced ? namespace || 'default' : undefined, name);
     const map = this.#kindMap(kind);
     const current = map.get(key);
     if (!current) throw notFound(info, name);
@@ -170,7 +174,7 @@ export class ClusterModel {
       throw new SimApiError('Conflict', `Precondition failed: UID in precondition: ${options.uid}, UID in object meta: ${current.object.metadata.uid}`);
     }
     const object = withMetadata(current.object, info, { ...current.object.metadata, deletionTimestamp: this.#timestamp() });
-    const stored = this.#commit(info, key, object, JSON.stringify(object), 'DELETED');
+    const stored = this.#commit(info, key, object, 'DELETED');
     this.#sortedKeys.set(kind, undefined);
     return stored;
   }
@@ -217,11 +221,15 @@ export class ClusterModel {
     return () => this.#listeners.delete(listener);
   }
 
-  /** `json` is `object` serialized with an empty resourceVersion, which is filled in here. */
-  #commit(info: ResourceInfo, key: string, object: KubeObject, json: string, type: ModelEvent['type']): StoredObject {
+  /**
+   * Stores `object` under the next resourceVersion. Its JSON is made when first read (a LIST
+   * page, a watch event) and then kept: a write nobody reads costs no serialization, and a
+   * scenario's 150,000 pods load in seconds and take no JSON memory until served.
+   */
+  #commit(info: ResourceInfo, key: string, object: KubeObject, type: ModelEvent['type']): StoredObject {
     const rv = ++this.#rv;
     object.metadata.resourceVersion = String(rv);
-    const stored: StoredObject = { kind: info.kind, key, object, json: json.replace(rvField(''), rvField(rv)), rv };
+    const stored: StoredObject = new LazyStoredObject(info.kind, key, object, rv);
     const map = this.#kindMap(info.kind);
     const previous = map.get(key);
     if (type === 'DELETED') map.delete(key);
@@ -329,8 +337,11 @@ export class ClusterModel {
   }
 }
 
+/** Kinds whose API strategy keeps no metadata.generation (a Lease renewal must not bump one). */
+const NO_GENERATION = new Set(['Pod', 'Node', 'Namespace', 'Service', 'Lease']);
+
 function hasSpec(input: KubeObjectInput): boolean {
-  return typeof input['spec'] === 'object' && input['spec'] !== null && input.kind !== 'Pod' && input.kind !== 'Node' && input.kind !== 'Namespace';
+  return typeof input['spec'] === 'object' && input['spec'] !== null && !NO_GENERATION.has(input.kind);
 }
 
 function nodeNameOf(object: KubeObject | undefined): string | undefined {
@@ -340,10 +351,9 @@ function nodeNameOf(object: KubeObject | undefined): string | undefined {
 
 /**
  * Builds the stored form of an object: apiVersion, kind and metadata first, and
- * metadata.resourceVersion as an empty string early in metadata. The model serializes each
- * write once and fills the resourceVersion into that string, so the first `"resourceVersion":`
- * in the JSON must be this one: apiVersion is the kind's own, kind and name are validated,
- * and uid comes before it.
+ * metadata.resourceVersion early in metadata (set at commit). Readers of the JSON rewrite the
+ * first `"resourceVersion":` in it (a watch resumed at a bookmark), so it must be this one:
+ * apiVersion is the kind's own, kind and name are validated, and uid comes before it.
  */
 function withMetadata(input: KubeObjectInput | KubeObject, info: ResourceInfo, meta: Partial<ObjectMeta>): KubeObject {
   const { name, namespace, uid, generation, creationTimestamp, resourceVersion: _rv, ...rest } = meta;
@@ -364,8 +374,24 @@ function withMetadata(input: KubeObjectInput | KubeObject, info: ResourceInfo, m
   };
 }
 
-function rvField(rv: number | string): string {
-  return `"resourceVersion":"${rv}"`;
+/** A record whose JSON is made on first read (objects are immutable once stored). */
+class LazyStoredObject implements StoredObject {
+  readonly kind: string;
+  readonly key: string;
+  readonly object: KubeObject;
+  readonly rv: number;
+  #json: string | undefined;
+
+  constructor(kind: string, key: string, object: KubeObject, rv: number) {
+    this.kind = kind;
+    this.key = key;
+    this.object = object;
+    this.rv = rv;
+  }
+
+  get json(): string {
+    return (this.#json ??= flatten(stringifyObject(this.object)));
+  }
 }
 
 function notFound(info: ResourceInfo, name: string): SimApiError {

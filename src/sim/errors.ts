@@ -15,6 +15,8 @@ export const STATUS_REASONS = {
   InternalError: 500,
   ServiceUnavailable: 503,
   TooManyRequests: 429,
+  RequestEntityTooLarge: 413,
+  Timeout: 504,
 } as const;
 
 export type StatusReason = keyof typeof STATUS_REASONS;

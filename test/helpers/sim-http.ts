@@ -1,0 +1,82 @@
+import { waitFor } from '../../src/core/index.ts';
+
+/** Plain-fetch helpers for talking to the sim's API in tests. */
+export interface JsonResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function call<T = Record<string, unknown>>(base: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<JsonResponse<T>> {
+  const headers = new Headers(init.headers);
+  let body = init.body;
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  }
+  const res = await fetch(base + path, { ...init, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (e.g. /metrics)
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+export interface WatchEvent {
+  type: string;
+  object: { kind?: string; metadata: { name?: string; resourceVersion?: string; annotations?: Record<string, string> }; [field: string]: unknown };
+}
+
+export interface OpenWatch {
+  status: number;
+  events: WatchEvent[];
+  /** Resolves when the server ends the stream (or it breaks); the value says which. */
+  ended: Promise<'end' | 'error'>;
+  isEnded(): boolean;
+  close(): void;
+  /** Waits until an event satisfying `predicate` has arrived and returns it. */
+  next(predicate: (e: WatchEvent) => boolean, what: string): Promise<WatchEvent>;
+}
+
+/** Opens a watch and collects its newline-delimited events as they arrive. */
+export async function openWatch(base: string, path: string, headers: Record<string, string> = {}): Promise<OpenWatch> {
+  const abort = new AbortController();
+  const res = await fetch(base + path, { signal: abort.signal, headers });
+  const events: WatchEvent[] = [];
+  let done = false;
+  const ended = (async (): Promise<'end' | 'error'> => {
+    const decoder = new TextDecoder();
+    let buffered = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true });
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (line.trim() !== '') events.push(JSON.parse(line) as WatchEvent);
+        }
+      }
+      return 'end';
+    } catch {
+      return 'error';
+    } finally {
+      done = true;
+    }
+  })();
+  return {
+    status: res.status,
+    events,
+    ended,
+    isEnded: () => done,
+    close: () => abort.abort(),
+    next: (predicate, what) => waitFor(() => events.find(predicate), { what, timeoutMs: 10_000 }),
+  };
+}
+
+export function names(items: Array<{ metadata: { name: string } }>): string[] {
+  return items.map((i) => i.metadata.name);
+}

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { access, constants, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { waitFor } from '../../src/core/index.ts';
+import { startSimApiServer, type SimApiServer } from '../../src/sim/api-server.ts';
+import { ClusterModel } from '../../src/sim/cluster-model.ts';
+import { writeKubeconfig } from '../../src/sim/kubeconfig.ts';
+import { makeTempDir, spawnProcess, type SpawnedProcess } from '../../src/testing/processes.ts';
+import { deployment, pod, populate, service } from '../helpers/sim-fixtures.ts';
+
+const run = promisify(execFile);
+const repo = new URL('../..', import.meta.url).pathname;
+const CURRENT_KUBECTL = '/usr/bin/kubectl';
+
+/** The old kubectl (1.20): from KUBEMETA_OLD_KUBECTL, or fetched by scripts/old-kubectl.sh. Failing to get it fails the test. */
+async function oldKubectl(): Promise<string> {
+  const fromEnv = process.env['KUBEMETA_OLD_KUBECTL'];
+  const path = fromEnv && fromEnv !== '' ? fromEnv : (await run(join(repo, 'scripts/old-kubectl.sh'), { cwd: repo, timeout: 300_000 })).stdout.trim();
+  await access(path, constants.X_OK);
+  return path;
+}
+
+const versions: Array<{ label: string; binary: () => Promise<string>; minor: number }> = [
+  { label: 'kubectl 1.32 (preinstalled)', binary: async () => CURRENT_KUBECTL, minor: 32 },
+  { label: 'kubectl 1.20 (Debian kubernetes-client, extracted)', binary: oldKubectl, minor: 20 },
+];
+
+describe('kubectl against the sim', () => {
+  let model: ClusterModel;
+  let sim: SimApiServer;
+  let dir: { path: string; remove: () => Promise<void> };
+  let kubeconfig: string;
+  const spawned: SpawnedProcess[] = [];
+
+  before(async () => {
+    model = new ClusterModel();
+    populate(model, { nodes: 3, pods: 8 });
+    model.create(deployment('web', 2));
+    model.create(service('web'));
+    sim = await startSimApiServer(model);
+    dir = await makeTempDir('sim-kubectl');
+    kubeconfig = join(dir.path, 'kubeconfig');
+    await writeKubeconfig(kubeconfig, { server: sim.url });
+  });
+
+  after(async () => {
+    await Promise.all(spawned.map((p) => p.kill()));
+    await sim.close();
+    await dir.remove();
+  });
+
+  for (const version of versions) {
+    describe(version.label, () => {
+      let bin: string;
+      const env = (): NodeJS.ProcessEnv => ({ ...process.env, HOME: join(dir.path, `home-${version.minor}`), KUBECACHEDIR: join(dir.path, `cache-${version.minor}`), KUBECONFIG: '' });
+      const kubectl = async (...args: string[]): Promise<string> => {
+        try {
+          return (await run(bin, ['--kubeconfig', kubeconfig, ...args], { env: env(), timeout: 60_000 })).stdout;
+        } catch (err) {
+          const e = err as { stderr?: string; message: string };
+          throw new Error(`kubectl ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+        }
+      };
+
+      before(async () => {
+        bin = await version.binary();
+        const out = (await run(bin, ['version', '--client'], { env: env() })).stdout;
+        assert.match(out, new RegExp(`v1\\.${version.minor}\\.`));
+      });
+
+      it('gets pods -A, nodes and deployments as tables', async () => {
+        const pods = await kubectl('get', 'pods', '-A');
+        assert.match(pods, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
+        assert.match(pods, /team-a\s+pod-0001\s+1\/1\s+Running\s+0/);
+        const nodes = await kubectl('get', 'nodes');
+        assert.match(nodes, /node-2\s+Ready\s+worker\s+\S+\s+v1\.32\.0/);
+        const deploys = await kubectl('get', 'deploy', '-A');
+        assert.match(deploys, /default\s+web\s+2\/\d+\s+2\s+2/);
+        const wide = await kubectl('get', 'pods', '-n', 'default', '-o', 'wide');
+        assert.match(wide, /pod-0000\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.0\.1\s+node-0/);
+      });
+
+      it('gets objects as JSON and YAML, and raw paths', async () => {
+        const json = JSON.parse(await kubectl('get', 'pod', 'pod-0000', '-n', 'default', '-o', 'json')) as { metadata: { uid: string } };
+        assert.equal(json.metadata.uid, model.get('Pod', 'default', 'pod-0000')?.object.metadata.uid);
+        assert.match(await kubectl('get', 'svc', 'web', '-o', 'yaml'), /clusterIP: 10\.96\.0\.10/);
+        const raw = JSON.parse(await kubectl('get', '--raw', '/api/v1/pods?limit=1')) as { items: unknown[]; metadata: { continue?: string } };
+        assert.equal(raw.items.length, 1);
+        assert.ok(raw.metadata.continue);
+      });
+
+      it('creates from a file, labels, scales and deletes', async () => {
+        const name = `created-${version.minor}`;
+        const file = join(dir.path, `${name}.json`);
+        await writeFile(file, JSON.stringify(pod(name, { namespace: 'default' })));
+        assert.match(await kubectl('create', '-f', file), new RegExp(`pod/${name} created`));
+        assert.ok(model.get('Pod', 'default', name));
+        await kubectl('label', 'pod', name, 'checked=yes');
+        assert.equal(model.get('Pod', 'default', name)?.object.metadata.labels?.['checked'], 'yes');
+        assert.match(await kubectl('get', 'pods', '-l', 'checked=yes'), new RegExp(name));
+        await kubectl('scale', 'deployment', 'web', `--replicas=${version.minor}`);
+        assert.equal((model.get('Deployment', 'default', 'web')?.object['spec'] as { replicas: number }).replicas, version.minor);
+        assert.match(await kubectl('delete', 'pod', name), new RegExp(`pod "${name}" deleted`));
+        assert.equal(model.get('Pod', 'default', name), undefined);
+      });
+
+      it('applies a manifest twice (create, then strategic merge patch)', async () => {
+        const name = `applied-${version.minor}`;
+        const file = join(dir.path, `${name}.json`);
+        const d = deployment(name, 1);
+        await writeFile(file, JSON.stringify({ ...d, status: undefined }));
+        assert.match(await kubectl('apply', '-f', file), /created/);
+        (d['spec'] as { replicas: number }).replicas = 3;
+        await writeFile(file, JSON.stringify({ ...d, status: undefined }));
+        assert.match(await kubectl('apply', '-f', file), /configured/);
+        const stored = model.get('Deployment', 'default', name)?.object;
+        assert.equal((stored?.['spec'] as { replicas: number }).replicas, 3);
+        assert.ok(stored?.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration']);
+        await kubectl('delete', '-f', file);
+      });
+
+      it('watches pods across namespaces (get pods -A --watch)', async () => {
+        const name = `watched-${version.minor}`;
+        // `env` execs kubectl in place (same pid), with the fresh HOME and cache dir.
+        const e = env();
+        const proc = spawnProcess('env', [`HOME=${e['HOME'] as string}`, `KUBECACHEDIR=${e['KUBECACHEDIR'] as string}`, bin, '--kubeconfig', kubeconfig, 'get', 'pods', '-A', '--watch']);
+        spawned.push(proc);
+        await waitFor(() => proc.output().includes('pod-0007'), { what: `kubectl ${version.minor} to print the initial list` });
+        model.create(pod(name, { namespace: 'team-a', phase: 'Pending' }));
+        await waitFor(() => new RegExp(`team-a\\s+${name}\\s+\\S+\\s+Pending`).test(proc.output()), { what: 'the created pod in the watch output' });
+        const current = model.get('Pod', 'team-a', name);
+        assert.ok(current);
+        model.update({ ...current.object, status: { phase: 'Running' } });
+        await waitFor(() => new RegExp(`team-a\\s+${name}\\s+\\S+\\s+Running`).test(proc.output()), { what: 'the modified pod in the watch output' });
+        await proc.kill();
+        model.delete('Pod', 'team-a', name);
+      });
+    });
+  }
+});
