@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { clusterSubjects, decodeUpdateBatch } from '../src/schema/index.ts';
 import { ScenarioEngine, startSimApiServer, writeKubeconfig } from '../src/sim/index.ts';
 import { freePort, makeTempDir, spawnProcess, startNatsServer } from '../src/testing/index.ts';
-import { median, percentile, printTable, rssOf, writeResult } from './lib/report.ts';
+import { cpuSecondsOf, median, percentile, printTable, rssOf, writeResult } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'churn-rate': { type: 'string', default: '2000' },
     'churn-seconds': { type: 'string', default: '15' },
+    /** Writes a CPU profile of the serve child into this directory (node --cpu-prof). */
+    'serve-cpu-prof': { type: 'string' },
   },
 });
 const nodes = Number(values.nodes);
@@ -39,6 +41,8 @@ interface Run {
   head: number;
   updatesPerSec: number;
   peakRssMb: number;
+  /** serve's CPU time (all threads) until ready. */
+  cpuSeconds: number;
   apiLists: number;
   apiWatches: number;
   listObjects: number;
@@ -59,7 +63,9 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
   const before = api.stats();
   const started = performance.now();
   const proc = spawnProcess(process.execPath, [
-    '--max-old-space-size=8192', bin, 'serve', '--kubeconfig', kubeconfig, '--nats-urls', nats.url, '--store', `lmdb:${join(dir, 'store')}`,
+    '--max-old-space-size=8192',
+    ...(values['serve-cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['serve-cpu-prof']}`]),
+    bin, 'serve', '--kubeconfig', kubeconfig, '--nats-urls', nats.url, '--store', `lmdb:${join(dir, 'store')}`,
     '--http', `127.0.0.1:${port}`, '--cluster', 'bench', '--log-level', 'warn',
   ]);
   let peak = 0;
@@ -71,6 +77,7 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
     await new Promise((r) => setTimeout(r, 50));
   }
   const readyMs = performance.now() - started;
+  const cpuSeconds = proc.child.pid ? cpuSecondsOf(proc.child.pid) : 0;
   const s = (await status(port)) as { head: number };
   const after = api.stats();
   const sum = (r: Record<string, number> | undefined) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
@@ -80,6 +87,7 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
       head: s.head,
       updatesPerSec: Math.round(s.head / (readyMs / 1000)),
       peakRssMb: peak,
+      cpuSeconds,
       apiLists: sum(after.requests['list']) - sum(before.requests['list']),
       apiWatches: after.watchesStarted - before.watchesStarted,
       listObjects: after.listObjects - before.listObjects,

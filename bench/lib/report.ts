@@ -43,6 +43,17 @@ export function rssOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: Math.round(kb('VmRSS:') / 1024), peakMb: Math.round(kb('VmHWM:') / 1024) };
 }
 
+/**
+ * CPU seconds (user + system, all threads) a process has used so far: on a shared machine a
+ * steadier figure than wall time for comparing two versions.
+ */
+export function cpuSecondsOf(pid: number): number {
+  const stat = require_fs().readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the name).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 import * as fs from 'node:fs';
 function require_fs(): typeof fs {
   return fs;

@@ -66,3 +66,13 @@ test('marks pinned history below the floor when state that pointed at it moves o
   // 3 and 2 are below the floor (6): marked once each; 8 is still in history (compaction checks it there).
   assert.deepEqual(markers, ['g/0000000000000002', 'g/0000000000000003']);
 });
+
+test('a view-only update moves its scopes\' state but not the object table', () => {
+  const view = { ...up('Namespace/n', ['node/x']), viewOnly: true };
+  const [part] = planBatch(input([view, up('Namespace/m', ['cluster'])]));
+  const keys = part?.ops.map((op) => (op.type === 'deleteRange' ? '' : op.key)) ?? [];
+  assert.ok(keys.includes('c/node%2Fx/Namespace/n'));
+  assert.ok(keys.includes('s/node%2Fx/000000000000000b'));
+  assert.ok(!keys.includes('o/Namespace/n'), 'the object table keeps the cluster update');
+  assert.ok(keys.includes('o/Namespace/m'));
+});

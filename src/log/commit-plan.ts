@@ -11,21 +11,25 @@
  * its own: after any prefix of parts the store is exactly "the first k updates committed".
  */
 import { LogError, LogErrorCode } from './errors.ts';
+import { ByteArena } from './byte-arena.ts';
 import {
   HEAD_KEY,
+  escapeObjectKey,
   gcKey,
+  hex,
   historyKey,
-  indexKey,
+  indexPrefix,
   metaKey,
   objectKeyOf,
   rvKey,
   scopeHeadKey,
   stateKey,
+  statePrefix,
   tombstoneKey,
 } from './keys.ts';
 import { encodeHistory, encodeNumber, encodeState, encodeText, encodeTombstone } from './record-codec.ts';
 import type { StoreLimits, StoreOp } from './store.ts';
-import type { CommittedUpdate, PendingUpdate } from './types.ts';
+import type { CommittedUpdate, PendingUpdate, ScopeLink } from './types.ts';
 
 export interface PlanInput {
   head: number;
@@ -54,10 +58,15 @@ export interface PlannedPart {
 
 type KeyedOp = StoreOp & { key: string };
 
+/** A scope exit or a view (PendingUpdate.viewOnly) leaves the object's latest state (o/) alone. */
+function writesObjectTable(u: PendingUpdate): boolean {
+  return u.state !== 'remove' && u.viewOnly !== true;
+}
+
 /** The c/ and o/ keys an update writes: read their current versions before planning. */
 export function stateKeysOf(u: PendingUpdate): string[] {
   const keys = u.scopes.map((scope) => stateKey(scope, u.objectKey));
-  if (u.state !== 'remove') keys.push(objectKeyOf(u.objectKey));
+  if (writesObjectTable(u)) keys.push(objectKeyOf(u.objectKey));
   return keys;
 }
 
@@ -88,42 +97,81 @@ class PartBuilder {
 
 const EMPTY = new Uint8Array(0);
 
+/** Key prefixes of one scope, escaped once per batch (every update of a batch names a scope). */
+interface ScopeKeys {
+  index: string;
+  state: string;
+}
+
 /** Plans the ops of one update after another, tracking how they move state keys. */
 class UpdatePlanner {
   readonly #input: PlanInput;
-  /** State key -> its version after the updates planned so far (null: deleted). */
-  readonly #overlay = new Map<string, number | null>();
+  /** Values of the whole batch are slices of a few shared chunks (see byte-arena.ts). */
+  readonly #arena = new ByteArena();
+  readonly #scopeKeys = new Map<string, ScopeKeys>();
+  /**
+   * State key -> its version after the updates planned so far (null: deleted). Only needed to
+   * find references to history below the floor, and nothing is below the floor before the
+   * first compaction (floor 1).
+   */
+  readonly #overlay: Map<string, number | null> | undefined;
+  readonly #unique: KeyedOp[] = [];
+  readonly #keyed: KeyedOp[] = [];
 
   constructor(input: PlanInput) {
     this.#input = input;
+    this.#overlay = input.floor > 1 ? new Map() : undefined;
   }
 
-  ops(u: PendingUpdate, version: number, prevs: readonly number[]): { unique: KeyedOp[]; keyed: KeyedOp[] } {
+  #keysOf(scope: string): ScopeKeys {
+    let keys = this.#scopeKeys.get(scope);
+    if (keys === undefined) {
+      keys = { index: indexPrefix(scope), state: statePrefix(scope) };
+      this.#scopeKeys.set(scope, keys);
+    }
+    return keys;
+  }
+
+  /** The update's ops; the returned arrays are reused by the next call. */
+  ops(u: PendingUpdate, version: number, scopes: ScopeLink[]): { unique: KeyedOp[]; keyed: KeyedOp[] } {
     const atMs = this.#input.committedAtMs;
-    const scopes = u.scopes.map((scope, i) => ({ scope, prevVersion: prevs[i] as number }));
-    const unique: KeyedOp[] = [
-      {
-        type: 'put',
-        key: historyKey(version),
-        value: encodeHistory({ committedAtMs: atMs, state: u.state, objectKey: u.objectKey, kind: u.kind, scopes, payload: u.payload }),
-      },
-    ];
-    for (const { scope, prevVersion } of scopes) unique.push({ type: 'put', key: indexKey(scope, version), value: encodeNumber(prevVersion) });
+    const arena = this.#arena;
+    const unique = this.#unique;
+    const keyed = this.#keyed;
+    unique.length = 0;
+    keyed.length = 0;
+    const history = encodeHistory({ committedAtMs: atMs, state: u.state, objectKey: u.objectKey, kind: u.kind, scopes, payload: u.payload }, arena);
+    unique.push({ type: 'put', key: historyKey(version), value: history });
+    const versionHex = hex(version);
+    const objectKey = escapeObjectKey(u.objectKey);
     const deleted = u.state === 'tombstone';
+    const state = u.state === 'remove' ? undefined : encodeState({ version, deleted, deletedAtMs: atMs }, arena);
+    for (const { scope, prevVersion } of scopes) {
+      const keys = this.#keysOf(scope);
+      unique.push({ type: 'put', key: keys.index + versionHex, value: encodeNumber(prevVersion, arena) });
+      this.#state(keys.state + objectKey, state, version);
+    }
     if (deleted) {
       unique.push({ type: 'put', key: tombstoneKey(atMs, version), value: encodeTombstone({ objectKey: u.objectKey, scopes: [...u.scopes] }) });
     }
-    const state = u.state === 'remove' ? undefined : encodeState({ version, deleted, deletedAtMs: atMs });
-    const keyed: KeyedOp[] = [];
-    for (const key of stateKeysOf(u)) {
-      const seen = this.#overlay.get(key);
-      const old = seen === undefined ? this.#input.currentVersion(key) : (seen ?? undefined);
-      this.#overlay.set(key, state ? version : null);
-      // A pinned history record below the floor loses this reference: compaction checks it.
-      if (old !== undefined && old < this.#input.floor) keyed.push({ type: 'put', key: gcKey(old), value: EMPTY });
-      keyed.push(state ? { type: 'put', key, value: state } : { type: 'delete', key });
-    }
+    if (state && writesObjectTable(u)) this.#state(objectKeyOf(u.objectKey), state, version);
     return { unique, keyed };
+  }
+
+  #state(key: string, state: Uint8Array | undefined, version: number): void {
+    const overlay = this.#overlay;
+    if (overlay) {
+      const seen = overlay.get(key);
+      const old = seen === undefined ? this.#input.currentVersion(key) : (seen ?? undefined);
+      overlay.set(key, state ? version : null);
+      // A pinned history record below the floor loses this reference: compaction checks it.
+      if (old !== undefined && old < this.#input.floor) this.#keyed.push({ type: 'put', key: gcKey(old), value: EMPTY });
+    }
+    this.#keyed.push(state ? { type: 'put', key, value: state } : { type: 'delete', key });
+  }
+
+  number(n: number): Uint8Array {
+    return encodeNumber(n, this.#arena);
   }
 }
 
@@ -151,10 +199,11 @@ export function planBatch(input: PlanInput): PlannedPart[] {
   const tailBytes = opsBytes(tail);
   const planner = new UpdatePlanner(input);
   const scopeHeads = new Map<string, number>();
-  const headOf = (scope: string): number => scopeHeads.get(scope) ?? input.scopeHead(scope);
   const parts: PartBuilder[] = [];
   let part = new PartBuilder();
   let version = input.head;
+  // A store without per-commit limits (LMDB) never splits: skip the size accounting.
+  const limited = Number.isFinite(limits.maxOpsPerCommit) || Number.isFinite(limits.maxBytesPerCommit);
   // Per part we also write m/head, one m/scopehead per scope touched, and (last part) the tail.
   const fits = (p: PartBuilder, n: number, bytes: number, newScopes: number): boolean =>
     p.size + n + p.scopeHeads.size + newScopes + 1 + tail.length <= limits.maxOpsPerCommit &&
@@ -162,23 +211,26 @@ export function planBatch(input: PlanInput): PlannedPart[] {
 
   for (const u of input.updates) {
     version++;
-    const prevs = u.scopes.map((scope) => headOf(scope));
-    const { unique, keyed } = planner.ops(u, version, prevs);
-    const n = unique.length + keyed.length;
-    const bytes = opsBytes(unique) + opsBytes(keyed);
-    const newScopes = (p: PartBuilder): number => u.scopes.filter((s) => !p.scopeHeads.has(s)).length;
-    if (!fits(part, n, bytes, newScopes(part))) {
-      if (part.updates.length === 0 || !fits(new PartBuilder(), n, bytes, u.scopes.length)) {
-        throw new LogError(
-          LogErrorCode.UPDATE_TOO_LARGE,
-          `update of ${JSON.stringify(u.objectKey)} (${n} store ops on ${u.scopes.length} scopes, ` +
-            `${u.payload.byteLength} payload bytes) exceeds what one commit of this store may hold ` +
-            `(${limits.maxOpsPerCommit} ops, ${limits.maxBytesPerCommit} bytes): raise the backend's limits ` +
-            '(etcd: --max-txn-ops, --max-request-bytes) or publish it on fewer scopes',
-        );
+    const scopes: ScopeLink[] = [];
+    for (const scope of u.scopes) scopes.push({ scope, prevVersion: scopeHeads.get(scope) ?? input.scopeHead(scope) });
+    const { unique, keyed } = planner.ops(u, version, scopes);
+    if (limited) {
+      const n = unique.length + keyed.length;
+      const bytes = opsBytes(unique) + opsBytes(keyed);
+      const newScopes = u.scopes.filter((s) => !part.scopeHeads.has(s)).length;
+      if (!fits(part, n, bytes, newScopes)) {
+        if (part.updates.length === 0 || !fits(new PartBuilder(), n, bytes, u.scopes.length)) {
+          throw new LogError(
+            LogErrorCode.UPDATE_TOO_LARGE,
+            `update of ${JSON.stringify(u.objectKey)} (${n} store ops on ${u.scopes.length} scopes, ` +
+              `${u.payload.byteLength} payload bytes) exceeds what one commit of this store may hold ` +
+              `(${limits.maxOpsPerCommit} ops, ${limits.maxBytesPerCommit} bytes): raise the backend's limits ` +
+              '(etcd: --max-txn-ops, --max-request-bytes) or publish it on fewer scopes',
+          );
+        }
+        parts.push(part);
+        part = new PartBuilder();
       }
-      parts.push(part);
-      part = new PartBuilder();
     }
     for (const op of unique) part.add(op, true);
     for (const op of keyed) part.add(op, false);
@@ -186,25 +238,19 @@ export function planBatch(input: PlanInput): PlannedPart[] {
       scopeHeads.set(scope, version);
       part.scopeHeads.set(scope, version);
     }
-    part.updates.push({
-      version,
-      objectKey: u.objectKey,
-      state: u.state,
-      kind: u.kind,
-      payload: u.payload,
-      scopes: u.scopes.map((scope, i) => ({ scope, prevVersion: prevs[i] as number })),
-    });
+    part.updates.push({ version, objectKey: u.objectKey, state: u.state, kind: u.kind, payload: u.payload, scopes });
   }
   parts.push(part);
-  return parts.map((p, i) => finishPart(p, i === parts.length - 1, input, tail));
+  return parts.map((p, i) => finishPart(p, i === parts.length - 1, input, tail, planner));
 }
 
-function finishPart(p: PartBuilder, last: boolean, input: PlanInput, tail: readonly KeyedOp[]): PlannedPart {
+function finishPart(p: PartBuilder, last: boolean, input: PlanInput, tail: readonly KeyedOp[], planner: UpdatePlanner): PlannedPart {
   const lastUpdate = p.updates.at(-1);
   const head = lastUpdate ? lastUpdate.version : input.head;
-  const ops: StoreOp[] = [...p.unique, ...p.keyed.values()];
-  if (lastUpdate) ops.push({ type: 'put', key: HEAD_KEY, value: encodeNumber(head) });
-  for (const [scope, v] of p.scopeHeads) ops.push({ type: 'put', key: scopeHeadKey(scope), value: encodeNumber(v) });
+  const ops: StoreOp[] = p.unique;
+  for (const op of p.keyed.values()) ops.push(op);
+  if (lastUpdate) ops.push({ type: 'put', key: HEAD_KEY, value: planner.number(head) });
+  for (const [scope, v] of p.scopeHeads) ops.push({ type: 'put', key: scopeHeadKey(scope), value: planner.number(v) });
   if (last) ops.push(...tail);
   return { ops, updates: p.updates, head, scopeHeads: p.scopeHeads, resourceVersions: last ? input.resourceVersions : undefined };
 }

@@ -13,7 +13,8 @@
  *   h/<version>                    history record: payload, object, scopes with prevVersions
  *   s/<scope>/<version>            per-scope index: prevVersion (tails, design.md §4)
  *   c/<scope>/<objectKey>          current state of a scope: version, deleted (payload in h/)
- *   o/<objectKey>                  latest state of an object: version, deleted (payload in h/)
+ *   o/<objectKey>                  latest state of an object: version, deleted (payload in h/);
+ *                                  scope exits and view-only updates leave it (types.ts)
  *   t/<deletedAtMs>/<version>      tombstone index for retention: object key and scopes
  *   g/<version>                    a history record below the floor lost a reference: check it
  *
@@ -122,9 +123,12 @@ export const scopeHeadKey = (scope: string): string => SCOPE_HEAD_PREFIX + escap
 export const rvKey = (kind: string): string => RV_PREFIX + escapeSegment(kind);
 export const metaKey = (name: string): string => META_PREFIX + escapeSegment(name);
 export const historyKey = (version: number): string => HISTORY_PREFIX + hex(version);
-export const indexKey = (scope: string, version: number): string => `${INDEX_PREFIX}${escapeSegment(scope)}/${hex(version)}`;
-export const stateKey = (scope: string, objectKey: string): string =>
-  `${STATE_PREFIX}${escapeSegment(scope)}/${escapeObjectKey(objectKey)}`;
+/** `s/<scope>/`: indexKey(scope, v) is this followed by hex(v). */
+export const indexPrefix = (scope: string): string => `${INDEX_PREFIX}${escapeSegment(scope)}/`;
+/** `c/<scope>/`: stateKey(scope, k) is this followed by escapeObjectKey(k). */
+export const statePrefix = (scope: string): string => `${STATE_PREFIX}${escapeSegment(scope)}/`;
+export const indexKey = (scope: string, version: number): string => indexPrefix(scope) + hex(version);
+export const stateKey = (scope: string, objectKey: string): string => statePrefix(scope) + escapeObjectKey(objectKey);
 export const objectKeyOf = (objectKey: string): string => OBJECT_PREFIX + escapeObjectKey(objectKey);
 export const tombstoneKey = (deletedAtMs: number, version: number): string => `${TOMBSTONE_PREFIX}${hex(deletedAtMs)}/${hex(version)}`;
 export const gcKey = (version: number): string => GC_PREFIX + hex(version);

@@ -12,6 +12,7 @@ import {
   encodeText,
   encodeTombstone,
 } from './record-codec.ts';
+import { ByteArena } from './byte-arena.ts';
 
 test('numbers round-trip exactly up to 2^53 - 1', () => {
   for (const n of [0, 1, 127, 128, 300, 2 ** 31, 2 ** 32 + 1, 2 ** 52 + 3, Number.MAX_SAFE_INTEGER]) {
@@ -45,4 +46,22 @@ test('damaged or foreign records fail with LOG_RECORD_CORRUPT naming the key', (
     });
   }
   assert.throws(() => decodeText(new Uint8Array([2, 2, 0xc3, 0x28]), 'm/stream'), { code: 'LOG_RECORD_CORRUPT' });
+});
+
+test('values encoded into an arena are exact, separate slices that round-trip', () => {
+  const arena = new ByteArena();
+  const payload = new Uint8Array(300).fill(7);
+  const values = [];
+  for (let i = 0; i < 2000; i++) {
+    values.push(encodeNumber(i * 1000, arena));
+    values.push(encodeState({ version: i, deleted: i % 2 === 0, deletedAtMs: 5 }, arena));
+    values.push(encodeHistory({ committedAtMs: 9, state: 'upsert', objectKey: `Pod/ü${i}`, kind: 'Pod', scopes: [{ scope: 'cluster', prevVersion: i }], payload }, arena));
+  }
+  for (let i = 0; i < 2000; i++) {
+    assert.equal(decodeNumber(values[3 * i] as Uint8Array, 'n'), i * 1000);
+    assert.deepEqual(decodeState(values[3 * i + 1] as Uint8Array, 's'), { version: i, deleted: i % 2 === 0, deletedAtMs: i % 2 === 0 ? 5 : 0 });
+    const h = decodeHistory(values[3 * i + 2] as Uint8Array, 'h');
+    assert.equal(h.objectKey, `Pod/ü${i}`);
+    assert.deepEqual([...h.payload], [...payload]);
+  }
 });

@@ -5,6 +5,7 @@
  * as bytes and handed back as views of the stored value (no per-entry copy on reads).
  */
 import { LogErrorCode, LogError } from './errors.ts';
+import type { ByteArena } from './byte-arena.ts';
 import type { UpdateState } from './types.ts';
 
 const TAG_NUMBER = 1;
@@ -34,18 +35,21 @@ function uintLength(n: number): number {
   return len;
 }
 
-/** Writes into a buffer sized up front by the caller (exact for the hot records). */
+/**
+ * Writes into a buffer sized up front by the caller (exact for the hot records, so that with an
+ * arena every value is one slice of a shared chunk: see byte-arena.ts).
+ */
 class Writer {
   #buf: Uint8Array;
   #pos = 0;
 
-  constructor(sizeHint: number) {
-    this.#buf = new Uint8Array(Math.max(16, sizeHint));
+  constructor(sizeHint: number, arena?: ByteArena) {
+    this.#buf = arena ? arena.alloc(sizeHint) : new Uint8Array(Math.max(16, sizeHint));
   }
 
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + n));
+    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + n, 16));
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
   }
@@ -58,7 +62,7 @@ class Writer {
 
   uint(n: number): this {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as an unsigned varint`);
-    this.#ensure(8);
+    this.#ensure(n < 0x80 ? 1 : uintLength(n));
     while (n >= 0x80) {
       this.#buf[this.#pos++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
@@ -160,8 +164,8 @@ class Reader {
 }
 
 /** A number record: head, floor, scope heads, format, prevVersion in the scope index. */
-export function encodeNumber(n: number): Uint8Array {
-  return new Writer(1 + uintLength(n)).byte(TAG_NUMBER).uint(n).finish();
+export function encodeNumber(n: number, arena?: ByteArena): Uint8Array {
+  return new Writer(1 + uintLength(n), arena).byte(TAG_NUMBER).uint(n).finish();
 }
 
 export function decodeNumber(value: Uint8Array, what: string): number {
@@ -192,10 +196,10 @@ export interface HistoryRecord {
   payload: Uint8Array;
 }
 
-export function encodeHistory(h: HistoryRecord): Uint8Array {
+export function encodeHistory(h: HistoryRecord, arena?: ByteArena): Uint8Array {
   let size = 2 + uintLength(h.committedAtMs) + textSize(h.objectKey) + textSize(h.kind ?? '') + uintLength(h.scopes.length);
   for (const s of h.scopes) size += textSize(s.scope) + uintLength(s.prevVersion);
-  const w = new Writer(size + bytesSize(h.payload));
+  const w = new Writer(size + bytesSize(h.payload), arena);
   w.byte(TAG_HISTORY).uint(h.committedAtMs).byte(STATES.indexOf(h.state)).text(h.objectKey).text(h.kind ?? '');
   w.uint(h.scopes.length);
   for (const s of h.scopes) w.text(s.scope).uint(s.prevVersion);
@@ -229,9 +233,9 @@ export interface StateRecord {
   deletedAtMs: number;
 }
 
-export function encodeState(s: StateRecord): Uint8Array {
+export function encodeState(s: StateRecord, arena?: ByteArena): Uint8Array {
   const at = s.deleted ? s.deletedAtMs : 0;
-  return new Writer(2 + uintLength(s.version) + uintLength(at)).byte(TAG_STATE).uint(s.version).byte(s.deleted ? 1 : 0).uint(at).finish();
+  return new Writer(2 + uintLength(s.version) + uintLength(at), arena).byte(TAG_STATE).uint(s.version).byte(s.deleted ? 1 : 0).uint(at).finish();
 }
 
 export function decodeState(value: Uint8Array, what: string): StateRecord {

@@ -21,6 +21,14 @@ export interface PendingUpdate {
   state: UpdateState;
   /** Optional, for per-kind counters in `stats()`. */
   kind?: string;
+  /**
+   * The update presents the object to these scopes without changing the object itself: an
+   * object entering a node's scope, or a node-specific view of it (design.md §5). Its scopes'
+   * current state moves as usual, but the object table (`getObject`, `readObjects`) keeps the
+   * latest state from the updates that do change the object (those on the cluster scope).
+   * Saves one store write per such update; about half of an initial sync's updates are these.
+   */
+  viewOnly?: boolean;
 }
 
 /** The place of a committed update in one scope's chain (design.md §2). */

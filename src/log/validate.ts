@@ -21,6 +21,9 @@ function checkUpdate(u: PendingUpdate, i: number): void {
     if (seen.has(scope)) throw new InvalidArgumentError(`updates[${i}].scopes`, `lists ${JSON.stringify(scope)} twice`);
     seen.add(scope);
   }
+  if (u.viewOnly !== undefined && typeof u.viewOnly !== 'boolean') {
+    throw new InvalidArgumentError(`updates[${i}].viewOnly`, 'must be a boolean when given');
+  }
   if (u.kind !== undefined && (typeof u.kind !== 'string' || u.kind.length > MAX_NAME_LENGTH)) {
     throw new InvalidArgumentError(`updates[${i}].kind`, `must be a string of at most ${MAX_NAME_LENGTH} characters`);
   }

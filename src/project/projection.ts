@@ -16,6 +16,12 @@ export interface ProjectedUpdate {
   readonly payload: Uint8Array;
   readonly scopes: readonly string[];
   readonly state: StateEffect;
+  /**
+   * Sent to node scopes without changing the object (an object entering a node's scope, a
+   * node's view of a service): the log leaves the object's latest state as the cluster scope's
+   * update set it (PendingUpdate.viewOnly).
+   */
+  readonly viewOnly?: boolean;
 }
 
 /**
@@ -71,5 +77,5 @@ export function makeScopeExit(kind: Kind, uid: string, scope: string): Projected
 
 /** The same payload sent to other scopes (a namespace entering a node scope): no re-encode. */
 export function withScopes(update: ProjectedUpdate, scopes: readonly string[]): ProjectedUpdate {
-  return { ...update, scopes, state: 'upsert' };
+  return { ...update, scopes, state: 'upsert', viewOnly: true };
 }

@@ -186,7 +186,9 @@ export class ServiceViews {
   #emitView(name: string, entry: ServiceEntry, node: string, out: Projection): void {
     const pods = (this.#router.servicePodsByNode(`Service:${name}`).get(node) ?? []).map((k) => k.slice('Pod/'.length)).sort();
     const value = create(ServiceUpdateSchema, { ...entry.base, podUids: pods, nodeNames: [node] });
-    const update = makeUpdate('Service', entry.base.uid, 'service', value, [nodeScopeName(node)], entry.deleted ? 'tombstone' : 'upsert');
+    const view = makeUpdate('Service', entry.base.uid, 'service', value, [nodeScopeName(node)], entry.deleted ? 'tombstone' : 'upsert');
+    // The node's view lists only that node's pods: the object itself is the cluster update.
+    const update = { ...view, viewOnly: true };
     const hash = payloadHash(update.payload);
     if (!entry.deleted && entry.viewHashes.get(node) === hash) {
       this.suppressed++;

@@ -81,7 +81,9 @@ export class GroupCommitter {
    */
   async add(projection: Projection, kind?: string, resourceVersion?: string): Promise<void> {
     if (this.#closed) throw new ClosedError('group committer');
-    const updates = projection.updates.map((u) => ({ objectKey: u.objectKey, payload: u.payload, scopes: u.scopes, state: u.state, kind: u.kind }));
+    const updates = projection.updates.map(
+      (u): PendingUpdate => ({ objectKey: u.objectKey, payload: u.payload, scopes: u.scopes, state: u.state, kind: u.kind, viewOnly: u.viewOnly === true }),
+    );
     const aux = projection.aux.map((a): [string, Uint8Array | null] => [AUX_PREFIX + a.key, a.value ?? null]);
     const rv: [string, string] | undefined = kind !== undefined && resourceVersion !== undefined ? [kind, resourceVersion] : undefined;
     if (updates.length === 0 && aux.length === 0 && rv === undefined) return;
