@@ -1,10 +1,8 @@
-import { CLUSTER_SCOPE, timeNsFromMs, type StreamId, type TimeNs, type Version } from '../schema/index.ts';
-import type { Change } from './changes.ts';
-import { ClientCore, type ClientState, type ClientStats } from './client-core.ts';
+import { CLUSTER_SCOPE } from '../schema/index.ts';
+import { ClientCore, type ClientStats } from './client-core.ts';
 import { compileClientOptions, type ClientOptions } from './client-options.ts';
 import { routeQuery, type QueryFilter } from './query-router.ts';
-import type { IpOwner, StateView } from './state-view.ts';
-import type { Status } from './status.ts';
+import { ScopeClient } from './scope-client.ts';
 
 export type ClusterClientOptions = ClientOptions;
 
@@ -14,11 +12,9 @@ export type ClusterClientOptions = ClientOptions;
  * as NodeAgentClient; memory follows the cluster's size (plus what stopped within
  * `retentionMs`).
  */
-export class ClusterClient implements AsyncDisposable {
-  readonly #core: ClientCore;
-
+export class ClusterClient extends ScopeClient {
   private constructor(core: ClientCore) {
-    this.#core = core;
+    super(core);
   }
 
   /**
@@ -31,50 +27,8 @@ export class ClusterClient implements AsyncDisposable {
     return new ClusterClient(core);
   }
 
-  get state(): StateView {
-    return this.#core.state;
-  }
-  get lifecycle(): ClientState {
-    return this.#core.lifecycle;
-  }
-  get streamId(): StreamId | undefined {
-    return this.#core.streamId;
-  }
-  /** The last version applied on the cluster scope. */
-  get head(): Version {
-    return this.#core.head;
-  }
-  /** Versions between `head` and the newest head seen. */
-  get lag(): number {
-    return this.#core.lag;
-  }
-  get inSync(): boolean {
-    return this.#core.inSync;
-  }
-  get closed(): Promise<void | Error> {
-    return this.#core.closed;
-  }
-
-  whenInSync(signal?: AbortSignal): Promise<void> {
-    return this.#core.whenInSync(signal);
-  }
-
-  /** State changes in apply order; bounded per reader (an `overflow` change means: re-read state). */
-  changes(): AsyncIterableIterator<Change> {
-    return this.#core.changes();
-  }
-
-  status(): AsyncIterableIterator<Status> {
-    return this.#core.status();
-  }
-
   stats(): ClientStats {
-    return this.#core.stats();
-  }
-
-  /** The pod, service or node that held `ip` at `atNs` (default now), within retention (design §8). */
-  resolveIp(ip: string, atNs?: TimeNs): IpOwner | undefined {
-    return this.#core.state.resolveIp(ip, atNs ?? timeNsFromMs(this.#core.config.clock.now()));
+    return this.core.stats();
   }
 
   /**
@@ -82,22 +36,6 @@ export class ClusterClient implements AsyncDisposable {
    * fans a query out to those agents only. Answered from the local state, no round trip.
    */
   routeQuery(filter: QueryFilter): Set<string> {
-    return routeQuery(this.#core.state.indexes, filter);
-  }
-
-  save(): Promise<boolean> {
-    return this.#core.save();
-  }
-
-  close(): Promise<void> {
-    return this.#core.close();
-  }
-
-  drain(): Promise<void> {
-    return this.#core.drain();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#core.close();
+    return routeQuery(this.core.state.indexes, filter);
   }
 }

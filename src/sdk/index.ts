@@ -5,6 +5,7 @@
 
 export type { NodeAgentClientOptions } from './node-agent.ts';
 export { NodeAgentClient } from './node-agent.ts';
+export { ScopeClient } from './scope-client.ts';
 export type { ClusterClientOptions } from './cluster-client.ts';
 export { ClusterClient } from './cluster-client.ts';
 export type { ClientOptions } from './client-options.ts';

@@ -1,13 +1,11 @@
 import { hostname as osHostname } from 'node:os';
-import { clusterSubjects, nodeScope, timeNsFromMs, type NodeUpdate, type StreamId, type TimeNs, type Upid, type Version } from '../schema/index.ts';
-import type { Change } from './changes.ts';
-import { ClientCore, type ClientState, type ClientStats } from './client-core.ts';
+import { clusterSubjects, nodeScope, type NodeUpdate, type Upid } from '../schema/index.ts';
+import { ClientCore, type ClientStats } from './client-core.ts';
 import { compileClientOptions, integer, requiredString, type ClientOptions } from './client-options.ts';
 import { SdkInvalidArgumentError } from './errors.ts';
 import { Hydrator, ProcessTable, type Hydration } from './hydration.ts';
 import { registerAgent } from './registration.ts';
-import type { IpOwner, StateView } from './state-view.ts';
-import type { Status } from './status.ts';
+import { ScopeClient } from './scope-client.ts';
 
 export interface NodeAgentClientOptions extends ClientOptions {
   /** The node this agent runs on (a Kubernetes node name): the scope `node/<node>`. */
@@ -38,16 +36,15 @@ const AGENT_KEYS = ['node', 'agentInstanceId', 'hostname', 'maxProcesses', 'regi
  * position and re-bootstraps by snapshot. Memory follows the node's workload, not the
  * cluster's size, plus what stopped within `retentionMs` and at most `maxProcesses` processes.
  */
-export class NodeAgentClient implements AsyncDisposable {
+export class NodeAgentClient extends ScopeClient {
   readonly node: string;
   /** The agent short id from the registry (wire-protocol §8): the first field of this agent's UPIDs. */
   readonly asid: number;
-  readonly #core: ClientCore;
   readonly #processes: ProcessTable;
   readonly #hydrator: Hydrator;
 
   private constructor(core: ClientCore, node: string, asid: number, processes: ProcessTable) {
-    this.#core = core;
+    super(core);
     this.node = node;
     this.asid = asid;
     this.#processes = processes;
@@ -103,57 +100,13 @@ export class NodeAgentClient implements AsyncDisposable {
     }
   }
 
-  /** The node scope's objects (live by default; `includeStopped` for retained ones). */
-  get state(): StateView {
-    return this.#core.state;
-  }
-  get lifecycle(): ClientState {
-    return this.#core.lifecycle;
-  }
-  get streamId(): StreamId | undefined {
-    return this.#core.streamId;
-  }
-  /** The last version applied on the node scope. */
-  get head(): Version {
-    return this.#core.head;
-  }
-  /** Versions between `head` and the newest head seen in heartbeats, batches and replay answers. */
-  get lag(): number {
-    return this.#core.lag;
-  }
-  get inSync(): boolean {
-    return this.#core.inSync;
-  }
-  /** Resolves with the reason the client stopped: undefined after close()/drain(), an Error if it failed. */
-  get closed(): Promise<void | Error> {
-    return this.#core.closed;
-  }
-
-  whenInSync(signal?: AbortSignal): Promise<void> {
-    return this.#core.whenInSync(signal);
-  }
-
-  /**
-   * State changes in apply order, for one reader per call. Bounded: a reader that falls
-   * behind by `changeBufferSize` loses the queued changes and receives one `overflow` change;
-   * it must then re-read `state` (later changes continue from the current state).
-   */
-  changes(): AsyncIterableIterator<Change> {
-    return this.#core.changes();
-  }
-
-  /** Connection and replay events (bounded per reader, oldest dropped; see Status). */
-  status(): AsyncIterableIterator<Status> {
-    return this.#core.status();
-  }
-
   stats(): ClientStats & { readonly processes: number } {
-    return { ...this.#core.stats(), processes: this.#processes.size };
+    return { ...this.core.stats(), processes: this.#processes.size };
   }
 
   /** The node object of this agent's node, if known. */
   nodeObject(): NodeUpdate | undefined {
-    return this.#core.state.node(this.node);
+    return this.core.state.node(this.node);
   }
 
   /**
@@ -186,31 +139,5 @@ export class NodeAgentClient implements AsyncDisposable {
   /** Hydration by container id (e.g. for a cgroup path before a process is registered). */
   hydrateContainer(containerId: string): Hydration | undefined {
     return this.#hydrator.forContainer(containerId);
-  }
-
-  /**
-   * The pod, service or node of this node's scope that held `ip` at `atNs` (default now).
-   * Only this node's pods and the services they belong to are known here; use the cluster
-   * client for any IP in the cluster.
-   */
-  resolveIp(ip: string, atNs?: TimeNs): IpOwner | undefined {
-    return this.#core.state.resolveIp(ip, atNs ?? timeNsFromMs(this.#core.config.clock.now()));
-  }
-
-  /** Saves the state now (with persistDir); resolves false when nothing needed saving. */
-  save(): Promise<boolean> {
-    return this.#core.save();
-  }
-
-  close(): Promise<void> {
-    return this.#core.close();
-  }
-
-  drain(): Promise<void> {
-    return this.#core.drain();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#core.close();
   }
 }
