@@ -41,6 +41,7 @@ export async function runDemo(o: Record<string, string | undefined>, ctx: Comman
   const sub = nc.subscribe(clusterSubjects('demo').clusterScope);
   void (async () => {
     for await (const m of sub) {
+      if (m.data.length === 0) continue; // a heartbeat: headers only (wire protocol §6.1)
       const batch = decodeUpdateBatch(m.data);
       received += batch.updates.length;
       lastVersion = batch.updates.at(-1)?.version ?? lastVersion;

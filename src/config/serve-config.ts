@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { booleanOption } from './sim-config.ts';
 
-const ms = (min: number, max: number) => z.coerce.number().int().min(min, `must be at least ${min} ms`).max(max, `must be at most ${max} ms`);
-const int = (min: number, max: number) => z.coerce.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const num = () => z.coerce.number({ message: 'must be a number' });
+const ms = (min: number, max: number) => num().int().min(min, `must be at least ${min} ms`).max(max, `must be at most ${max} ms`);
+const int = (min: number, max: number) => num().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
 /** A comma-separated list from a flag or env, or a YAML list from a file. */
 const list = z.union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))]);
@@ -36,12 +37,17 @@ export const serveConfigSchema = z
     context: z.string().optional(),
     /** Watch only these namespaces (empty: all). */
     namespaces: list.default([]),
-    apiQps: z.coerce.number().min(0.1).max(10_000).default(20),
+    apiQps: num().min(0.1, 'must be at least 0.1').max(10_000, 'must be at most 10000').default(20),
     apiBurst: int(1, 100_000).default(40),
     listPageSize: int(1, 10_000).default(500),
     watchIdleTimeoutMs: ms(1_000, 3_600_000).default(300_000),
 
-    natsUrls: list.default(['nats://127.0.0.1:4222']),
+    natsUrls: list
+      .superRefine((urls, ctx) => {
+        for (const url of urls) if (!/^(nats|tls|wss?):\/\/[^/]+$/.test(url)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)} is not a NATS URL like nats://host:4222` });
+        if (urls.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one NATS URL is needed' });
+      })
+      .default(['nats://127.0.0.1:4222']),
     natsUser: z.string().optional(),
     natsPassword: z.string().optional(),
     natsToken: z.string().optional(),
@@ -82,9 +88,6 @@ export const serveConfigSchema = z
     }
     if ((c.natsTlsCert === undefined) !== (c.natsTlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['natsTlsKey'], message: 'a NATS client certificate needs its key (and the key its certificate)' });
-    }
-    for (const url of c.natsUrls) {
-      if (!/^(nats|tls|wss?):\/\/[^/]+$/.test(url)) ctx.addIssue({ code: 'custom', path: ['natsUrls'], message: `${JSON.stringify(url)} is not a NATS URL like nats://host:4222` });
     }
   });
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0, 'must be 0 (any free port) to 65535').max(65535, 'must be 0 (any free port) to 65535');
+const port = z.coerce.number({ message: 'must be a number' }).int().min(0, 'must be 0 (any free port) to 65535').max(65535, 'must be 0 (any free port) to 65535');
 /** true/false from a flag, or the strings an environment variable or file may hold. */
 const BOOLEAN_WORDS = ['true', 'false', '1', '0', 'yes', 'no'];
 export const booleanOption = z
   .custom<boolean | string>((v) => typeof v === 'boolean' || BOOLEAN_WORDS.includes(String(v)), { message: 'must be true or false' })
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-const count = (max: number) => z.coerce.number().int().min(0).max(max, `must be at most ${max}`);
+const count = (max: number) => z.coerce.number({ message: 'must be a number' }).int().min(0).max(max, `must be at most ${max}`);
 
 /**
  * `kubemeta sim` options. The defaults make a small cluster that starts in well under a
