@@ -1,7 +1,7 @@
 // The bus module's face: publishing committed batches on NATS (one subject per scope), scope
 // heartbeats, the replay server and the agent registry (design.md §3, §4, §7, §9, §11; wire
 // protocol §6–§8). Error codes: docs/errors.md, section "bus".
-export type { CommittedUpdate, CommittedHistory, ScopePublisherOptions, PublisherStats } from './publisher.ts';
+export type { CommittedUpdate, CommittedHistory, ScopePublisherOptions, PublisherStats, PublishFaults } from './publisher.ts';
 export { ScopePublisher } from './publisher.ts';
 export type { ScopeHeads, ScopeHeartbeatOptions, HeartbeatStats } from './heartbeat.ts';
 export { ScopeHeartbeat, HEARTBEAT_STREAM_HEADER, HEARTBEAT_HEAD_HEADER } from './heartbeat.ts';

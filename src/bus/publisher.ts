@@ -17,7 +17,21 @@ export interface CommittedHistory {
   readHistory(after: number, limit: number): Promise<readonly CommittedUpdate[]>;
 }
 
+/**
+ * Fault hooks for tests and chaos runs: a message is dropped instead of published with
+ * probability `dropFraction` (as NATS drops messages for a slow consumer). Mutable: a test
+ * turns it on and off while the service runs. Consumers must repair the loss by replay.
+ */
+export interface PublishFaults {
+  dropFraction: number;
+  random?: () => number;
+  /** Messages dropped so far. */
+  dropped?: number;
+}
+
 export interface ScopePublisherOptions {
+  /** Test hook: drop a fraction of the messages (see PublishFaults). */
+  faults?: PublishFaults;
   connection: NatsConnection;
   cluster: string;
   streamId: StreamId;
@@ -67,6 +81,7 @@ export class ScopePublisher {
   readonly #log: Logger;
   readonly #pageSize: number;
   readonly #scopes = new Map<string, { scope: Scope; subject: string }>();
+  readonly #faults: PublishFaults | undefined;
   #state: PublisherStats['state'] = 'live';
   #published = 0;
   #flushed = 0;
@@ -78,6 +93,7 @@ export class ScopePublisher {
 
   constructor(options: ScopePublisherOptions) {
     this.#nc = options.connection;
+    this.#faults = options.faults;
     this.#subjects = clusterSubjects(options.cluster);
     this.#streamId = options.streamId;
     this.#history = options.history;
@@ -133,6 +149,7 @@ export class ScopePublisher {
       const target = this.#target(scopeName);
       const messages = encodeUpdateBatches({ streamId: this.#streamId, scope: target.scope, frames }, { maxMessageBytes: this.#maxBytes, hardLimitBytes: this.#maxPayload() });
       for (const m of messages) {
+        if (this.#dropForTest()) continue;
         this.#nc.publish(target.subject, m);
         this.#stats.messages++;
         this.#stats.bytes += m.length;
@@ -140,6 +157,13 @@ export class ScopePublisher {
     }
     this.#stats.updates += updates.length;
     this.#published = Math.max(this.#published, (updates[updates.length - 1] as CommittedUpdate).version);
+  }
+
+  #dropForTest(): boolean {
+    const f = this.#faults;
+    if (!f || f.dropFraction <= 0 || (f.random ?? Math.random)() >= f.dropFraction) return false;
+    f.dropped = (f.dropped ?? 0) + 1;
+    return true;
   }
 
   #isClosed(): boolean {

@@ -177,7 +177,7 @@ export class GroupCommitter {
         });
         if (attempt > 1) this.#o.onStoreTrouble?.(false);
         backoff.reset();
-        this.#o.onCommitted(committed);
+        this.#handOver(committed);
         return;
       } catch (err) {
         const error = toError(err);
@@ -186,6 +186,19 @@ export class GroupCommitter {
         this.#log.error({ err: error, attempt, delayMs: delay, updates: batch.updates.length }, 'store commit failed; retrying (nothing is published until it succeeds)');
         await this.#clock.sleep(delay);
       }
+    }
+  }
+
+  /**
+   * Gives a durable batch to the publisher. Its failure must never look like a failed commit:
+   * retrying would commit the same updates again under new versions.
+   */
+  #handOver(committed: CommittedBatch): void {
+    try {
+      this.#o.onCommitted(committed);
+    } catch (err) {
+      this.#log.error({ err: toError(err), firstVersion: committed.firstVersion, lastVersion: committed.lastVersion }, 'publishing a committed batch failed; consumers repair the gap by replay');
+      process.emitWarning(`kubemeta: publishing versions ${committed.firstVersion}-${committed.lastVersion} failed: ${toError(err).message}`);
     }
   }
 

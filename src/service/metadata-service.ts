@@ -6,7 +6,7 @@ import { silentLogger, systemClock, toError, withTimeout, type Clock, type Logge
 import { HistoryCompactedError, openLmdbStore, UpdateLog, type CommittedBatch, type UpdateStore } from '../log/index.ts';
 import { Projector } from '../project/index.ts';
 import { KubeApiClient, Reflector, WATCHED_KINDS, type ReflectorStats, type WatchedKind } from '../source/index.ts';
-import { AgentRegistry, ReplayServer, ScopeHeartbeat, ScopePublisher } from '../bus/index.ts';
+import { AgentRegistry, ReplayServer, ScopeHeartbeat, ScopePublisher, type PublishFaults } from '../bus/index.ts';
 import type { StreamId } from '../schema/index.ts';
 import { GroupCommitter } from './group-committer.ts';
 import { buildHttpServer, listenHttp } from './http-server.ts';
@@ -25,6 +25,8 @@ export interface MetadataServiceDeps {
   clock?: Clock;
   kubeClient?: KubeApiClient;
   store?: UpdateStore;
+  /** Test hook: drop a fraction of published messages (consumers must repair by replay). */
+  publishFaults?: PublishFaults;
 }
 
 const PUBLISHED_META = 'bus/flushed';
@@ -74,6 +76,7 @@ export class MetadataService {
   #storeTrouble: Error | undefined;
   #timers: NodeJS.Timeout[] = [];
   #startHead = 0;
+  readonly #publishFaults: PublishFaults | undefined;
   #syncBarrier: Promise<void> | undefined;
 
   private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
@@ -82,6 +85,7 @@ export class MetadataService {
     this.#clock = deps.clock ?? systemClock;
     this.#projector = new Projector({ clock: this.#clock, logger: this.#log });
     this.#kube = deps.kubeClient;
+    this.#publishFaults = deps.publishFaults;
     if (deps.store) {
       this.#store = deps.store;
       this.#ownsStore = false;
@@ -260,6 +264,7 @@ export class MetadataService {
       maxMessageBytes: this.config.publishMaxMessageBytes,
       logger: this.#log,
       resumeFrom: this.#startHead,
+      ...(this.#publishFaults ? { faults: this.#publishFaults } : {}),
     });
     const common = { connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }) };
     this.#replay = new ReplayServer({ ...common, log, available: () => this.#state !== 'draining' && this.#state !== 'stopped' });

@@ -19,7 +19,11 @@ export class StreamCollector {
   /** version → object key: the same version must never name another object. */
   readonly #versions = new Map<number, string>();
   readonly reused: string[] = [];
+  /** Versions that arrived after a newer one on the same scope (must stay empty). */
+  readonly late: string[] = [];
   readonly streamIds = new Set<string>();
+  /** Recent operations per object key (version, scope, what), for failure messages. */
+  readonly trail = new Map<string, string[]>();
   readonly #nc: NatsConnection;
   readonly #sub: Subscription;
   readonly #done: Promise<void>;
@@ -63,6 +67,9 @@ export class StreamCollector {
       for (const u of batch.updates) {
         if (u.version <= state.lastVersion) {
           state.duplicates++;
+          // A version at or below the position that was never seen arrived out of order: the
+          // publisher sent it after newer ones, and a consumer would drop it as a duplicate.
+          if (!this.#versions.has(u.version)) this.late.push(`${formatScope(batch.scope)} v${u.version} after v${state.lastVersion}`);
           continue;
         }
         if (u.prevVersion !== state.lastVersion) state.gaps.push(`expected prev ${state.lastVersion}, got ${u.prevVersion} at version ${u.version}`);
@@ -79,6 +86,9 @@ export class StreamCollector {
     const seen = this.#versions.get(version);
     if (seen !== undefined && seen !== key) this.reused.push(`version ${version}: ${seen} and ${key}`);
     this.#versions.set(version, key);
+    const ops = this.trail.get(key) ?? [];
+    ops.push(`v${version} ${id.scopeExit ? 'exit' : (update.object.value as { stopTimeNs?: bigint }).stopTimeNs ? 'stop' : 'upsert'}`);
+    this.trail.set(key, ops.slice(-6));
     if (id.scopeExit) {
       state.objects.delete(key);
       return;
