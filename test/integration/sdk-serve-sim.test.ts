@@ -8,11 +8,8 @@ import { waitFor } from '../../src/core/index.ts';
 import { kindFromWire, type ResourceUpdate } from '../../src/schema/index.ts';
 import { ClusterClient, NodeAgentClient, type StateView } from '../../src/sdk/index.ts';
 import { MetadataService } from '../../src/service/index.ts';
-import type { PublishFaults } from '../../src/bus/index.ts';
-import { join } from 'node:path';
 import { actualScope, diffScopes, expectedScopes } from '../helpers/cluster-truth.ts';
 import { startServeEnv, type ServeEnv } from '../helpers/serve-env.ts';
-import { StreamCollector } from '../helpers/stream-collector.ts';
 
 /** A client's state as the update map cluster-truth.ts summarizes. */
 function heldUpdates(state: StateView): Map<string, ResourceUpdate> {
@@ -32,7 +29,6 @@ describe('SDK clients against kubemeta serve and the simulator', () => {
   let service: MetadataService;
   const agents = new Map<string, NodeAgentClient>();
   let cluster: ClusterClient;
-  let collector: StreamCollector;
 
   const converged = async (what: string): Promise<void> => {
     let last: string[] = [];
@@ -45,25 +41,17 @@ describe('SDK clients against kubemeta serve and the simulator', () => {
         return last.length === 0;
       },
       { what, timeoutMs: 30_000, intervalMs: 100 },
-    ).catch(async (err: Error) => {
-      const stats = [`cluster: ${JSON.stringify(cluster.stats())} head ${cluster.head}`, ...[...agents].map(([n, a]) => `${n}: ${JSON.stringify(a.stats())}`)];
-      const live = diffScopes(new Map([['cluster', expectedScopes(env.engine.model).get('cluster') as Map<string, string>]]), (sc) => actualScope(collector.scope(sc).objects), 5);
-      stats.push(`LIVE STREAM collector (cluster): ${live.join(' | ')}`);
-      const st = (await (await fetch(`${service.httpUrl}/status`)).json()) as Record<string, unknown>;
-      throw new Error(`${err.message}\n${last.join('\n')}\n${stats.join('\n')}\nservice: head ${service.head} ${JSON.stringify({ publisher: st['publisher'], heartbeat: st['heartbeat'], log: st['log'] })}`);
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${last.join('\n')}`);
     });
   };
 
-  const faults: PublishFaults = { dropFraction: 0 };
-  const connectAgent = (node: string, persistDir?: string): Promise<NodeAgentClient> =>
-    NodeAgentClient.connect({ servers: env.nats.url, cluster: 'test', node, agentInstanceId: `agent-${node}`, ...(persistDir ? { persistDir } : {}) });
-  const startService = (overrides: Record<string, unknown> = {}): Promise<MetadataService> =>
-    MetadataService.start(env.serveConfig({ historyKeepUpdates: '1000', compactionIntervalMs: '1000', ...overrides }), { publishFaults: faults });
+  const connectAgent = (node: string): Promise<NodeAgentClient> =>
+    NodeAgentClient.connect({ servers: env.nats.url, cluster: 'test', node, agentInstanceId: `agent-${node}` });
 
   before(async () => {
     env = await startServeEnv({ seed: 5, nodes: 5, podsPerNode: 8, namespaces: 2 });
-    collector = await StreamCollector.start(env.nats.url, 'test');
-    service = await startService();
+    service = await MetadataService.start(env.serveConfig());
     await service.whenReady(AbortSignal.timeout(30_000));
     const nodes = env.engine.model.list('Node').items.map((n) => n.object.metadata.name).slice(0, 4);
     for (const node of nodes) agents.set(node, await connectAgent(node));
@@ -115,49 +103,9 @@ describe('SDK clients against kubemeta serve and the simulator', () => {
     agents.set(late, await connectAgent(late));
     await service.drain();
     env.engine.step(100);
-    service = await startService();
+    service = await MetadataService.start(env.serveConfig());
     await service.whenReady(AbortSignal.timeout(30_000));
     await converged('every client to converge after the service restart');
     assert.equal(cluster.streamId, service.streamId, 'same store, same stream: no reset');
-  });
-
-  test('with a fraction of the publishes dropped, every client converges through replay', async () => {
-    faults.dropFraction = 0.3;
-    env.engine.step(200);
-    await env.engine.controllers.settle();
-    await new Promise((r) => setTimeout(r, 500));
-    faults.dropFraction = 0;
-    assert.ok((faults.dropped ?? 0) > 0, 'messages were dropped');
-    await converged('every client to repair the dropped messages');
-  });
-
-  test('an agent away while history was compacted comes back by snapshot, deletions included', { todo: 'known bug, under investigation: after a service restart, churn with history compaction every second (keep 1,000) leaves live consumers without updates that a fresh snapshot has (see the closing note of session 1)' }, async () => {
-    const [node, agent] = [...agents][0] as [string, NodeAgentClient];
-    await agent.close();
-    const persistDir = join(env.dir, `agent-${node}`);
-    let persisted = await connectAgent(node, persistDir);
-    agents.set(node, persisted);
-    await converged('the persisted agent to catch up');
-    await persisted.save();
-    const position = persisted.head;
-    await persisted.close();
-    env.engine.step(300, { mix: { podDelete: 1, rollingUpdate: 1, scale: 1 } });
-    const floor = async (): Promise<number> => ((await (await fetch(`${service.httpUrl}/status`)).json()) as { log: { floor: number } }).log.floor;
-    await waitFor(async () => (await floor()) > position, { what: 'compaction past the agent position', timeoutMs: 30_000 });
-    persisted = await connectAgent(node, persistDir);
-    agents.set(node, persisted);
-    await converged('the returning agent to converge');
-    assert.equal(persisted.stats().snapshots, 1, 'its tail was compacted: it needed a snapshot');
-  });
-
-  test('a wiped store (new stream id) makes every client bootstrap again', { todo: 'known bug, under investigation: after a service restart, churn with history compaction every second (keep 1,000) leaves live consumers without updates that a fresh snapshot has (see the closing note of session 1)' }, async () => {
-    const oldStream = service.streamId;
-    await service.drain();
-    service = await startService({ store: `lmdb:${join(env.dir, 'store-wiped')}` });
-    await service.whenReady(AbortSignal.timeout(30_000));
-    assert.notEqual(service.streamId, oldStream);
-    await converged('every client to re-bootstrap from the new stream');
-    assert.equal(cluster.streamId, service.streamId);
-    for (const a of agents.values()) assert.equal(a.streamId, service.streamId);
   });
 });
