@@ -80,3 +80,9 @@ export async function openWatch(base: string, path: string, headers: Record<stri
 export function names(items: Array<{ metadata: { name: string } }>): string[] {
   return items.map((i) => i.metadata.name);
 }
+
+/** Shapes of the sim's JSON answers that the API tests read. */
+export type Meta = { name: string; namespace?: string; resourceVersion: string; labels?: Record<string, string>; uid: string };
+export type Item = { metadata: Meta; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+export type List = { kind: string; metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number }; items: Item[] };
+export type Status = { kind: string; status: string; reason: string; code: number; message: string; metadata?: { continue?: string }; details?: Record<string, unknown> };

@@ -2,15 +2,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, waitFor } from '../../src/core/index.ts';
-import { startSimApiServer, type SimApiServer } from '../../src/sim/api-server.ts';
-import { ClusterModel } from '../../src/sim/cluster-model.ts';
+import { ClusterModel, startSimApiServer, type SimApiServer } from '../../src/sim/index.ts';
 import { deployment, pod, populate } from '../helpers/sim-fixtures.ts';
-import { call, names, openWatch, type OpenWatch } from '../helpers/sim-http.ts';
+import { call, names, openWatch, type Item, type List, type Meta, type OpenWatch, type Status } from '../helpers/sim-http.ts';
 
-type Meta = { name: string; namespace?: string; resourceVersion: string; labels?: Record<string, string>; uid: string };
-type Item = { metadata: Meta; spec?: Record<string, unknown>; status?: Record<string, unknown> };
-type List = { kind: string; metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number }; items: Item[] };
-type Status = { kind: string; status: string; reason: string; code: number; message: string; metadata?: { continue?: string }; details?: Record<string, unknown> };
 
 describe('sim API server over HTTP: LIST, WATCH, discovery', () => {
   let model: ClusterModel;
