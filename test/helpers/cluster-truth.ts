@@ -106,8 +106,12 @@ export function expectedScopes(model: ClusterModel): Map<string, ScopeView> {
 /** The same summary, from what a consumer holds. Stopped containers of live pods count too. */
 export function actualScope(objects: Map<string, ResourceUpdate>): ScopeView {
   const view: ScopeView = new Map();
-  const livePods = new Set<string>();
-  for (const u of objects.values()) if (u.object.case === 'pod') livePods.add(u.object.value.uid);
+  // Pods by uid first: a lookup per container keeps this linear. (It was a scan per container,
+  // quadratic: at a few thousand objects, polling it starved the service in the same process.)
+  const livePods = new Map<string, Set<string>>();
+  for (const u of objects.values()) {
+    if (u.object.case === 'pod') livePods.set(u.object.value.uid, new Set(u.object.value.containers.map((c) => c.containerId)));
+  }
   for (const [key, u] of objects) {
     const o = u.object;
     switch (o.case) {
@@ -116,9 +120,7 @@ export function actualScope(objects: Map<string, ResourceUpdate>): ScopeView {
         break;
       case 'container': {
         // Instances the pod's current status still names; older instances are history.
-        const pod = [...objects.values()].find((p) => p.object.case === 'pod' && p.object.value.uid === o.value.podUid);
-        const current = pod?.object.case === 'pod' && pod.object.value.containers.some((c) => c.containerId === o.value.containerId);
-        if (livePods.has(o.value.podUid) && current) view.set(key, `pod=${o.value.podUid}`);
+        if (livePods.get(o.value.podUid)?.has(o.value.containerId) === true) view.set(key, `pod=${o.value.podUid}`);
         break;
       }
       case 'service':

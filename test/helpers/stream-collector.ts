@@ -25,19 +25,22 @@ export class StreamCollector {
   /** Recent operations per object key (version, scope, what), for failure messages. */
   readonly trail = new Map<string, string[]>();
   readonly #nc: NatsConnection;
-  readonly #sub: Subscription;
+  readonly #subs: Subscription[];
   readonly #done: Promise<void>;
+  /** Messages that did not decode as update batches (must stay empty). */
+  readonly undecodable: string[] = [];
 
-  private constructor(nc: NatsConnection, subject: string) {
+  private constructor(nc: NatsConnection, subjects: readonly string[]) {
     this.#nc = nc;
-    this.#sub = nc.subscribe(subject);
-    this.#done = this.#run();
+    // Only the update subjects: the replay and registry subjects carry other messages.
+    this.#subs = subjects.map((s) => nc.subscribe(s));
+    this.#done = Promise.all(this.#subs.map((sub) => this.#run(sub))).then(() => undefined);
   }
 
   static async start(natsUrl: string, cluster: string): Promise<StreamCollector> {
     const nc = await connect({ servers: natsUrl, name: 'test-collector', maxReconnectAttempts: -1 });
     const subjects = clusterSubjects(cluster);
-    const collector = new StreamCollector(nc, subjects.clusterScope.replace(/\.cluster$/, '.>'));
+    const collector = new StreamCollector(nc, [subjects.clusterScope, subjects.allNodeScopes]);
     await nc.flush();
     return collector;
   }
@@ -53,15 +56,21 @@ export class StreamCollector {
   }
 
   async stop(): Promise<void> {
-    this.#sub.unsubscribe();
+    for (const sub of this.#subs) sub.unsubscribe();
     await this.#nc.close();
     await this.#done;
   }
 
-  async #run(): Promise<void> {
-    for await (const msg of this.#sub) {
+  async #run(sub: Subscription): Promise<void> {
+    for await (const msg of sub) {
       if (msg.data.length === 0) continue; // heartbeat (headers only)
-      const batch = decodeUpdateBatch(msg.data);
+      let batch: ReturnType<typeof decodeUpdateBatch>;
+      try {
+        batch = decodeUpdateBatch(msg.data);
+      } catch (err) {
+        this.undecodable.push(`${msg.subject}: ${(err as Error).message}`);
+        continue;
+      }
       this.streamIds.add(batch.streamId);
       const state = this.scope(formatScope(batch.scope));
       for (const u of batch.updates) {

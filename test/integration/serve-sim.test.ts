@@ -16,10 +16,13 @@ function assertConverged(env: ServeEnv, collector: StreamCollector): Promise<unk
       last = diffScopes(expectedScopes(env.engine.model), (scope) => actualScope(collector.scope(scope).objects));
       return last.length === 0;
     },
-    { what: 'every scope to equal the simulator', timeoutMs: 30_000, intervalMs: 100 },
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${last.join('\n')}`);
-  });
+    { what: 'every scope to equal the simulator', timeoutMs: 30_000, intervalMs: 250 },
+  ).then(
+    () => assert.deepEqual(collector.undecodable, [], 'every message on an update subject decodes'),
+    (err: Error) => {
+      throw new Error(`${err.message}\n${last.join('\n')}`);
+    },
+  );
 }
 
 describe('kubemeta serve against the simulator', () => {
