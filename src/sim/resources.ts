@@ -1,3 +1,5 @@
+import { STORED_ONLY_RESOURCES } from './stored-kinds.ts';
+
 /**
  * The resource kinds the simulated API server serves, with the names discovery publishes.
  * One row per kind; everything else (paths, discovery documents, list kinds) derives from it.
@@ -53,6 +55,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   resource('Job', 'batch', 'jobs', true, []),
   resource('CronJob', 'batch', 'cronjobs', true, ['cj']),
   resource('Lease', 'coordination.k8s.io', 'leases', true, [], []),
+  ...STORED_ONLY_RESOURCES,
 ]);
 
 const BY_KIND = new Map(RESOURCES.map((r) => [r.kind, r]));

@@ -42,6 +42,21 @@ describeStoreConformance('lmdb', {
 });
 
 describe('lmdb store specifics', () => {
+  it('opens a directory whose name has an extension (the default lmdb:./.data/kubemeta.lmdb) and reopens it', async () => {
+    const dir = await makeTempDir('lmdb-ext');
+    try {
+      const path = join(dir.path, 'kubemeta.lmdb');
+      let store = await openLmdbStore({ path });
+      await store.commit([{ type: 'put', key: 'k', value: new Uint8Array([7]) }]);
+      await store.close();
+      store = await openLmdbStore({ path });
+      assert.deepEqual([...((await store.get('k')) ?? [])], [7]);
+      await store.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('fails to open with LOG_STORE_OPEN_FAILED, saying what to check, when the directory cannot be made', async () => {
     const dir = await makeTempDir('lmdb-open');
     try {

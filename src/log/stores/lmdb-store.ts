@@ -98,6 +98,9 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<UpdateSt
       mapSize: options.mapSize ?? DEFAULT_MAP_SIZE,
       maxReaders: options.maxReaders ?? DEFAULT_MAX_READERS,
       eventTurnBatching: false,
+      // The store is always a directory: without this lmdb-js takes a path with an extension
+      // (`kubemeta.lmdb`, our default) for a single file and fails on the directory made above.
+      noSubdir: false,
     });
   } catch (err) {
     const code = errnoOf(err);
