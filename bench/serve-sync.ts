@@ -20,6 +20,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'churn-rate': { type: 'string', default: '2000' },
     'churn-seconds': { type: 'string', default: '15' },
+    /** Extra node flags for the serve child (comma-separated), e.g. --max-semi-space-size=64. */
+    'serve-node-flags': { type: 'string', default: '' },
     /** Writes a CPU profile of the serve child into this directory (node --cpu-prof). */
     'serve-cpu-prof': { type: 'string' },
   },
@@ -64,6 +66,7 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
   const started = performance.now();
   const proc = spawnProcess(process.execPath, [
     '--max-old-space-size=8192',
+    ...(values['serve-node-flags'] === '' ? [] : (values['serve-node-flags'] as string).split(',')),
     ...(values['serve-cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['serve-cpu-prof']}`]),
     bin, 'serve', '--kubeconfig', kubeconfig, '--nats-urls', nats.url, '--store', `lmdb:${join(dir, 'store')}`,
     '--http', `127.0.0.1:${port}`, '--cluster', 'bench', '--log-level', 'warn',

@@ -19,8 +19,17 @@ export async function runServe(flags: Record<string, unknown>, ctx: CommandConte
   const logger = createLogger(config.logLevel, 'kubemeta');
   const service = await MetadataService.start(config, { logger });
   logger.info({ http: service.httpUrl, cluster: config.cluster }, 'kubemeta serve started');
-  await new Promise<void>((resolve) => ctx.stopRequested.addEventListener('abort', () => resolve(), { once: true }));
+  // Until asked to stop, or until the service fails for good (a deposed leader): then exit
+  // non-zero so that the process is restarted (as a standby, with --leader-elect).
+  await new Promise<void>((resolve) => {
+    ctx.stopRequested.addEventListener('abort', () => resolve(), { once: true });
+    service.failed.addEventListener('abort', () => resolve(), { once: true });
+  });
   await service.drain();
+  if (service.failed.aborted) {
+    logger.error({ err: service.failed.reason as Error }, 'kubemeta serve failed; exiting');
+    return 1;
+  }
   logger.info({ head: service.head }, 'kubemeta serve stopped');
   return 0;
 }

@@ -63,6 +63,13 @@ export const serveConfigSchema = z
     etcdTlsCa: z.string().optional(),
     etcdTlsCert: z.string().optional(),
     etcdTlsKey: z.string().optional(),
+    /** Key prefix of this cluster's store in etcd (default `kubemeta/<cluster>/`), so clusters can share one etcd. */
+    etcdKeyPrefix: z.string().regex(/^[\x20-\x7e]{1,256}$/, 'must be 1–256 printable ASCII characters').optional(),
+    /** Must equal the etcd server's --max-txn-ops and --max-request-bytes (etcd's defaults here). */
+    etcdMaxTxnOps: int(8, 1_000_000).default(128),
+    etcdMaxRequestBytes: int(128 * 1024, 1024 * 1024 * 1024).default(1.5 * 1024 * 1024),
+    /** etcd revision history kept before the store compacts it; 0 leaves compaction to etcd's --auto-compaction-*. */
+    etcdHistoryRetentionMs: ms(0, 86_400_000).default(300_000),
     lmdbMapSizeMb: int(16, 1_048_576).default(4_096),
 
     /** Group commit: at most this many updates per store transaction… */
@@ -77,6 +84,19 @@ export const serveConfigSchema = z
     tombstoneRetentionMs: ms(0, 30 * 86_400_000).default(15 * 60_000),
     compactionIntervalMs: ms(1_000, 86_400_000).default(60_000),
 
+    /**
+     * High availability: run as one of several replicas, leading only while holding the Lease
+     * `leaseNamespace/leaseName` (default `kubemeta-<cluster>`). Needs a shared store (etcd).
+     */
+    leaderElect: booleanOption.default(false),
+    leaseNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name').default('kubemeta'),
+    leaseName: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name').optional(),
+    /** This replica's name in the Lease (default: $POD_NAME, else hostname-pid); unique per replica. */
+    identity: z.string().min(1).max(253).optional(),
+    leaseDurationMs: ms(1_000, 300_000).default(15_000),
+    renewDeadlineMs: ms(500, 300_000).default(10_000),
+    retryPeriodMs: ms(100, 60_000).default(2_000),
+
     /** Address of the HTTP server (health, metrics): host:port. */
     http: z.string().regex(/^[^:]*:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8080').default('127.0.0.1:8080'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -88,6 +108,18 @@ export const serveConfigSchema = z
     }
     if ((c.natsTlsCert === undefined) !== (c.natsTlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['natsTlsKey'], message: 'a NATS client certificate needs its key (and the key its certificate)' });
+    }
+    if ((c.etcdUser === undefined) !== (c.etcdPassword === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['etcdPassword'], message: 'etcd user and password go together' });
+    }
+    if (c.leaderElect && c.store.kind !== 'etcd') {
+      ctx.addIssue({ code: 'custom', path: ['leaderElect'], message: 'leader election needs a store all replicas share: use --store etcd:<url> (the LMDB store is local to one replica, so LMDB means a single replica without HA)' });
+    }
+    if (!(c.leaseDurationMs > c.renewDeadlineMs && c.renewDeadlineMs > c.retryPeriodMs)) {
+      ctx.addIssue({ code: 'custom', path: ['renewDeadlineMs'], message: 'need leaseDurationMs > renewDeadlineMs > retryPeriodMs (a leader must give up before its lease can pass to another replica)' });
+    }
+    if ((c.etcdTlsCert === undefined) !== (c.etcdTlsKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['etcdTlsKey'], message: 'an etcd client certificate needs its key (and the key its certificate)' });
     }
   });
 

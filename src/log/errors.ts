@@ -26,6 +26,8 @@ export const LogErrorCode = {
   STORE_UNRECOGNIZED: 'LOG_STORE_UNRECOGNIZED',
   /** Another writer advanced the log under us; only one process may write a log. */
   WRITER_CONFLICT: 'LOG_WRITER_CONFLICT',
+  /** A newer leader claimed the store (fence.ts): this writer was deposed and must not write. */
+  WRITER_FENCED: 'LOG_WRITER_FENCED',
   /** Versions would pass Number.MAX_SAFE_INTEGER. */
   VERSION_EXHAUSTED: 'LOG_VERSION_EXHAUSTED',
   /** Replay asked for history that compaction dropped: answer with a snapshot (design.md §4). */

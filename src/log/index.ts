@@ -1,6 +1,8 @@
 // The log module's face: the durable, versioned update log (design.md §1–4, §7, §8) and its
 // store backends. See update-log.ts for the guarantees, store.ts for the backend contract.
 export { UpdateLog } from './update-log.ts';
+export type { WriterToken } from './fence.ts';
+export { claimWriterFence } from './fence.ts';
 export type {
   UpdateState,
   PendingUpdate,
@@ -43,3 +45,5 @@ export {
 export type { StoreErrorCode, StoreErrorDetails } from './errors.ts';
 export type { LmdbStoreOptions } from './stores/lmdb-store.ts';
 export { openLmdbStore } from './stores/lmdb-store.ts';
+export type { EtcdStoreOptions } from './stores/etcd-store.ts';
+export { openEtcdStore } from './stores/etcd-store.ts';

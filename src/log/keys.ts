@@ -31,6 +31,8 @@ export const META_FORMAT_KEY = 'm/format';
 export const STREAM_KEY = 'm/stream';
 export const HEAD_KEY = 'm/head';
 export const FLOOR_KEY = 'm/floor';
+/** The writer fence (fence.ts): the token of the leader allowed to commit. */
+export const FENCE_KEY = 'm/fence';
 export const SCOPE_HEAD_PREFIX = 'm/scopehead/';
 export const RV_PREFIX = 'm/rv/';
 export const META_PREFIX = 'm/x/';

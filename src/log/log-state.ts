@@ -7,6 +7,7 @@
 import type { Logger } from '../core/index.ts';
 import { LogError, LogErrorCode, isStoreError } from './errors.ts';
 import {
+  FENCE_KEY,
   FLOOR_KEY,
   FORMAT,
   HEAD_KEY,
@@ -17,7 +18,7 @@ import {
   nameFromKey,
 } from './keys.ts';
 import { decodeNumber, decodeText, encodeNumber, encodeText } from './record-codec.ts';
-import { KEYSPACE, keyAfter, prefixRange, type StoreReader, type UpdateStore } from './store.ts';
+import { KEYSPACE, keyAfter, prefixRange, type CommitGuard, type StoreReader, type UpdateStore } from './store.ts';
 
 export interface DurableState {
   streamId: string;
@@ -54,7 +55,8 @@ async function* scanPrefix(reader: StoreReader, prefix: string): AsyncGenerator<
 export async function readDurableState(store: StoreReader, location: string): Promise<DurableState | undefined> {
   const [format, stream, head, floor] = await store.getMany([META_FORMAT_KEY, STREAM_KEY, HEAD_KEY, FLOOR_KEY]);
   if (stream === undefined) {
-    const any = await store.scan({ ...KEYSPACE, limit: 1 });
+    // A writer fence alone (an HA leader claims the store before creating the log) is empty.
+    const any = (await store.scan({ ...KEYSPACE, limit: 2 })).filter(([key]) => key !== FENCE_KEY);
     if (any.length === 0) return undefined;
     throw new LogError(
       LogErrorCode.STORE_UNRECOGNIZED,
@@ -92,7 +94,7 @@ export async function readDurableState(store: StoreReader, location: string): Pr
  * creation is guarded on the stream id being absent, so two processes racing on one new store
  * (etcd) agree on one stream id.
  */
-export async function loadOrCreate(store: UpdateStore, logger: Logger): Promise<DurableState> {
+export async function loadOrCreate(store: UpdateStore, logger: Logger, fence?: CommitGuard): Promise<DurableState> {
   const existing = await readDurableState(store, store.location);
   if (existing) {
     logger.info({ streamId: existing.streamId, version: existing.head, scopes: existing.scopeHeads.size }, 'log opened');
@@ -107,7 +109,7 @@ export async function loadOrCreate(store: UpdateStore, logger: Logger): Promise<
         { type: 'put', key: HEAD_KEY, value: encodeNumber(0) },
         { type: 'put', key: FLOOR_KEY, value: encodeNumber(1) },
       ],
-      [{ key: STREAM_KEY, equals: undefined }],
+      [...(fence ? [fence] : []), { key: STREAM_KEY, equals: undefined }],
     );
   } catch (err) {
     if (!isStoreError(err, LogErrorCode.GUARD_FAILED)) throw err;

@@ -187,6 +187,11 @@ export interface UpdateLogOptions {
   logger?: Logger;
   /** commit() calls that may wait behind the running one before new ones are refused (64). */
   maxQueuedCommits?: number;
+  /**
+   * The writer fence from claimWriterFence (HA): every store commit of this log carries it, and
+   * once it fails the log stops with LOG_WRITER_FENCED.
+   */
+  fence?: CommitGuard;
 }
 
 export type LogState = 'open' | 'closing' | 'closed' | 'failed';

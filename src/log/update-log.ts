@@ -77,6 +77,7 @@ export class UpdateLog {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #queue: SerialQueue;
+  readonly #fence: CommitGuard | undefined;
   #head: number;
   #floor: number;
   #scopeHeads: Map<string, number>;
@@ -92,6 +93,7 @@ export class UpdateLog {
     this.#clock = options.clock ?? systemClock;
     this.#logger = logger;
     this.#queue = new SerialQueue(options.maxQueuedCommits ?? DEFAULT_MAX_QUEUED_COMMITS);
+    this.#fence = options.fence;
     this.streamId = durable.streamId;
     this.#head = durable.head;
     this.#floor = durable.floor;
@@ -102,7 +104,7 @@ export class UpdateLog {
   /** Opens the log in `store`, creating it (with a new stream id) when the store is empty. */
   static async open(store: UpdateStore, options: UpdateLogOptions = {}): Promise<UpdateLog> {
     const logger = (options.logger ?? silentLogger).child({ module: 'log' });
-    const durable = await loadOrCreate(store, logger);
+    const durable = await loadOrCreate(store, logger, options.fence);
     return new UpdateLog(store, durable, options, logger);
   }
 
@@ -207,7 +209,10 @@ export class UpdateLog {
 
   /** Store commit with the log's head guard (one writer) and the caller's fencing guard. */
   async #storeCommit(ops: readonly StoreOp[], guard: CommitGuard | undefined): Promise<void> {
-    const guards: CommitGuard[] = [{ key: HEAD_KEY, equals: encodeNumber(this.#head) }];
+    // The fence first: when a successor has both claimed the store and committed, the store
+    // reports the first guard that fails, and "deposed" is the accurate reason.
+    const guards: CommitGuard[] = this.#fence ? [this.#fence] : [];
+    guards.push({ key: HEAD_KEY, equals: encodeNumber(this.#head) });
     if (guard) guards.push(guard);
     try {
       await this.#store.commit(ops, guards);
@@ -217,6 +222,15 @@ export class UpdateLog {
   }
 
   #onStoreFailure(err: unknown): unknown {
+    if (this.#fence && isStoreError(err, LogErrorCode.GUARD_FAILED) && err.key === this.#fence.key) {
+      const fenced = new LogError(
+        LogErrorCode.WRITER_FENCED,
+        `a newer leader claimed the store ${this.#store.location}: this log was deposed and stopped (nothing more is committed)`,
+        { cause: err },
+      );
+      this.#fail(fenced);
+      return fenced;
+    }
     if (isStoreError(err, LogErrorCode.GUARD_FAILED) && err.key === HEAD_KEY) {
       const conflict = new LogError(
         LogErrorCode.WRITER_CONFLICT,

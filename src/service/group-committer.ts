@@ -1,5 +1,5 @@
 import { Backoff, ClosedError, silentLogger, toError, type Clock, type Logger, systemClock } from '../core/index.ts';
-import type { CommittedBatch, PendingUpdate, UpdateLog } from '../log/index.ts';
+import { LogErrorCode, type CommittedBatch, type PendingUpdate, type UpdateLog } from '../log/index.ts';
 import type { Projection } from '../project/index.ts';
 
 export interface GroupCommitterOptions {
@@ -14,7 +14,15 @@ export interface GroupCommitterOptions {
   onStoreTrouble?: (failing: boolean, err?: Error) => void;
   /** Metadata written with every commit (the publisher's confirmed position). */
   extraMeta?: () => Record<string, Uint8Array>;
+  /**
+   * The log stopped for good (a newer leader fenced the store, or it failed): retrying cannot
+   * help. The committer stops and drops what is pending; the service must stop too.
+   */
+  onFatal?: (err: Error) => void;
 }
+
+/** Log errors after which no commit can ever succeed on this log instance. */
+const FATAL_CODES = new Set<string>([LogErrorCode.WRITER_FENCED, LogErrorCode.WRITER_CONFLICT, LogErrorCode.LOG_CLOSED]);
 
 /** One add(): a projection's updates (never split), its aux state and resourceVersion. */
 interface Entry {
@@ -56,6 +64,7 @@ export class GroupCommitter {
   #wake: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
+  #abandoned = false;
   #running: Promise<void>;
   #inFlight = false;
   /** add() calls so far, and how many of them are committed: barriers compare the two. */
@@ -113,6 +122,20 @@ export class GroupCommitter {
     }
   }
 
+  /**
+   * Stops without committing what is pending (the log is fenced or failed: those updates are
+   * the successor's to commit, from its own watch). Unblocks every waiter.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#closed = true;
+    this.#entries = [];
+    this.#pendingUpdates = 0;
+    this.#wake?.();
+    for (const w of this.#roomWaiters.splice(0)) w();
+    this.#notifyIdle();
+  }
+
   /** Commits what is pending, then stops. Graceful shutdown loses nothing that was added. */
   async close(): Promise<void> {
     if (this.#closed) return this.#running;
@@ -136,7 +159,7 @@ export class GroupCommitter {
       this.#inFlight = true;
       await this.#commitWithRetry(batch, backoff);
       this.#inFlight = false;
-      this.#markCommitted(batch.upTo);
+      if (!this.#abandoned) this.#markCommitted(batch.upTo);
     }
     this.#notifyIdle();
   }
@@ -181,6 +204,12 @@ export class GroupCommitter {
         return;
       } catch (err) {
         const error = toError(err);
+        if (FATAL_CODES.has((err as { code?: string }).code ?? '')) {
+          this.#log.error({ err: error, updates: batch.updates.length }, 'the log stopped for good; the committer stops');
+          this.abandon();
+          this.#o.onFatal?.(error);
+          return;
+        }
         this.#o.onStoreTrouble?.(true, error);
         const delay = backoff.next();
         this.#log.error({ err: error, attempt, delayMs: delay, updates: batch.updates.length }, 'store commit failed; retrying (nothing is published until it succeeds)');

@@ -1,11 +1,21 @@
 import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ServeConfig } from '../config/index.ts';
 import { silentLogger, systemClock, toError, withTimeout, type Clock, type Logger } from '../core/index.ts';
-import { HistoryCompactedError, openLmdbStore, UpdateLog, type CommittedBatch, type UpdateStore } from '../log/index.ts';
+import {
+  HistoryCompactedError,
+  claimWriterFence,
+  openEtcdStore,
+  openLmdbStore,
+  UpdateLog,
+  type CommitGuard,
+  type CommittedBatch,
+  type UpdateStore,
+} from '../log/index.ts';
 import { Projector } from '../project/index.ts';
-import { KubeApiClient, Reflector, WATCHED_KINDS, type ReflectorStats, type WatchedKind } from '../source/index.ts';
+import { KubeApiClient, LeaseElector, Reflector, WATCHED_KINDS, type Leadership, type ReflectorStats, type WatchedKind } from '../source/index.ts';
 import { AgentRegistry, ReplayServer, ScopeHeartbeat, ScopePublisher, type PublishFaults } from '../bus/index.ts';
 import type { StreamId } from '../schema/index.ts';
 import { GroupCommitter } from './group-committer.ts';
@@ -17,7 +27,8 @@ import { SyncProgress } from './progress.ts';
 import { restoreProjector } from './restore.ts';
 import { ServiceError } from './errors.ts';
 
-export type ServiceState = 'starting' | 'restoring' | 'syncing' | 'ready' | 'draining' | 'stopped' | 'failed';
+/** 'standby': a replica with --leader-elect waiting for the Lease (HTTP up, not ready, no watches). */
+export type ServiceState = 'starting' | 'standby' | 'restoring' | 'syncing' | 'ready' | 'draining' | 'stopped' | 'failed';
 
 /** Parts a caller may provide instead of the ones built from config (tests, embedding). */
 export interface MetadataServiceDeps {
@@ -78,6 +89,12 @@ export class MetadataService {
   #startHead = 0;
   readonly #publishFaults: PublishFaults | undefined;
   #syncBarrier: Promise<void> | undefined;
+  #elector: LeaseElector | undefined;
+  #leadership: Leadership | undefined;
+  readonly #identity: string;
+  /** Aborted when the service fails for good (deposed, store fenced): the process should exit. */
+  readonly #failed = new AbortController();
+  #shutdownDone: Promise<void> | undefined;
 
   private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
     this.config = config;
@@ -86,6 +103,7 @@ export class MetadataService {
     this.#projector = new Projector({ clock: this.#clock, logger: this.#log });
     this.#kube = deps.kubeClient;
     this.#publishFaults = deps.publishFaults;
+    this.#identity = config.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
     if (deps.store) {
       this.#store = deps.store;
       this.#ownsStore = false;
@@ -119,6 +137,17 @@ export class MetadataService {
 
   get state(): ServiceState {
     return this.#state;
+  }
+
+  /** Aborted (with the reason) when the service fails and cannot go on: exit and restart. */
+  get failed(): AbortSignal {
+    return this.#failed.signal;
+  }
+
+  /** HA: this replica's identity, the term it leads with (undefined while standing by). */
+  leader(): { identity: string; term: number | undefined; leading: boolean; observedLeader: string | undefined } {
+    const leading = this.#leadership !== undefined && !this.#leadership.signal.aborted;
+    return { identity: this.#identity, term: this.#leadership?.term, leading, observedLeader: this.#elector?.observedLeader };
   }
 
   get httpUrl(): string | undefined {
@@ -160,6 +189,10 @@ export class MetadataService {
   /** Stops the source, commits and publishes everything received, then closes. Loses nothing. */
   async drain(timeoutMs = 30_000): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'draining') return;
+    if (this.#state === 'failed') {
+      await this.#shutdownDone;
+      return;
+    }
     this.#state = 'draining';
     this.#log.info({}, 'draining: stopping watches, committing and publishing what was received');
     await this.#shutdown(timeoutMs);
@@ -168,12 +201,7 @@ export class MetadataService {
 
   async #start(): Promise<void> {
     const c = this.config;
-    this.#store ??= await openLmdbStore({ path: storePath(c), mapSize: c.lmdbMapSizeMb * 1024 * 1024 });
-    this.#updateLog = await UpdateLog.open(this.#store, { clock: this.#clock, logger: this.#log.child({ module: 'log' }) });
-    // Where publishing resumes: the last version NATS confirmed, stored with the commits. A
-    // crash between a commit and its publish leaves versions that are sent again now.
-    const published = await this.#updateLog.getMeta(PUBLISHED_META);
-    this.#startHead = Math.min(this.#updateLog.head, published ? decodeVersion(published) : 0);
+    this.#store ??= await openStore(c);
     this.#http = buildHttpServer({
       healthy: () => this.#state !== 'failed',
       readiness: () => this.readiness(),
@@ -181,6 +209,73 @@ export class MetadataService {
       status: () => this.#statusDoc(),
     });
     this.#httpUrl = await listenHttp(this.#http, c.http);
+    this.#kube ??= KubeApiClient.load({
+      ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}),
+      ...(c.context !== undefined ? { context: c.context } : {}),
+      inCluster: c.inCluster,
+      qps: c.apiQps,
+      burst: c.apiBurst,
+      clock: this.#clock,
+    });
+    if (!c.leaderElect) return this.#startPipeline(undefined);
+    this.#state = 'standby';
+    this.#elector = new LeaseElector({
+      client: this.#kube,
+      namespace: c.leaseNamespace,
+      name: c.leaseName ?? `kubemeta-${c.cluster.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`,
+      identity: this.#identity,
+      leaseDurationMs: c.leaseDurationMs,
+      renewDeadlineMs: c.renewDeadlineMs,
+      retryPeriodMs: c.retryPeriodMs,
+      clock: this.#clock,
+      logger: this.#log,
+    });
+    this.#runs.push(this.#lead(this.#elector));
+  }
+
+  /** HA: waits for the Lease, fences the store with the term, then runs the pipeline. */
+  async #lead(elector: LeaseElector): Promise<void> {
+    let leadership: Leadership;
+    try {
+      leadership = await elector.acquire(this.#abort.signal);
+    } catch {
+      return; // stopping while standing by
+    }
+    this.#leadership = leadership;
+    leadership.signal.addEventListener('abort', () => this.#deposed(leadership.signal.reason), { once: true });
+    try {
+      // The fence before the log opens: from here on the previous leader can commit nothing,
+      // so the head read next is final and the version sequence continues without reuse.
+      const fence = await claimWriterFence(this.#store as UpdateStore, { term: leadership.term, identity: leadership.identity });
+      await this.#startPipeline(fence);
+    } catch (err) {
+      this.#fatal(toError(err));
+    }
+  }
+
+  /** Lost the Lease (or a newer leader fenced the store): stop at once, the successor continues. */
+  #deposed(reason: unknown): void {
+    if (this.#state === 'draining' || this.#state === 'stopped' || this.#state === 'failed') return;
+    this.#fatal(new ServiceError('SERVICE_DEPOSED', `no longer the leader (${toError(reason).message}); stopping so that a standby takes over`));
+  }
+
+  /** A failure the service cannot continue after: /healthz turns 503 and the process should restart. */
+  #fatal(err: Error): void {
+    if (this.#state === 'failed' || this.#state === 'stopped') return;
+    this.#state = 'failed';
+    this.#failure = err;
+    this.#log.error({ err }, 'the service stopped');
+    this.#failed.abort(err);
+    void this.#shutdown(5_000, { commitPending: false }).catch(() => undefined);
+  }
+
+  async #startPipeline(fence: CommitGuard | undefined): Promise<void> {
+    const c = this.config;
+    this.#updateLog = await UpdateLog.open(this.#store as UpdateStore, { clock: this.#clock, logger: this.#log.child({ module: 'log' }), ...(fence ? { fence } : {}) });
+    // Where publishing resumes: the last version NATS confirmed, stored with the commits. A
+    // crash between a commit and its publish leaves versions that are sent again now.
+    const published = await this.#updateLog.getMeta(PUBLISHED_META);
+    this.#startHead = Math.min(this.#updateLog.head, published ? decodeVersion(published) : 0);
     this.#log.info({ http: this.#httpUrl, streamId: this.#updateLog.streamId, head: this.#startHead }, 'store opened');
 
     this.#state = 'restoring';
@@ -199,16 +294,9 @@ export class MetadataService {
         this.#storeTrouble = failing ? err : undefined;
         if (failing) this.#metrics.storeFailures.inc();
       },
+      onFatal: (err) => this.#fatal(err),
     });
     void this.#connectNats();
-    this.#kube ??= KubeApiClient.load({
-      ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}),
-      ...(c.context !== undefined ? { context: c.context } : {}),
-      inCluster: c.inCluster,
-      qps: c.apiQps,
-      burst: c.apiBurst,
-      clock: this.#clock,
-    });
     this.#state = 'syncing';
     for (const kind of DEFAULT_KINDS) this.#startReflectors(kind);
     this.#timers.push(setInterval(() => this.#checkProgress(), 1_000));
@@ -319,10 +407,21 @@ export class MetadataService {
       agents: this.#registry?.stats(),
       heartbeat: this.#heartbeat?.stats(),
       reflectors: this.reflectorStats(),
+      ...(this.config.leaderElect ? { leader: this.leader() } : {}),
+      ...(this.#failure ? { failure: this.#failure.message } : {}),
     };
   }
 
-  async #shutdown(timeoutMs = 30_000): Promise<void> {
+  #shutdown(timeoutMs = 30_000, options: { commitPending: boolean } = { commitPending: true }): Promise<void> {
+    this.#shutdownDone ??= this.#runShutdown(timeoutMs, options.commitPending);
+    return this.#shutdownDone;
+  }
+
+  /**
+   * Graceful (drain): everything received is committed and published. After a fatal failure
+   * (deposed leader) nothing more is committed: the successor owns the store.
+   */
+  async #runShutdown(timeoutMs: number, commitPending: boolean): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#abort.abort(new ServiceError('SERVICE_STOPPING', 'the service is stopping'));
     await Promise.allSettled(this.#runs);
@@ -334,8 +433,12 @@ export class MetadataService {
         this.#log.warn({ err: toError(err) }, `shutdown: ${what} did not finish`);
       }
     };
-    await step('commit of the last updates', () => this.#committer?.close());
-    await step('publish of the last updates', () => this.#publisher?.flush());
+    if (commitPending) {
+      await step('commit of the last updates', () => this.#committer?.close());
+      await step('publish of the last updates', () => this.#publisher?.flush());
+    } else {
+      this.#committer?.abandon();
+    }
     this.#heartbeat?.close();
     await step('replay answers in flight', () => this.#replay?.drain(deadline));
     await step('agent registry', () => this.#registry?.close());
@@ -343,6 +446,9 @@ export class MetadataService {
     await step('NATS drain', () => this.#nc?.drain());
     await step('log close', () => this.#updateLog?.close());
     if (this.#ownsStore) await step('store close', () => this.#store?.close());
+    // Give the Lease up last (nothing of ours is in flight any more): a standby takes over now
+    // instead of after a lease period.
+    await step('leader election', () => this.#leadership?.release());
     this.#kube?.close();
     await step('HTTP close', () => this.#http?.close());
   }
@@ -368,9 +474,21 @@ function abortControllerForMany(): AbortController {
   return controller;
 }
 
-function storePath(config: ServeConfig): string {
-  if (config.store.kind !== 'lmdb') {
-    throw new ServiceError('SERVICE_STORE_UNSUPPORTED', `--store ${config.store.kind} is not available yet; use lmdb:<directory>`);
-  }
-  return config.store.path;
+/** The store `--store` names: LMDB in a directory, or etcd under this cluster's key prefix. */
+function openStore(config: ServeConfig): Promise<UpdateStore> {
+  const store = config.store;
+  if (store.kind === 'lmdb') return openLmdbStore({ path: store.path, mapSize: config.lmdbMapSizeMb * 1024 * 1024 });
+  const retentionMs = config.etcdHistoryRetentionMs;
+  return openEtcdStore({
+    endpoints: store.endpoints,
+    keyPrefix: config.etcdKeyPrefix ?? `kubemeta/${config.cluster}/`,
+    ...(config.etcdTlsCa === undefined ? {} : { caFile: config.etcdTlsCa }),
+    ...(config.etcdTlsCert === undefined ? {} : { certFile: config.etcdTlsCert }),
+    ...(config.etcdTlsKey === undefined ? {} : { keyFile: config.etcdTlsKey }),
+    ...(config.etcdUser === undefined ? {} : { username: config.etcdUser }),
+    ...(config.etcdPassword === undefined ? {} : { password: config.etcdPassword }),
+    maxTxnOps: config.etcdMaxTxnOps,
+    maxRequestBytes: config.etcdMaxRequestBytes,
+    historyCompaction: retentionMs === 0 ? false : { retentionMs, intervalMs: Math.min(60_000, retentionMs) },
+  });
 }

@@ -81,23 +81,47 @@ export class KubeApiClient {
     return this.#request(path, query, signal);
   }
 
+  /**
+   * POST (create) or PUT (replace) one JSON object; returns the server's version of it.
+   * kubemeta only ever writes its leader-election Lease (deploy/ grants nothing else).
+   * Throws SourceError: httpStatus 409 for a conflict (stale resourceVersion, or it exists).
+   */
+  async sendJson(method: 'POST' | 'PUT', path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    const deadline = withTimeout(signal, this.#timeoutMs);
+    const res = await this.#request(path, {}, deadline, { method, body: JSON.stringify(body) });
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch (err) {
+      throw networkError(`${method} ${path}`, err);
+    }
+  }
+
   /** Closes kept-alive connections. */
   close(): void {
     this.#agent?.agent.destroy();
     this.#agent = undefined;
   }
 
-  async #request(path: string, query: Query, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  async #request(
+    path: string,
+    query: Query,
+    signal?: AbortSignal,
+    write?: { method: 'POST' | 'PUT'; body: string },
+  ): Promise<http.IncomingMessage> {
     await this.#limiter.take(signal);
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const options = await this.#requestOptions();
-    const what = `GET ${url.pathname}${url.search}`;
+    const method = write?.method ?? 'GET';
+    const what = `${method} ${url.pathname}${url.search}`;
     const transport = url.protocol === 'https:' ? https : http;
+    if (write) options.headers = { ...(options.headers as Record<string, string>), 'content-type': 'application/json' };
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = transport.request(url, { ...options, method: 'GET', signal }, resolve);
+      const req = transport.request(url, { ...options, method, signal }, resolve);
       req.on('error', (err) => reject(signal?.aborted ? signal.reason : networkError(what, err)));
-      req.end();
+      req.end(write?.body);
     });
     if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) return res;
     throw await statusError(what, res);

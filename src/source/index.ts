@@ -8,3 +8,5 @@ export type { RawObject, ObjectEventType, WatchEvent } from './objects.ts';
 export type { ReflectorSink, ReflectorPhase, ReflectorStats, ReflectorOptions } from './reflector.ts';
 export { Reflector } from './reflector.ts';
 export { RateLimiter } from './rate-limiter.ts';
+export type { LeaseElectorOptions, Leadership } from './lease-elector.ts';
+export { LeaseElector } from './lease-elector.ts';

@@ -13,6 +13,7 @@ import {
   type UpdateStore,
 } from '../../src/log/index.ts';
 import { describeReplayConformance } from './replay.conformance.ts';
+import { describeFenceConformance } from './fence.conformance.ts';
 import { assertBytes, rejectsWithCode } from './assertions.ts';
 import type { StoreFactory } from './store.conformance.ts';
 import { FaultyStore } from './store-wrappers.ts';
@@ -59,6 +60,7 @@ async function withLog(factory: StoreFactory, fn: (log: UpdateLog, store: Update
 }
 
 export function describeLogConformance(factory: StoreFactory): void {
+  describeFenceConformance(factory);
   describe('update log', () => {
     it('assigns strictly increasing versions that are never reused across reopen', () =>
       withLog(factory, async (log, store) => {
