@@ -336,6 +336,24 @@ test('a persisted position beyond the service\'s head (VERSION_IN_FUTURE) bootst
   await sub.close();
 });
 
+test('a service whose store went back (restored from an older copy) is noticed at its heartbeat: bootstrap again', async () => {
+  const h = harness();
+  h.commit(5);
+  h.sub.start();
+  await h.bus.settle();
+  assert.equal(h.sub.position, 5);
+  h.server.rewind(2);
+  h.commit(2); // versions 3 and 4 again, for other pods: skipped as duplicates so far
+  await h.bus.settle();
+  assert.equal(h.sub.position, 5, 'the reissued versions looked like duplicates');
+  h.server.heartbeat(SCOPE);
+  await h.bus.settle();
+  assert.ok(h.statuses.some((s) => s.type === 'bootstrapStarted' && s.reason === 'versionInFuture'));
+  assert.equal(h.sub.position, 4);
+  assert.equal(h.state.pods().length, 4, "the state is the restored store's: 2 kept + 2 new");
+  await h.sub.close();
+});
+
 test('a persisted state from another stream is replaced by a snapshot and reported as a stream reset', async () => {
   const h = harness();
   h.commit(2);

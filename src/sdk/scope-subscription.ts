@@ -247,6 +247,15 @@ export class ScopeSubscription {
     this.#stats.heartbeats++;
     if (this.#streamId !== undefined && hb.streamId !== this.#streamId) return this.#streamReset(hb.streamId);
     if (this.#streamId === undefined) return; // bootstrapping: the answer brings the head
+    if (hb.head < this.#position && !this.#looping) {
+      // The same stream, but its head is behind what we applied: the service's store went back
+      // (restored from an older copy). The versions after its head will be issued again for
+      // other updates, which we would skip as duplicates: our state is from a history that no
+      // longer exists. Bootstrap by snapshot.
+      this.#dropPosition('versionInFuture');
+      this.#wantReplay();
+      return;
+    }
     this.#latestHead = Math.max(this.#latestHead, hb.head);
     if (hb.head > this.#position && !this.#looping) this.#checkHeadLater();
     this.#updateInSync();

@@ -11,6 +11,7 @@ import {
   decodeReplayRequest,
   decodeRegisterAgentRequest,
   encodeRegisterAgentResponse,
+  decodeResourceUpdate,
   encodeResourceUpdate,
   encodeUpdateBatch,
   formatScope,
@@ -315,6 +316,25 @@ export class FakeKubemeta {
   compact(version: number): void {
     this.floor = version;
     for (const log of this.scopes.values()) log.history = log.history.filter((f) => f.version > version);
+  }
+
+  /**
+   * The store restored from an older copy: the same stream id, the head back at `version`, the
+   * versions after it free to be reissued for other updates (what consumers must survive).
+   */
+  rewind(version: number): void {
+    this.head = version;
+    for (const log of this.scopes.values()) {
+      log.history = log.history.filter((f) => f.version <= version);
+      log.head = log.history.at(-1)?.version ?? 0;
+      log.state.clear();
+      for (const f of log.history) {
+        const id = updateIdentity(decodeResourceUpdate(f.payload));
+        const key = `${id.kind}/${id.uid}`;
+        if (id.scopeExit) log.state.delete(key);
+        else log.state.set(key, { version: f.version, payload: f.payload });
+      }
+    }
   }
 
   /** A wiped store: a new stream id, versions start again at 1. */
