@@ -24,9 +24,13 @@ export interface CommittedHistory {
  */
 export interface PublishFaults {
   dropFraction: number;
+  /** A message is sent twice with this probability (as a redelivery would): consumers skip the copy. */
+  duplicateFraction?: number;
   random?: () => number;
   /** Messages dropped so far. */
   dropped?: number;
+  /** Messages sent twice so far. */
+  duplicated?: number;
 }
 
 export interface ScopePublisherOptions {
@@ -151,6 +155,7 @@ export class ScopePublisher {
       for (const m of messages) {
         if (this.#dropForTest()) continue;
         this.#nc.publish(target.subject, m);
+        if (this.#duplicateForTest()) this.#nc.publish(target.subject, m);
         this.#stats.messages++;
         this.#stats.bytes += m.length;
       }
@@ -163,6 +168,13 @@ export class ScopePublisher {
     const f = this.#faults;
     if (!f || f.dropFraction <= 0 || (f.random ?? Math.random)() >= f.dropFraction) return false;
     f.dropped = (f.dropped ?? 0) + 1;
+    return true;
+  }
+
+  #duplicateForTest(): boolean {
+    const f = this.#faults;
+    if (!f || !f.duplicateFraction || (f.random ?? Math.random)() >= f.duplicateFraction) return false;
+    f.duplicated = (f.duplicated ?? 0) + 1;
     return true;
   }
 

@@ -1,6 +1,7 @@
 import { loadConfig, serveConfigSchema, type ServeConfig } from '../config/index.ts';
 import { MetadataService } from '../service/index.ts';
 import { createLogger } from './logger.ts';
+import type { PublishFaults } from '../bus/index.ts';
 
 export interface CommandContext {
   /** Resolves when the user asks the process to stop (SIGINT/SIGTERM). */
@@ -17,7 +18,9 @@ export function loadServeConfig(flags: Record<string, unknown>, env: NodeJS.Proc
 export async function runServe(flags: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const config = loadServeConfig(flags, ctx.env);
   const logger = createLogger(config.logLevel, 'kubemeta');
-  const service = await MetadataService.start(config, { logger });
+  const publishFaults = testPublishFaults(ctx.env);
+  if (publishFaults) logger.warn({ publishFaults }, 'TEST HOOK KUBEMETA_TEST_PUBLISH_FAULTS is set: published messages are dropped/duplicated on purpose');
+  const service = await MetadataService.start(config, { logger, ...(publishFaults ? { publishFaults } : {}) });
   logger.info({ http: service.httpUrl, cluster: config.cluster }, 'kubemeta serve started');
   // Until asked to stop, or until the service fails for good (a deposed leader): then exit
   // non-zero so that the process is restarted (as a standby, with --leader-elect).
@@ -32,4 +35,27 @@ export async function runServe(flags: Record<string, unknown>, ctx: CommandConte
   }
   logger.info({ head: service.head }, 'kubemeta serve stopped');
   return 0;
+}
+
+/**
+ * Fault injection for the chaos suite (test/chaos), from the environment only so that it cannot
+ * be set by accident in a config file: `KUBEMETA_TEST_PUBLISH_FAULTS='{"dropFraction":0.05,
+ * "duplicateFraction":0.02}'` drops or duplicates that fraction of published messages.
+ */
+function testPublishFaults(env: NodeJS.ProcessEnv): PublishFaults | undefined {
+  const raw = env['KUBEMETA_TEST_PUBLISH_FAULTS'];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`KUBEMETA_TEST_PUBLISH_FAULTS is not JSON: ${raw}`);
+  }
+  const o = (parsed ?? {}) as { dropFraction?: unknown; duplicateFraction?: unknown };
+  const fraction = (v: unknown, name: string): number => {
+    if (v === undefined) return 0;
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`KUBEMETA_TEST_PUBLISH_FAULTS: ${name} must be a number in [0, 1]`);
+    return v;
+  };
+  return { dropFraction: fraction(o.dropFraction, 'dropFraction'), duplicateFraction: fraction(o.duplicateFraction, 'duplicateFraction') };
 }

@@ -44,8 +44,8 @@ export interface SpawnedProcess {
   kill(): Promise<void>;
 }
 
-export function spawnProcess(command: string, args: string[]): SpawnedProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): SpawnedProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
   let output = '';
   const append = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-65_536);
