@@ -1,5 +1,5 @@
-export type { NatsServer, NatsServerOptions } from './nats-server.ts';
-export { startNatsServer } from './nats-server.ts';
+export type { NatsCluster, NatsClusterMember, NatsClusterOptions, NatsServer, NatsServerOptions } from './nats-server.ts';
+export { startNatsCluster, startNatsServer } from './nats-server.ts';
 export type { EtcdServer, EtcdServerOptions } from './etcd-server.ts';
 export { startEtcdServer } from './etcd-server.ts';
 export type { SpawnedProcess } from './processes.ts';
