@@ -7,26 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../src/core/index.ts';
-import { kindFromWire, type ResourceUpdate } from '../../src/schema/index.ts';
-import { ClusterClient, NodeAgentClient, type StateView } from '../../src/sdk/index.ts';
+import { ClusterClient, NodeAgentClient } from '../../src/sdk/index.ts';
 import { MetadataService } from '../../src/service/index.ts';
 import { startNatsCluster, type NatsCluster, type NatsClusterMember } from '../../src/testing/index.ts';
 import { actualScope, diffScopes, expectedScopes } from '../helpers/cluster-truth.ts';
 import { startServeEnv, type ServeEnvBase } from '../helpers/serve-env.ts';
 import { StreamCollector } from '../helpers/stream-collector.ts';
-
-/** A client's state as the update map cluster-truth.ts summarizes. */
-function heldUpdates(state: StateView): Map<string, ResourceUpdate> {
-  const m = new Map<string, ResourceUpdate>();
-  const add = (key: string, object: ResourceUpdate['object']): void => void m.set(key, { object } as ResourceUpdate);
-  for (const v of state.pods()) add(`Pod/${v.uid}`, { case: 'pod', value: v });
-  for (const v of state.containers({ includeStopped: true })) add(`Container/${v.containerId}`, { case: 'container', value: v });
-  for (const v of state.services()) add(`Service/${v.uid}`, { case: 'service', value: v });
-  for (const v of state.namespaces()) add(`Namespace/${v.uid}`, { case: 'namespace', value: v });
-  for (const v of state.nodes()) add(`Node/${v.uid}`, { case: 'node', value: v });
-  for (const v of state.workloads()) add(`${kindFromWire(v.kind)}/${v.uid}`, { case: 'workload', value: v });
-  return m;
-}
+import { heldUpdates } from '../helpers/sdk-truth.ts';
 
 /** The URLs starting at member `first`: with noRandomize, a client connects to that one first. */
 const rotated = (urls: readonly string[], first: number): string[] => urls.map((_, i) => urls[(first + i) % urls.length] as string);
