@@ -6,7 +6,12 @@
 // Payloads are real ResourceUpdates padded to 300–700 B. Default server options (256 KiB
 // chunks, 4 unacked responses). The consumer runs in its own process (bench/replay-consumer.ts),
 // acks every response and, where noted, decodes every payload. Each figure is the median of 3
-// requests on the same store.
+// requests on the same store; `msToEndRuns` lists every run (the first run of each figure is on
+// a freshly started consumer process, and tail100k's on cold server code too: often the
+// slowest). The machine's cores
+// are shared by the server (this process), the consumer and nats-server: `serverCpuMsPerRun`,
+// `consumerCpuMsToEnd` and `natsServerCpuMsPerRun` show what each of them spent, so a slow
+// figure can be told apart from a busy machine.
 //
 //   node --import tsx bench/replay.ts            → bench/results/replay.json
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +19,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { fork } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { clusterSubjects, createResourceUpdate, encodeResourceUpdate } from '../src/schema/index.ts';
 import { UpdateLog, openLmdbStore, type PendingUpdate } from '../src/log/index.ts';
 import { ReplayServer } from '../src/bus/index.ts';
@@ -85,8 +91,26 @@ function* churn(from: number, to: number): Generator<PendingUpdate> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
+/** CPU (user + system) used so far by the nats-server child of this process; undefined off Linux. */
+function natsServerCpuMs(): number | undefined {
+  try {
+    let total = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      for (const pid of readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) {
+        if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('nats-server')) continue;
+        const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
+        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the consumer in its own process (bench/replay-consumer.ts) and summarizes its runs. */
-async function measure(job: Omit<ConsumerJob, 'runs'>): Promise<Record<string, number>> {
+async function measure(job: Omit<ConsumerJob, 'runs'>): Promise<Record<string, number | number[]>> {
+  const natsCpu = natsServerCpuMs();
   const cpu = process.cpuUsage();
   const child = fork(new URL('./replay-consumer.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'] });
   const reply = await new Promise<{ runs?: ConsumerRun[]; error?: string }>((resolve, reject) => {
@@ -96,6 +120,7 @@ async function measure(job: Omit<ConsumerJob, 'runs'>): Promise<Record<string, n
   });
   if (!reply.runs) throw new Error(`consumer failed: ${reply.error}`);
   const used = process.cpuUsage(cpu);
+  const natsUsed = natsCpu === undefined ? undefined : (natsServerCpuMs() ?? natsCpu) - natsCpu;
   const serverCpuMsPerRun = (used.user + used.system) / 1000 / RUNS;
   const last = reply.runs.at(-1) as ConsumerRun;
   const endMs = median(reply.runs.map((r) => r.msToEnd));
@@ -104,9 +129,11 @@ async function measure(job: Omit<ConsumerJob, 'runs'>): Promise<Record<string, n
     messages: last.messages,
     payloadMB: Number((last.payloadBytes / 1e6).toFixed(1)),
     msToEnd: Number(endMs.toFixed(1)),
+    msToEndRuns: reply.runs.map((r) => Math.round(r.msToEnd)),
     updatesPerSec: Math.round(last.updates / (endMs / 1000)),
     serverCpuMsPerRun: Math.round(serverCpuMsPerRun),
     consumerCpuMsToEnd: Math.round(median(reply.runs.map((r) => r.consumerCpuMs))),
+    ...(natsUsed === undefined ? {} : { natsServerCpuMsPerRun: Math.round(natsUsed / RUNS) }),
     ...(job.decode ? { msToDecoded: Number(median(reply.runs.map((r) => r.msToDecoded)).toFixed(1)) } : {}),
   };
 }

@@ -24,6 +24,7 @@ import {
 } from './keys.ts';
 import { decodeHistory, decodeNumber } from './record-codec.ts';
 import { prefixRange, type StoreReader, type UpdateStore } from './store.ts';
+import { readPayloadRun, type HistoryReadMode } from './tail-records.ts';
 import type { CommittedUpdate, ReadTailOptions, ScopedEntry, TailPage } from './types.ts';
 
 const DEFAULT_LIMIT = 1000;
@@ -62,8 +63,16 @@ async function compacted(reader: StoreReader, scope: string, after: number): Pro
  * One page of scope `scope` after version `after`. Throws HistoryCompactedError when part of
  * the range was compacted, LogError LOG_VERSION_AHEAD when `after` is beyond the scope head
  * (the consumer's state did not come from this log: it must bootstrap by snapshot).
+ * `historyReads` forces how the history records are read (tests); the default chooses per page
+ * (tail-records.ts).
  */
-export async function readTail(store: UpdateStore, scope: string, after: number, options: ReadTailOptions = {}): Promise<TailPage> {
+export async function readTail(
+  store: UpdateStore,
+  scope: string,
+  after: number,
+  options: ReadTailOptions = {},
+  historyReads: HistoryReadMode = 'auto',
+): Promise<TailPage> {
   const { limit, maxBytes } = checkTailArgs(scope, after, options);
   const view = await store.readView();
   try {
@@ -91,16 +100,14 @@ export async function readTail(store: UpdateStore, scope: string, after: number,
       prevs.push(prev);
       expected = version;
     }
-    const records = await view.getMany(versions.map(historyKey));
+    // The history records, by one range scan or by key depending on the page's density, and
+    // only their payloads decoded (tail-records.ts).
+    const run = await readPayloadRun(view, versions, maxBytes, historyReads);
+    if (run.missing) throw await compacted(view, scope, after);
+    const payloads = run.payloads;
     const entries: ScopedEntry[] = [];
-    let bytes = 0;
-    for (let i = 0; i < records.length && (entries.length === 0 || bytes < maxBytes); i++) {
-      const record = records[i];
-      const version = versions[i] as number;
-      if (record === undefined) throw await compacted(view, scope, after);
-      const payload = decodeHistory(record, historyKey(version)).payload;
-      entries.push({ version, prevVersion: prevs[i] as number, payload });
-      bytes += payload.byteLength;
+    for (let i = 0; i < payloads.length; i++) {
+      entries.push({ version: versions[i] as number, prevVersion: prevs[i] as number, payload: payloads[i] as Uint8Array });
     }
     const last = entries.at(-1)?.version ?? after;
     return { entries, next: last < scopeHead ? last : undefined, scopeHead };
