@@ -28,7 +28,7 @@
  * kind, scope names as strings): see historyPayload.
  */
 import { historyKey, historyRange, versionFromHistoryKey } from './keys.ts';
-import { decodeHistory } from './record-codec.ts';
+import { historyPayload } from './record-codec.ts';
 import type { StoreReader } from './store.ts';
 
 export type HistoryReadMode = 'auto' | 'scan' | 'get';
@@ -107,81 +107,4 @@ export async function readPayloadRun(
     bytes += payload.byteLength;
   }
   return { payloads, missing: false };
-}
-
-// The layout of a history record, as record-codec.ts writes it (encodeHistory): tag 3, varint
-// committedAtMs, state byte (0..2), text objectKey, text kind, varint scope count, that many
-// (text scope, varint prevVersion), bytes payload; a text or bytes is a varint length + bytes.
-const TAG_HISTORY = 3;
-const STATE_COUNT = 3;
-/** Set by readUint: the value of the varint it read. */
-let uintValue = 0;
-
-/**
- * A LEB128 varint at `pos`: returns the position after it (value in `uintValue`), or -1 when
- * it is not one this fast path takes (truncated, longer than 8 bytes, above 2^53 - 1).
- */
-function readUint(buf: Uint8Array, pos: number, end: number): number {
-  let n = 0;
-  let scale = 1;
-  for (let i = 0; i < 8; i++) {
-    if (pos >= end) return -1;
-    const b = buf[pos++] as number;
-    n += (b & 0x7f) * scale;
-    if (b < 0x80) {
-      if (!Number.isSafeInteger(n)) return -1;
-      uintValue = n;
-      return pos;
-    }
-    scale *= 0x80;
-  }
-  return -1;
-}
-
-/** Skips a length-prefixed string at `pos` if it is plain ASCII; -1 otherwise. */
-function skipAscii(buf: Uint8Array, pos: number, end: number): number {
-  pos = readUint(buf, pos, end);
-  if (pos < 0) return -1;
-  const stop = pos + uintValue;
-  if (stop > end) return -1;
-  for (let i = pos; i < stop; i++) if ((buf[i] as number) > 0x7f) return -1;
-  return stop;
-}
-
-/**
- * The payload of a history record: `decodeHistory(value, what).payload`, the same bytes (a view
- * of `value`, not a copy) and the same LOG_RECORD_CORRUPT errors, without decoding the object
- * key, kind and scope names into strings, which a tail does not need. Those UTF-8 decodes (and
- * the key rebuilt per record only to name it in an error) were about a quarter of the CPU of a
- * tail read.
- *
- * Only well-formed records with ASCII names (every record the log writes: object keys, kinds
- * and scopes are ASCII in practice) take the fast path; anything else (another tag, a
- * truncation, trailing bytes, an unknown state, a non-ASCII name, an oversized varint) goes to
- * decodeHistory, which validates it fully and returns its payload or throws the error it always
- * threw. So this can only differ from decodeHistory in speed.
- */
-export function historyPayload(value: Uint8Array, what: string): Uint8Array {
-  const end = value.length;
-  fast: {
-    if (end === 0 || value[0] !== TAG_HISTORY) break fast;
-    let pos = readUint(value, 1, end); // committedAtMs
-    if (pos < 0 || pos >= end || (value[pos] as number) >= STATE_COUNT) break fast;
-    pos = skipAscii(value, pos + 1, end); // objectKey
-    if (pos < 0) break fast;
-    pos = skipAscii(value, pos, end); // kind
-    if (pos < 0) break fast;
-    pos = readUint(value, pos, end); // scope count
-    if (pos < 0) break fast;
-    for (let count = uintValue; count > 0; count--) {
-      pos = skipAscii(value, pos, end); // scope
-      if (pos < 0) break fast;
-      pos = readUint(value, pos, end); // prevVersion
-      if (pos < 0) break fast;
-    }
-    pos = readUint(value, pos, end); // payload length
-    if (pos < 0 || pos + uintValue !== end) break fast;
-    return value.subarray(pos, end);
-  }
-  return decodeHistory(value, what).payload;
 }

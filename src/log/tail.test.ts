@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTempDir } from '../testing/processes.ts';
 import { historyKey } from './keys.ts';
-import { decodeHistory, encodeHistory, type HistoryRecord } from './record-codec.ts';
+import { decodeHistory, encodeHistory, historyPayload, type HistoryRecord } from './record-codec.ts';
 import { openLmdbStore } from './stores/lmdb-store.ts';
 import type { ScanOptions, StoreView, UpdateStore } from './store.ts';
 import { readTail } from './tail.ts';
-import { DENSE_SCAN_MAX_SPAN, historyPayload, readPayloadRun, type HistoryReadMode } from './tail-records.ts';
+import { DENSE_SCAN_MAX_SPAN, readPayloadRun, type HistoryReadMode } from './tail-records.ts';
 import type { PendingUpdate, TailPage } from './types.ts';
 import { UpdateLog } from './update-log.ts';
 
