@@ -5,15 +5,18 @@ import {
   RequestErrorCode,
   clusterSubjects,
   decodeRegisterAgentRequest,
+  nodeScope,
   encodeRegisterAgentResponse,
   parseStreamId,
   requestErrorFor,
+  type ClusterSubjects,
   type RegisterAgentRequest,
   type RegisterAgentResult,
   type RequestErrorInfo,
 } from '../schema/index.ts';
 import type { CommitOptions, LogState } from '../log/index.ts';
 import { BusError, BusErrorCode } from './errors.ts';
+import { isRefusedReplySubject, scopedInboxPrefix } from './reply-subjects.ts';
 
 /** What the registry needs from the log (the UpdateLog satisfies it). */
 export interface AgentRegistryLog {
@@ -35,6 +38,12 @@ export interface AgentRegistryOptions {
   maxBatch?: number;
   /** false while the service cannot write (starting, not the leader): UNAVAILABLE. */
   available?: () => boolean;
+  /**
+   * Register an agent of node N only when the reply inbox is under `_INBOX.<subject of
+   * node/N>.` (the SDK's default), else BAD_REQUEST: with per-node NATS permissions on inboxes,
+   * an agent can then register only as its own node (docs/security.md). Default false.
+   */
+  requireScopedInboxes?: boolean;
   clock?: Clock;
   logger?: Logger;
 }
@@ -43,6 +52,8 @@ export interface AgentRegistryStats {
   readonly state: 'created' | 'running' | 'closed';
   readonly received: number;
   readonly droppedNoReply: number;
+  /** Requests whose reply subject the service never answers into (`kubemeta.…`, wildcards). */
+  readonly droppedBadReply: number;
   /** New ASIDs assigned. */
   readonly assigned: number;
   /** Registrations answered with the ASID the agent had already. */
@@ -108,6 +119,8 @@ export class AgentRegistry {
   readonly #nc: NatsConnection;
   readonly #log: AgentRegistryLog;
   readonly #subject: string;
+  readonly #subjects: ClusterSubjects;
+  readonly #requireScopedInboxes: boolean;
   readonly #queueGroup: string;
   readonly #maxPending: number;
   readonly #maxBatch: number;
@@ -119,12 +132,14 @@ export class AgentRegistry {
   #next: number | undefined;
   #sub: Subscription | undefined;
   #state: AgentRegistryStats['state'] = 'created';
-  readonly #stats = { received: 0, droppedNoReply: 0, assigned: 0, returning: 0, refused: 0, commits: 0 };
+  readonly #stats = { received: 0, droppedNoReply: 0, droppedBadReply: 0, assigned: 0, returning: 0, refused: 0, commits: 0 };
 
   constructor(options: AgentRegistryOptions) {
     this.#nc = options.connection;
     this.#log = options.log;
-    this.#subject = clusterSubjects(options.cluster).agentsRegister;
+    this.#subjects = clusterSubjects(options.cluster);
+    this.#subject = this.#subjects.agentsRegister;
+    this.#requireScopedInboxes = options.requireScopedInboxes ?? false;
     this.#queueGroup = options.queueGroup ?? 'kubemeta-agents';
     this.#maxPending = options.maxPending ?? 4096;
     this.#maxBatch = options.maxBatch ?? 256;
@@ -189,11 +204,23 @@ export class AgentRegistry {
       this.#stats.droppedNoReply++;
       return;
     }
+    if (isRefusedReplySubject(msg.reply)) {
+      this.#stats.droppedBadReply++;
+      return;
+    }
     let request: RegisterAgentRequest;
     try {
       request = decodeRegisterAgentRequest(msg.data);
     } catch (err) {
       return this.#refuse(msg.reply, requestErrorFor(err));
+    }
+    const inbox = this.#requireScopedInboxes ? scopedInboxPrefix(this.#subjects, nodeScope(request.nodeName)) : '';
+    if (!msg.reply.startsWith(inbox)) {
+      return this.#refuse(msg.reply, {
+        code: RequestErrorCode.BAD_REQUEST,
+        message: `this service registers an agent of node ${request.nodeName} only with a reply inbox under ${inbox} (require scoped inboxes is on); the kubemeta SDK does so unless its inboxPrefix is set`,
+        retryAfterMs: 0,
+      });
     }
     if (this.#state !== 'running' || !this.#available() || this.#log.state !== 'open') {
       return this.#refuse(msg.reply, { code: RequestErrorCode.UNAVAILABLE, message: 'the agent registry cannot store registrations now (starting, shutting down or not the leader); retry', retryAfterMs: 1_000 });

@@ -60,6 +60,13 @@ export interface ReplayServerOptions {
   available?: () => boolean;
   /** retry_after_ms sent with UNAVAILABLE (default 1 s). */
   unavailableRetryAfterMs?: number;
+  /**
+   * Answer a replay of scope S only into a reply inbox under `_INBOX.<subject of S>.` (what the
+   * SDK uses), else BAD_REQUEST. With NATS permissions that confine each user's inboxes to its
+   * scope, a user can then read only the scopes it may subscribe to (docs/security.md).
+   * Default false.
+   */
+  requireScopedInboxes?: boolean;
   clock?: Clock;
   logger?: Logger;
   /** Aborting it closes the server (answers in flight end with ABORTED). */
@@ -87,6 +94,7 @@ export interface ReplayServerConfig {
   readonly snapshotReadEntries: number;
   readonly snapshotReadBytes: number;
   readonly unavailableRetryAfterMs: number;
+  readonly requireScopedInboxes: boolean;
   readonly available: () => boolean;
   readonly clock: Clock;
 }
@@ -137,6 +145,7 @@ export function compileReplayOptions(o: ReplayServerOptions): ReplayServerConfig
     snapshotReadEntries: int('snapshotReadEntries', o.snapshotReadEntries, 512, 1, 100_000),
     snapshotReadBytes: int('snapshotReadBytes', o.snapshotReadBytes, 1024 * 1024, 1024, 64 * 1024 * 1024),
     unavailableRetryAfterMs: int('unavailableRetryAfterMs', o.unavailableRetryAfterMs, 1_000, 1, HOUR_MS),
+    requireScopedInboxes: o.requireScopedInboxes ?? false,
     available: o.available ?? (() => true),
     clock: o.clock ?? systemClock,
   });

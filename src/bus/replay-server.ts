@@ -9,6 +9,7 @@ import {
   formatScope,
   requestErrorFor,
   type ReplayRequest,
+  type ClusterSubjects,
   type RequestErrorInfo,
   type Scope,
   type StreamId,
@@ -17,6 +18,7 @@ import { Admission } from './admission.ts';
 import { BusError, BusErrorCode, RequestRefusedError } from './errors.ts';
 import { ReplayAnswer, errorInfoFor, type AnswerContext, type AnswerCounters } from './replay-answer.ts';
 import { compileReplayOptions, type ReplayLog, type ReplayServerConfig, type ReplayServerOptions } from './replay-config.ts';
+import { isRefusedReplySubject, scopedInboxPrefix } from './reply-subjects.ts';
 import { echoOfRequest } from './request-echo.ts';
 import { SnapshotShares } from './shared-snapshot.ts';
 
@@ -54,6 +56,11 @@ export interface ReplayServerStats {
   readonly received: number;
   /** Messages without a reply subject (not a NATS request): counted and dropped. */
   readonly droppedNoReply: number;
+  /**
+   * Messages whose reply subject the service never answers into (a `kubemeta.…` subject, its
+   * own ack inboxes, wildcards): counted and dropped.
+   */
+  readonly droppedBadReply: number;
   readonly outcomes: Readonly<Record<ReplayOutcome, number>>;
   /** Answers streaming now. */
   readonly inFlight: number;
@@ -105,13 +112,14 @@ export class ReplayServer {
   readonly #config: ReplayServerConfig;
   readonly #logger: Logger;
   readonly #subject: string;
+  readonly #subjects: ClusterSubjects;
   readonly #ackPrefix = createInbox();
   readonly #admission: Admission;
   readonly #shares: SnapshotShares;
   readonly #answers = new Map<string, ReplayAnswer>();
   readonly #running = new Set<Promise<void>>();
   readonly #counters: AnswerCounters = { snapshotsSent: 0, snapshotEntries: 0, tailUpdates: 0, messages: 0, bytes: 0 };
-  readonly #stats = { received: 0, droppedNoReply: 0, acks: 0, strayAcks: 0 };
+  readonly #stats = { received: 0, droppedNoReply: 0, droppedBadReply: 0, acks: 0, strayAcks: 0 };
   readonly #outcomes: Record<ReplayOutcome, number> = {
     completed: 0, badRequest: 0, invalidScope: 0, versionInFuture: 0, invalidLimit: 0, busy: 0, unavailable: 0, aborted: 0, internal: 0,
   };
@@ -127,7 +135,8 @@ export class ReplayServer {
     this.#nc = options.connection;
     this.#log = options.log;
     this.#logger = (options.logger ?? silentLogger).child({ module: 'bus', component: 'replay' });
-    this.#subject = clusterSubjects(options.cluster).replay;
+    this.#subjects = clusterSubjects(options.cluster);
+    this.#subject = this.#subjects.replay;
     const c = this.#config;
     this.#admission = new Admission(
       {
@@ -275,6 +284,10 @@ export class ReplayServer {
       this.#stats.droppedNoReply++;
       return;
     }
+    if (isRefusedReplySubject(msg.reply) || msg.reply.startsWith(`${this.#ackPrefix}.`)) {
+      this.#stats.droppedBadReply++;
+      return;
+    }
     const task = this.#serve(msg, msg.reply).catch((err: unknown) => {
       this.#logger.error({ err: toError(err) }, 'replay request handling failed');
     });
@@ -291,7 +304,7 @@ export class ReplayServer {
       this.#refuse(replyTo, echo.requestId, echo.scope, requestErrorFor(err));
       return;
     }
-    const problem = this.#precheck(request);
+    const problem = this.#precheck(request, replyTo);
     if (problem) return this.#refuse(replyTo, request.requestId, request.scope, problem);
     let slot;
     try {
@@ -306,9 +319,17 @@ export class ReplayServer {
     }
   }
 
-  /** Refusals that need no slot: absurd limit, service unavailable, log closed. */
-  #precheck(request: ReplayRequest): RequestErrorInfo | undefined {
+  /** Refusals that need no slot: absurd limit, foreign inbox, service unavailable, log closed. */
+  #precheck(request: ReplayRequest, replyTo: string): RequestErrorInfo | undefined {
     const { maxLimit, unavailableRetryAfterMs } = this.#config;
+    const inbox = this.#config.requireScopedInboxes ? scopedInboxPrefix(this.#subjects, request.scope) : '';
+    if (!replyTo.startsWith(inbox)) {
+      return {
+        code: RequestErrorCode.BAD_REQUEST,
+        message: `this service answers a replay of ${formatScope(request.scope)} only into a reply inbox under ${inbox} (require scoped inboxes is on); the kubemeta SDK does so unless its inboxPrefix is set`,
+        retryAfterMs: 0,
+      };
+    }
     if (request.limit > maxLimit) {
       return { code: RequestErrorCode.INVALID_LIMIT, message: `limit ${request.limit} is above this server's maximum ${maxLimit}; ask for at most ${maxLimit} (0 = server default)`, retryAfterMs: 0 };
     }

@@ -40,6 +40,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'natsTlsCa', help: 'CA file for NATS TLS' },
   { key: 'natsTlsCert', help: 'client certificate for NATS TLS' },
   { key: 'natsTlsKey', help: 'client key for NATS TLS' },
+  { key: 'requireScopedInboxes', help: 'answer replay/registration only into _INBOX.<scope subject>.… inboxes (per-node NATS permissions, docs/security.md)', flag: true },
   { key: 'store', help: 'lmdb:<dir> (default lmdb:./.data/kubemeta.lmdb) or etcd:<url>[,<url>…]' },
   { key: 'etcdUser', help: 'etcd user (with --etcd-password)' },
   { key: 'etcdPassword', help: 'etcd password (better: KUBEMETA_ETCD_PASSWORD)' },

@@ -44,7 +44,13 @@ export const serveConfigSchema = z
 
     natsUrls: list
       .superRefine((urls, ctx) => {
-        for (const url of urls) if (!/^(nats|tls|wss?):\/\/[^/]+$/.test(url)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)} is not a NATS URL like nats://host:4222` });
+        for (const url of urls) {
+          // Credentials in a URL (nats://user:pass@host) are not used by the NATS client, and
+          // would be echoed here and logged: refused, without showing them.
+          const shown = url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/, '$1***@');
+          if (shown !== url) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(shown)}: credentials do not belong in a NATS URL; use --nats-user with KUBEMETA_NATS_PASSWORD, --nats-token (KUBEMETA_NATS_TOKEN), --nats-nkey-seed-file or --nats-creds-file` });
+          else if (!/^(nats|tls|wss?):\/\/[^/]+$/.test(url)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)} is not a NATS URL like nats://host:4222` });
+        }
         if (urls.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one NATS URL is needed' });
       })
       .default(['nats://127.0.0.1:4222']),
@@ -56,6 +62,12 @@ export const serveConfigSchema = z
     natsTlsCa: z.string().optional(),
     natsTlsCert: z.string().optional(),
     natsTlsKey: z.string().optional(),
+    /**
+     * Answer replay and registration requests only into reply inboxes under
+     * `_INBOX.<scope subject>.` (the SDK's default): with per-node NATS permissions on inboxes,
+     * an agent can then read and register only its own node (docs/security.md).
+     */
+    requireScopedInboxes: booleanOption.default(false),
 
     store: storeSpec.default({ kind: 'lmdb', path: './.data/kubemeta.lmdb' }),
     etcdUser: z.string().optional(),

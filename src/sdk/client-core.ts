@@ -1,5 +1,5 @@
 import { toError } from '../core/index.ts';
-import { formatScope, type Kind, type Scope, type StreamId, type Version } from '../schema/index.ts';
+import { clusterSubjects, formatScope, type Kind, type Scope, type StreamId, type Version } from '../schema/index.ts';
 import { ChangeFeed, type Change } from './changes.ts';
 import type { ClientConfig } from './client-options.ts';
 import { openConnection, type SdkConnection } from './connection.ts';
@@ -75,7 +75,7 @@ export class ClientCore {
     const c = init.config;
     const replay = new ReplayClient({
       connection: init.connection, cluster: c.cluster, clock: c.clock, random: c.random, responseTimeoutMs: c.replayTimeoutMs,
-      limit: c.replayLimit, maxChunkBytes: c.replayChunkBytes,
+      limit: c.replayLimit, maxChunkBytes: c.replayChunkBytes, inboxPrefix: c.source.natsOptions?.inboxPrefix,
     });
     this.subscription = new ScopeSubscription({
       connection: init.connection, cluster: c.cluster, scope: init.scope, sink: init.state, replay, status: init.statusHub, clock: c.clock,
@@ -92,7 +92,11 @@ export class ClientCore {
     const state = new LocalState({ clock: config.clock, retentionMs: config.retentionMs, changes: feed, onPurge: hooks.onPurge });
     const persistence = config.persistDir === undefined ? undefined : new StatePersistence(config.persistDir, config.cluster, scopeText);
     const persisted = persistence ? await loadPersisted(persistence, state, statusHub) : undefined;
-    const { nc, owned } = await openConnection(config.source, hooks.name, config.signal);
+    // Inboxes under `_INBOX.<scope subject>` (unless natsOptions says otherwise): NATS
+    // permissions can then confine each user's inboxes to its scope (docs/security.md).
+    const inboxPrefix = `_INBOX.${clusterSubjects(config.cluster).scope(scope)}`;
+    const source = { ...config.source, natsOptions: { inboxPrefix, ...config.source.natsOptions } };
+    const { nc, owned } = await openConnection(source, hooks.name, config.signal);
     const core = new ClientCore({ config, scope, state, statusHub, feed, connection: nc, owned, persistence, persisted, hooks });
     core.#start();
     return core;

@@ -1,4 +1,4 @@
-import { createInbox } from '@nats-io/transport-node';
+import { nuid } from '@nats-io/transport-node';
 import { Backoff, systemClock, type BackoffOptions, type Clock } from '../core/index.ts';
 import {
   RequestErrorCode,
@@ -38,6 +38,12 @@ export interface ReplayClientOptions {
   maxQueuedResponses?: number;
   /** Backoff between failed attempts (default 250 ms doubling to 15 s, jitter 0.5). */
   backoff?: BackoffOptions;
+  /**
+   * Where reply inboxes live: `<inboxPrefix>.<client id>.<n>`. Default `_INBOX.<scope subject>`
+   * (e.g. `_INBOX.kubemeta.prod.node.n1`), so that NATS permissions can confine a user's
+   * inboxes to its scope and the service can bind replays to them (docs/security.md).
+   */
+  inboxPrefix?: string;
 }
 
 /** Where the consumer stands, read before every request (a partial answer moved it). */
@@ -97,16 +103,23 @@ export class ReplayClient {
   readonly #backoff: BackoffOptions;
   readonly #idPrefix = crypto.randomUUID().slice(0, 8);
   /**
-   * Reply inboxes are `<prefix>.<n>`: the service identifies a requester by the reply subject
-   * without its last token (its per-requester limits, design §11), so one client is one
-   * requester, and two clients never share an identity.
+   * Reply inboxes are `<prefix>.<client id>.<n>`: the service identifies a requester by the
+   * reply subject without its last token (its per-requester limits, design §11), so one client
+   * is one requester, and two clients never share an identity.
    */
-  readonly #inboxPrefix = createInbox();
+  readonly #inboxPrefix: (scope: Scope) => string;
+  readonly #clientId = nuid.next();
   #requests = 0;
 
   constructor(options: ReplayClientOptions) {
     this.#nc = options.connection;
-    this.#subject = clusterSubjects(options.cluster).replay;
+    const subjects = clusterSubjects(options.cluster);
+    this.#subject = subjects.replay;
+    const prefix = options.inboxPrefix;
+    if (prefix !== undefined && !/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(prefix)) {
+      throw new SdkInvalidArgumentError('inboxPrefix', `must be a NATS subject without wildcards, got ${JSON.stringify(prefix)}`);
+    }
+    this.#inboxPrefix = prefix === undefined ? (scope) => `_INBOX.${subjects.scope(scope)}` : () => prefix;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#timeoutMs = positive(options.responseTimeoutMs ?? 10_000, 'responseTimeoutMs');
@@ -133,7 +146,7 @@ export class ReplayClient {
       limit: this.#limit,
       maxChunkBytes: this.#maxChunkBytes,
     });
-    const inbox = new Inbox(this.#nc, `${this.#inboxPrefix}.${this.#requests}`, this.#maxQueued);
+    const inbox = new Inbox(this.#nc, `${this.#inboxPrefix(init.scope)}.${this.#clientId}.${this.#requests}`, this.#maxQueued);
     try {
       this.#nc.publish(this.#subject, payload, { reply: inbox.subject });
       for (let expected = 0; ; expected++) {

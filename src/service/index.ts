@@ -1,5 +1,5 @@
 export type { ServiceState, MetadataServiceDeps } from './metadata-service.ts';
 export { MetadataService } from './metadata-service.ts';
 export { ServiceError } from './errors.ts';
-export { natsOptions, connectNats, NatsConfigError } from './nats-connect.ts';
+export { natsOptions, connectNats, NatsConfigError, redactNatsUrl } from './nats-connect.ts';
 export type { KindProgress } from './progress.ts';

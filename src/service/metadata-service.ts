@@ -22,7 +22,7 @@ import { GroupCommitter } from './group-committer.ts';
 import { buildHttpServer, listenHttp } from './http-server.ts';
 import { Ingest } from './ingest.ts';
 import { ServiceMetrics } from './metrics.ts';
-import { connectNats } from './nats-connect.ts';
+import { NatsConfigError, connectNats, redactNatsUrl } from './nats-connect.ts';
 import { SyncProgress } from './progress.ts';
 import { restoreProjector } from './restore.ts';
 import { ServiceError } from './errors.ts';
@@ -338,9 +338,15 @@ export class MetadataService {
 
   async #connectNats(): Promise<void> {
     try {
-      this.#nc = await connectNats(this.config, `kubemeta-serve-${this.config.cluster}`, this.#abort.signal);
+      this.#nc = await connectNats(this.config, `kubemeta-serve-${this.config.cluster}`, this.#abort.signal, (err, retryInMs) => {
+        this.#log.warn({ err, retryInMs, servers: this.config.natsUrls.map(redactNatsUrl) }, 'cannot connect to NATS yet; retrying');
+      });
     } catch (err) {
-      if (!this.#abort.signal.aborted) this.#log.error({ err: toError(err) }, 'cannot connect to NATS');
+      if (this.#abort.signal.aborted) return;
+      // Credentials or TLS the NATS server refuses (NatsConfigError): retrying cannot help, and
+      // a service that publishes nothing must not look healthy. Fail; the process exits 1.
+      if (err instanceof NatsConfigError) this.#fatal(err);
+      else this.#log.error({ err: toError(err) }, 'cannot connect to NATS');
       return;
     }
     const log = this.#updateLog as UpdateLog;
@@ -355,13 +361,14 @@ export class MetadataService {
       ...(this.#publishFaults ? { faults: this.#publishFaults } : {}),
     });
     const common = { connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }) };
-    this.#replay = new ReplayServer({ ...common, log, available: () => this.#state !== 'draining' && this.#state !== 'stopped' });
+    const requireScopedInboxes = this.config.requireScopedInboxes;
+    this.#replay = new ReplayServer({ ...common, log, requireScopedInboxes, available: () => this.#state !== 'draining' && this.#state !== 'stopped' });
     await this.#replay.start();
-    this.#registry = new AgentRegistry({ ...common, log });
+    this.#registry = new AgentRegistry({ ...common, log, requireScopedInboxes });
     await this.#registry.start();
     this.#heartbeat = new ScopeHeartbeat({ ...common, streamId: log.streamId, heads: log, publisher: this.#publisher });
     this.#heartbeat.start();
-    this.#log.info({ servers: this.config.natsUrls }, 'connected to NATS; publishing, answering replay and agent registration');
+    this.#log.info({ servers: this.config.natsUrls.map(redactNatsUrl) }, 'connected to NATS; publishing, answering replay and agent registration');
   }
 
   #onCommitted(batch: CommittedBatch): void {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { AuthorizationError, connect, credsAuthenticator, nkeyAuthenticator, nkeys, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { ServeConfig } from '../config/index.ts';
-import { KubemetaError } from '../core/index.ts';
+import { Backoff, KubemetaError, sleep, toError } from '../core/index.ts';
 
 export class NatsConfigError extends KubemetaError {
   constructor(message: string, options?: ErrorOptions) {
@@ -24,7 +24,7 @@ export function natsOptions(config: ServeConfig, name: string): ConnectionOption
     options.pass = config.natsPassword ?? '';
   }
   if (config.natsToken !== undefined) options.token = config.natsToken;
-  if (config.natsNkeySeedFile !== undefined) options.authenticator = nkeyAuthenticator(readCredential(config.natsNkeySeedFile, 'nats-nkey-seed-file'));
+  if (config.natsNkeySeedFile !== undefined) options.authenticator = nkeyAuthenticator(readSeed(config.natsNkeySeedFile));
   if (config.natsCredsFile !== undefined) options.authenticator = credsAuthenticator(readCredential(config.natsCredsFile, 'nats-creds-file'));
   if (config.natsTlsCa !== undefined || config.natsTlsCert !== undefined) {
     options.tls = {
@@ -35,6 +35,11 @@ export function natsOptions(config: ServeConfig, name: string): ConnectionOption
   return options;
 }
 
+/** A NATS URL fit for logs: credentials in it (`nats://user:pass@host`) become `***`. */
+export function redactNatsUrl(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/, '$1***@');
+}
+
 function readCredential(path: string, option: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
@@ -43,8 +48,63 @@ function readCredential(path: string, option: string): Uint8Array {
   }
 }
 
-export async function connectNats(config: ServeConfig, name: string, signal?: AbortSignal): Promise<NatsConnection> {
-  const pending = connect(natsOptions(config, name));
+function readSeed(path: string): Uint8Array {
+  const seed = new TextEncoder().encode(new TextDecoder().decode(readCredential(path, 'nats-nkey-seed-file')).trim());
+  try {
+    nkeys.fromSeed(seed);
+  } catch (err) {
+    throw new NatsConfigError(`--nats-nkey-seed-file: ${path} does not hold an NKey seed (SU…): ${(err as Error).message}`, { cause: err });
+  }
+  return seed;
+}
+
+/** TLS failures a retry cannot repair: the certificates do not match the configuration. */
+const TLS_ERROR = /CERT|UNABLE_TO_VERIFY|SELF_SIGNED|DEPTH_ZERO|ERR_TLS|ERR_SSL|HOSTNAME|IP_MISMATCH/;
+
+/** What is wrong when a connection failure is a configuration problem (retrying cannot help). */
+function configurationProblem(err: unknown): string | undefined {
+  const e = toError(err) as Error & { code?: unknown };
+  if (err instanceof AuthorizationError || /authorization violation|authentication/i.test(e.message)) {
+    return `NATS refused the credentials (${e.message}): check --nats-user/--nats-password, --nats-token, --nats-nkey-seed-file or --nats-creds-file against the NATS server's configuration`;
+  }
+  if (typeof e.code === 'string' && TLS_ERROR.test(e.code)) {
+    return `TLS to NATS failed (${e.message}): --nats-tls-ca must name the CA that signed the server's certificate, and the certificate must be valid for the host in --nats-urls`;
+  }
+  if (/does not support 'tls'|doesn't exist/.test(e.message)) return `NATS TLS options cannot be used (${e.message}): check --nats-urls and the --nats-tls-* files`;
+  return undefined;
+}
+
+/**
+ * Connects to NATS (then nats.js reconnects forever). Until the first connection, servers that
+ * cannot be reached are retried with backoff (`onRetry` says why); a refusal that retrying
+ * cannot fix (credentials, TLS certificates, unreadable credential files) is thrown at once as
+ * NatsConfigError (SERVICE_NATS_CONFIG) saying what to check.
+ */
+export async function connectNats(
+  config: ServeConfig,
+  name: string,
+  signal?: AbortSignal,
+  onRetry?: (err: Error, delayMs: number) => void,
+): Promise<NatsConnection> {
+  const options: ConnectionOptions = { ...natsOptions(config, name), waitOnFirstConnect: false };
+  const backoff = new Backoff({ initialMs: 250, maxMs: 5_000, jitter: 0.2 });
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      return await connectOnce(options, signal);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      const problem = configurationProblem(err);
+      if (problem) throw new NatsConfigError(problem, { cause: err });
+      const delayMs = backoff.next();
+      onRetry?.(toError(err), delayMs);
+      await sleep(delayMs, signal);
+    }
+  }
+}
+
+async function connectOnce(options: ConnectionOptions, signal?: AbortSignal): Promise<NatsConnection> {
+  const pending = connect(options);
   if (!signal) return pending;
   return await new Promise<NatsConnection>((resolve, reject) => {
     const onAbort = (): void => {

@@ -6,3 +6,5 @@ export type { SpawnedProcess } from './processes.ts';
 export { makeTempDir, freePort, spawnProcess, TestServerError } from './processes.ts';
 export type { SimCluster, SimClusterOptions } from './sim-cluster.ts';
 export { startSimCluster } from './sim-cluster.ts';
+export type { ConfiguredNatsServer, KubemetaNatsConfig, NatsCredential, NatsTlsFiles } from './nats-auth.ts';
+export { KUBEMETA_NATS_EXAMPLE, createNkeyUser, generateNatsTls, kubemetaPermissions, renderKubemetaNatsConfig, startConfiguredNatsServer } from './nats-auth.ts';
