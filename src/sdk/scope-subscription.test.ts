@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../core/index.ts';
-import { RequestErrorCode, nodeScope, type StreamId } from '../schema/index.ts';
+import { RequestErrorCode, nodeScope, parseScope, type StreamId } from '../schema/index.ts';
 import { LocalState } from './local-state.ts';
 import { ReplayClient } from './replay-client.ts';
 import { ScopeSubscription } from './scope-subscription.ts';
@@ -348,9 +348,35 @@ test('a service whose store went back (restored from an older copy) is noticed a
   assert.equal(h.sub.position, 5, 'the reissued versions looked like duplicates');
   h.server.heartbeat(SCOPE);
   await h.bus.settle();
+  assert.equal(h.sub.position, 5, 'one heartbeat behind proves nothing (it may predate a replay answer)');
+  h.clock.advance(3_000);
+  h.server.heartbeat(SCOPE);
+  await h.bus.settle();
   assert.ok(h.statuses.some((s) => s.type === 'bootstrapStarted' && s.reason === 'versionInFuture'));
   assert.equal(h.sub.position, 4);
   assert.equal(h.state.pods().length, 4, "the state is the restored store's: 2 kept + 2 new");
+  await h.sub.close();
+});
+
+test('a stale heartbeat that arrives after a replay answer moved the position does not trigger a bootstrap', async () => {
+  const h = harness();
+  h.commit(5);
+  h.sub.start();
+  await h.bus.settle();
+  assert.equal(h.sub.position, 5);
+  // A heartbeat published when the head was 3, delivered only now (it travelled on the scope
+  // subject, the answer that brought position 5 on the inbox: NATS orders neither against the other).
+  h.server.connection.publishWithHeaders(h.server.subjects.scope(parseScope(SCOPE)), new Uint8Array(), {
+    'kubemeta-stream': h.server.streamId,
+    'kubemeta-head': '3',
+  });
+  await h.bus.settle();
+  h.clock.advance(5_000);
+  h.server.heartbeat(SCOPE); // the current head: 5
+  await h.bus.settle();
+  assert.ok(!h.statuses.some((s) => s.type === 'bootstrapStarted' && s.reason === 'versionInFuture'));
+  assert.equal(h.sub.stats().snapshots, 1);
+  assert.equal(h.sub.position, 5);
   await h.sub.close();
 });
 

@@ -21,6 +21,13 @@ import { SnapshotStaging, decodeApplied } from './snapshot-staging.ts';
 import type { BootstrapReason, StatusHub } from './status.ts';
 import { Waiters } from './waiters.ts';
 
+
+/**
+ * How long heartbeats must keep showing a head behind the position before the client decides
+ * the service's store went back. Longer than a heartbeat can be in flight behind a replay answer.
+ */
+const REWIND_CONFIRM_MS = 3_000;
+
 export interface ScopeSubscriptionOptions {
   connection: SdkConnection;
   cluster: string;
@@ -99,6 +106,8 @@ export class ScopeSubscription {
   #loopDone: Promise<void> = Promise.resolve();
   #replayWanted = false;
   #bootstrapReason: BootstrapReason = 'new';
+  /** When heartbeats started to show a head behind the position (see #onHeartbeat). */
+  #behindSince: number | undefined;
   #attempt: AbortController | undefined;
   #staging: SnapshotStaging | undefined;
   #heartbeatCheck = false;
@@ -247,15 +256,23 @@ export class ScopeSubscription {
     this.#stats.heartbeats++;
     if (this.#streamId !== undefined && hb.streamId !== this.#streamId) return this.#streamReset(hb.streamId);
     if (this.#streamId === undefined) return; // bootstrapping: the answer brings the head
-    if (hb.head < this.#position && !this.#looping) {
-      // The same stream, but its head is behind what we applied: the service's store went back
-      // (restored from an older copy). The versions after its head will be issued again for
-      // other updates, which we would skip as duplicates: our state is from a history that no
-      // longer exists. Bootstrap by snapshot.
-      this.#dropPosition('versionInFuture');
-      this.#wantReplay();
+    if (hb.head < this.#position) {
+      // The same stream, but its head is behind what we applied. One such heartbeat proves
+      // nothing: it may have been published before the replay answer that moved our position
+      // was read (the answer comes on our inbox, the heartbeat on the scope subject: no order
+      // between them). Heartbeats still behind REWIND_CONFIRM_MS later mean the service's store
+      // went back (restored from an older copy): the versions after its head will be issued
+      // again for other updates, which we would skip as duplicates. Bootstrap by snapshot.
+      const now = this.#clock.now();
+      this.#behindSince ??= now;
+      if (now - this.#behindSince >= REWIND_CONFIRM_MS && !this.#looping) {
+        this.#behindSince = undefined;
+        this.#dropPosition('versionInFuture');
+        this.#wantReplay();
+      }
       return;
     }
+    this.#behindSince = undefined;
     this.#latestHead = Math.max(this.#latestHead, hb.head);
     if (hb.head > this.#position && !this.#looping) this.#checkHeadLater();
     this.#updateInSync();
