@@ -91,6 +91,16 @@ export const serveConfigSchema = z
     /** Largest NATS message the publisher builds (NATS's default max_payload is 1 MiB). */
     publishMaxMessageBytes: int(4_096, 64 * 1024 * 1024).default(256 * 1024),
 
+    /** Replay limits (issue 8): the largest tail one request may ask for… */
+    replayMaxLimit: int(1_000, 100_000_000).default(1_000_000),
+    /** …answers streaming at once (all requesters), requests waiting beyond them (then BUSY)… */
+    replayMaxConcurrent: int(1, 10_000).default(64),
+    replayMaxQueued: int(0, 1_000_000).default(512),
+    /** …and per requester: sustained requests per second, burst, answers running or queued. */
+    replayRequesterRate: num().min(0.01, 'must be at least 0.01').max(100_000, 'must be at most 100000').default(10),
+    replayRequesterBurst: int(1, 100_000).default(20),
+    replayMaxPerRequester: int(1, 10_000).default(8),
+
     historyKeepUpdates: int(1_000, 1_000_000_000).default(1_000_000),
     historyKeepAgeMs: ms(60_000, 365 * 86_400_000).default(6 * 3_600_000),
     tombstoneRetentionMs: ms(0, 30 * 86_400_000).default(15 * 60_000),

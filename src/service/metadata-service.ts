@@ -362,7 +362,20 @@ export class MetadataService {
     });
     const common = { connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }) };
     const requireScopedInboxes = this.config.requireScopedInboxes;
-    this.#replay = new ReplayServer({ ...common, log, requireScopedInboxes, available: () => this.#state !== 'draining' && this.#state !== 'stopped' });
+    const c = this.config;
+    this.#replay = new ReplayServer({
+      ...common,
+      log,
+      requireScopedInboxes,
+      maxLimit: c.replayMaxLimit,
+      defaultLimit: Math.min(100_000, c.replayMaxLimit),
+      maxConcurrentAnswers: c.replayMaxConcurrent,
+      maxQueuedRequests: c.replayMaxQueued,
+      requesterRatePerSec: c.replayRequesterRate,
+      requesterBurst: c.replayRequesterBurst,
+      maxAnswersPerRequester: c.replayMaxPerRequester,
+      available: () => this.#state !== 'draining' && this.#state !== 'stopped',
+    });
     await this.#replay.start();
     this.#registry = new AgentRegistry({ ...common, log, requireScopedInboxes });
     await this.#registry.start();
