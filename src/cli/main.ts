@@ -6,6 +6,7 @@ import { runServe, type CommandContext } from './serve-command.ts';
 import { runSim } from './sim-command.ts';
 import { runTail } from './tail-command.ts';
 import { runDemo } from './demo-command.ts';
+import { registerConsoleCommand } from './console-command.ts';
 
 /**
  * The `kubemeta` command. Returns the exit code: 0 ok, 1 failure, 2 bad usage or config.
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .action(async (o: { nats: string; cluster: string; node?: string; summary?: boolean }) => {
       await runTail(o, process.stdout, stop.signal);
     });
+  registerConsoleCommand(program, ctx, (c) => { code = c; });
   program
     .command('demo')
     .description('the whole system locally: sim + nats-server + serve (embedded store) + a live summary')
