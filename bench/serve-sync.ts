@@ -7,6 +7,7 @@
 //   node --import tsx bench/serve-sync.ts [--nodes 5000] [--pods-per-node 30] [--runs 1]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import { clusterSubjects, decodeUpdateBatch } from '../src/schema/index.ts';
 import { ScenarioEngine, startSimApiServer, writeKubeconfig } from '../src/sim/index.ts';
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'churn-rate': { type: 'string', default: '2000' },
     'churn-seconds': { type: 'string', default: '15' },
+    /** Quiet time between ready and churn: the disk flushes what the initial sync wrote. */
+    'settle-seconds': { type: 'string', default: '10' },
     /** Extra node flags for the serve child (comma-separated), e.g. --max-semi-space-size=64. */
     'serve-node-flags': { type: 'string', default: '' },
     /** Writes a CPU profile of the serve child into this directory (node --cpu-prof). */
@@ -137,6 +140,10 @@ void (async () => {
     }
   }
 })();
+await new Promise((r) => setTimeout(r, Number(values['settle-seconds']) * 1000));
+const metricsBefore = await histograms(last!.port);
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const headBefore = (await status(last!.port))!.head;
 const churnStart = performance.now();
 engine.startChurn({ ratePerSecond: Number(values['churn-rate']), tickMs: 50 });
@@ -144,6 +151,9 @@ await new Promise((r) => setTimeout(r, Number(values['churn-seconds']) * 1000));
 await engine.stopChurn();
 const churnSeconds = (performance.now() - churnStart) / 1000;
 const headAfter = (await status(last!.port))!.head;
+loopDelay.disable();
+const metricsAfter = await histograms(last!.port);
+const inServe = (name: string, q: number): number => Math.round(quantileOfDelta(metricsBefore.get(name), metricsAfter.get(name), q) * 1e4) / 10;
 const churn = {
   churnActionsPerSec: Number(values['churn-rate']),
   seconds: Math.round(churnSeconds),
@@ -153,6 +163,16 @@ const churn = {
   podLatencyP99Ms: Math.round(percentile(latencies, 99) * 10) / 10,
   podLatencyMaxMs: Math.round(Math.max(...latencies) * 10) / 10,
   samples: latencies.length,
+  // Inside serve (upper bucket bounds, ms): a watch event's wait until its updates are handed to
+  // NATS (batching, store commit, publish), and the store commit per batch.
+  serveEventToPublishP50Ms: inServe('kubemeta_event_to_publish_seconds', 0.5),
+  serveEventToPublishP99Ms: inServe('kubemeta_event_to_publish_seconds', 0.99),
+  serveCommitP50Ms: inServe('kubemeta_commit_duration_seconds', 0.5),
+  serveCommitP99Ms: inServe('kubemeta_commit_duration_seconds', 0.99),
+  // The bench process runs the simulator, its controllers and the subscriber: how late its
+  // event loop ran is part of every write → subscriber latency above.
+  benchLoopDelayP50Ms: Math.round(loopDelay.percentile(50) / 1e5) / 10,
+  benchLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10,
 };
 printTable('churn', [churn]);
 await nc.close();
@@ -170,3 +190,26 @@ const path = writeResult('serve-sync', {
 });
 console.log(`\nwrote ${path}`);
 process.exit(0);
+
+/** Cumulative bucket counts of serve's latency histograms, from /metrics. */
+async function histograms(port: number): Promise<Map<string, Map<number, number>>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, Map<number, number>>();
+  for (const m of text.matchAll(/^(\w+)_bucket\{le="([^"]+)"\} (\d+(?:\.\d+)?)$/gm)) {
+    const name = m[1] as string;
+    let buckets = out.get(name);
+    if (!buckets) out.set(name, (buckets = new Map()));
+    buckets.set(m[2] === '+Inf' ? Infinity : Number(m[2]), Number(m[3]));
+  }
+  return out;
+}
+
+/** The q-quantile (upper bucket bound, seconds) of what a histogram observed between two reads. */
+function quantileOfDelta(before: Map<number, number> | undefined, after: Map<number, number> | undefined, q: number): number {
+  if (!after) return NaN;
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before?.get(Infinity) ?? 0);
+  if (total <= 0) return NaN;
+  for (const le of bounds) if ((after.get(le) ?? 0) - (before?.get(le) ?? 0) >= q * total) return le;
+  return Infinity;
+}

@@ -19,6 +19,12 @@ export interface GroupCommitterOptions {
    * help. The committer stops and drops what is pending; the service must stop too.
    */
   onFatal?: (err: Error) => void;
+  /**
+   * After each batch is handed to the publisher: how long each of its events waited since
+   * add() (queueing, linger, store commit, publish), in seconds, and the store commit's own
+   * duration. For the latency histograms.
+   */
+  onTimings?: (eventSeconds: readonly number[], commitSeconds: number) => void;
 }
 
 /** Log errors after which no commit can ever succeed on this log instance. */
@@ -27,6 +33,8 @@ const FATAL_CODES = new Set<string>([LogErrorCode.WRITER_FENCED, LogErrorCode.WR
 /** One add(): a projection's updates (never split), its aux state and resourceVersion. */
 interface Entry {
   seq: number;
+  /** performance.now() at add(). */
+  addedAt: number;
   updates: PendingUpdate[];
   aux: Array<[string, Uint8Array | null]>;
   rv: [string, string] | undefined;
@@ -39,6 +47,8 @@ interface Batch {
   resourceVersions: Map<string, string>;
   /** Sequence number of the last add() in the batch. */
   upTo: number;
+  /** addedAt of each add() in the batch. */
+  addedAt: number[];
 }
 
 const AUX_PREFIX = 'aux/';
@@ -96,7 +106,7 @@ export class GroupCommitter {
     const aux = projection.aux.map((a): [string, Uint8Array | null] => [AUX_PREFIX + a.key, a.value ?? null]);
     const rv: [string, string] | undefined = kind !== undefined && resourceVersion !== undefined ? [kind, resourceVersion] : undefined;
     if (updates.length === 0 && aux.length === 0 && rv === undefined) return;
-    this.#entries.push({ seq: ++this.#added, updates, aux, rv });
+    this.#entries.push({ seq: ++this.#added, addedAt: performance.now(), updates, aux, rv });
     this.#pendingUpdates += updates.length;
     this.#wake?.();
     while (this.#pendingUpdates >= 2 * this.#o.maxUpdates && !this.#closed) {
@@ -173,7 +183,7 @@ export class GroupCommitter {
    * claims events that are not committed.
    */
   #take(): Batch {
-    const batch: Batch = { updates: [], meta: new Map(), resourceVersions: new Map(), upTo: this.#committed };
+    const batch: Batch = { updates: [], meta: new Map(), resourceVersions: new Map(), upTo: this.#committed, addedAt: [] };
     let taken = 0;
     for (const e of this.#entries) {
       if (taken > 0 && e.updates.length > 0 && batch.updates.length + e.updates.length > this.#o.maxUpdates) break;
@@ -181,6 +191,7 @@ export class GroupCommitter {
       for (const [k, v] of e.aux) batch.meta.set(k, v);
       if (e.rv) batch.resourceVersions.set(e.rv[0], e.rv[1]);
       batch.upTo = e.seq;
+      batch.addedAt.push(e.addedAt);
       taken++;
     }
     this.#entries = this.#entries.slice(taken);
@@ -194,13 +205,19 @@ export class GroupCommitter {
   async #commitWithRetry(batch: Batch, backoff: Backoff): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const started = performance.now();
         const committed = await this.#o.log.commit(batch.updates, {
           resourceVersions: Object.fromEntries(batch.resourceVersions),
           meta: { ...this.#o.extraMeta?.(), ...Object.fromEntries(batch.meta) },
         });
         if (attempt > 1) this.#o.onStoreTrouble?.(false);
         backoff.reset();
+        const commitSeconds = (performance.now() - started) / 1000;
         this.#handOver(committed);
+        if (this.#o.onTimings) {
+          const now = performance.now();
+          this.#o.onTimings(batch.addedAt.map((t) => (now - t) / 1000), commitSeconds);
+        }
         return;
       } catch (err) {
         const error = toError(err);

@@ -295,6 +295,10 @@ export class MetadataService {
         if (failing) this.#metrics.storeFailures.inc();
       },
       onFatal: (err) => this.#fatal(err),
+      onTimings: (eventSeconds, commitSeconds) => {
+        this.#metrics.commitSeconds.observe(commitSeconds);
+        for (const s of eventSeconds) this.#metrics.eventToPublishSeconds.observe(s);
+      },
     });
     void this.#connectNats();
     this.#state = 'syncing';

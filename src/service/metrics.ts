@@ -24,6 +24,7 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly commitSeconds: Histogram;
   readonly publishSeconds: Histogram;
+  readonly eventToPublishSeconds: Histogram;
   readonly storeFailures: Counter;
 
   constructor(sources: MetricSources) {
@@ -31,6 +32,12 @@ export class ServiceMetrics {
     const buckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
     this.commitSeconds = new Histogram({ name: 'kubemeta_commit_duration_seconds', help: 'Store commit latency per batch', buckets, registers: [r] });
     this.publishSeconds = new Histogram({ name: 'kubemeta_publish_duration_seconds', help: 'Time from a durable commit until its messages are handed to NATS', buckets, registers: [r] });
+    this.eventToPublishSeconds = new Histogram({
+      name: 'kubemeta_event_to_publish_seconds',
+      help: 'From a watch event reaching the committer to its updates handed to NATS (queueing, batching, commit, publish)',
+      buckets: [...buckets, 5, 10],
+      registers: [r],
+    });
     this.storeFailures = new Counter({ name: 'kubemeta_store_commit_failures_total', help: 'Store commits that failed and were retried', registers: [r] });
     new Gauge({ name: 'kubemeta_ready', help: '1 once the initial sync is complete', registers: [r], collect() { this.set(sources.ready() ? 1 : 0); } });
     new Gauge({ name: 'kubemeta_head_version', help: 'Newest committed version', registers: [r], collect() { this.set(sources.log()?.head ?? 0); } });
