@@ -3,8 +3,8 @@
 // machine), each writing bench/results/<name>.json. BENCHMARKS.md quotes these results and the
 // exact command of each. `npm run bench -- serve-sync replay` runs only those.
 //
-// Durations on the 2-core machine BENCHMARKS.md names: about 50 minutes in all, most of it
-// serve-sync at 150,000 pods and control-plane at 1,000 naive agents.
+// Each bench's duration is printed; the long ones are control-plane (about 9 minutes),
+// sim-populate (about 10) and serve-sync at 150,000 pods (about 4): see BENCHMARKS.md.
 import { spawnSync } from 'node:child_process';
 
 /** name → extra arguments (node flags first, then the bench's own). */

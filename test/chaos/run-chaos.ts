@@ -2,7 +2,7 @@
 // schedule's faults and outcome, then a summary (runs, faults injected by type, divergences,
 // reused versions), and writes bench/results/chaos.json.
 //
-//   node --import tsx test/chaos/run-chaos.ts [--schedules 200] [--from 1] [--seed N]
+//   node --import tsx test/chaos/run-chaos.ts [--schedules 200] [--from 1] [--seed N] [--out chaos]
 import { parseArgs } from 'node:util';
 import { writeResult } from '../../bench/lib/report.ts';
 import type { FaultKind } from './schedule.ts';
@@ -14,6 +14,8 @@ const { values } = parseArgs({
     from: { type: 'string', default: '1' },
     seed: { type: 'string' },
     nodes: { type: 'string', default: '50' },
+    /** Result name under bench/results/ (several runners in parallel need their own). */
+    out: { type: 'string', default: 'chaos' },
   },
 });
 const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.schedules) }, (_, i) => Number(values.from) + i);
@@ -43,7 +45,7 @@ const summary = {
   minutes: Math.round((Date.now() - started) / 600) / 100,
 };
 console.log(`\n${JSON.stringify(summary, null, 2)}`);
-const path = writeResult('chaos', { command: `node --import tsx test/chaos/run-chaos.ts --schedules ${seeds.length} --from ${seeds[0]}`, summary, results: results.map((r) => ({ seed: r.seed, faults: r.faults, publishFaults: r.schedule.publishFaults, churnRate: r.schedule.churnRate, divergences: r.divergences, reusedVersions: r.reusedVersions, convergeMs: r.convergeMs, serveErrorCodes: r.serveErrorCodes })) });
+const path = writeResult(values.out as string, { command: `node --import tsx test/chaos/run-chaos.ts --schedules ${seeds.length} --from ${seeds[0]}`, summary, results: results.map((r) => ({ seed: r.seed, faults: r.faults, publishFaults: r.schedule.publishFaults, churnRate: r.schedule.churnRate, divergences: r.divergences, reusedVersions: r.reusedVersions, convergeMs: r.convergeMs, serveErrorCodes: r.serveErrorCodes })) });
 console.log(`wrote ${path}`);
 process.exit(diverged.length === 0 ? 0 : 1);
 
