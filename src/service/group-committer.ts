@@ -1,5 +1,5 @@
 import { Backoff, ClosedError, silentLogger, toError, type Clock, type Logger, systemClock } from '../core/index.ts';
-import { LogErrorCode, type CommittedBatch, type PendingUpdate, type UpdateLog } from '../log/index.ts';
+import { LogErrorCode, PartialCommitError, type CommittedBatch, type PendingUpdate, type UpdateLog } from '../log/index.ts';
 import type { Projection } from '../project/index.ts';
 
 export interface GroupCommitterOptions {
@@ -220,8 +220,16 @@ export class GroupCommitter {
         }
         return;
       } catch (err) {
-        const error = toError(err);
-        if (FATAL_CODES.has((err as { code?: string }).code ?? '')) {
+        if (err instanceof PartialCommitError) {
+          // The store took the batch in parts (etcd's transaction limits) and a later part
+          // failed: the committed prefix is durable and has its versions, so it is published
+          // now and only the rest is committed again (retrying all would commit the prefix twice).
+          this.#handOver(err.committed);
+          batch.updates = batch.updates.slice(err.committed.updates.length);
+        }
+        const cause = err instanceof PartialCommitError ? err.cause : err;
+        const error = toError(cause);
+        if (FATAL_CODES.has((cause as { code?: string } | undefined)?.code ?? '')) {
           this.#log.error({ err: error, updates: batch.updates.length }, 'the log stopped for good; the committer stops');
           this.abandon();
           this.#o.onFatal?.(error);
