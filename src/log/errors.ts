@@ -128,7 +128,7 @@ export class HistoryCompactedError extends LogError {
  * the remaining updates (`remaining` of them, the batch's tail) in a new commit.
  */
 export class PartialCommitError extends LogError {
-  readonly committed: CommittedBatch;
+  declare readonly committed: CommittedBatch;
   readonly remaining: number;
   constructor(committed: CommittedBatch, remaining: number, cause: unknown) {
     super(
@@ -137,7 +137,9 @@ export class PartialCommitError extends LogError {
         '(error.committed), then commit the remaining updates again',
       { cause },
     );
-    this.committed = committed;
+    // Not enumerable: loggers serialize an error's own enumerable properties, and this one
+    // holds every payload of the committed part.
+    Object.defineProperty(this, 'committed', { value: committed, enumerable: false });
     this.remaining = remaining;
   }
 }
