@@ -152,4 +152,12 @@ describe('two serve replicas with leader election on the etcd store', () => {
     assert.deepEqual(collector.late, [], 'no version arrived after a newer one');
     assert.equal(collector.streamIds.size, 1, 'one stream from start to end');
   });
+
+  test('the replicas wrote nothing to the API server but their Lease', () => {
+    const writes = Object.entries(env.api.stats().requests)
+      .filter(([verb]) => !['get', 'list', 'watch', 'discovery', ''].includes(verb))
+      .flatMap(([verb, byKind]) => Object.entries(byKind).map(([kind, n]) => `${verb} ${kind || '(none)'} ×${n}`));
+    assert.ok(writes.length > 0, 'the Lease was written');
+    assert.deepEqual(writes.filter((w) => !/ Lease ×/.test(w)), [], `only Lease writes: ${writes.join(', ')}`);
+  });
 });
