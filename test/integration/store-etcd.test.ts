@@ -4,10 +4,8 @@
 // crash and restart, auth, TLS with client certificates, and the space quota (servers of their own).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Etcd3, Range } from 'etcd3';
-import { generate } from 'selfsigned';
 import {
   KEYSPACE,
   LogErrorCode,
@@ -18,7 +16,7 @@ import {
   type StoreOp,
   type UpdateStore,
 } from '../../src/log/index.ts';
-import { makeTempDir, startEtcdServer, type EtcdServer } from '../../src/testing/index.ts';
+import { generateNatsTls, makeTempDir, startEtcdServer, type EtcdServer, type NatsTlsFiles } from '../../src/testing/index.ts';
 import { assertBytes, rejectsWithCode } from '../conformance/assertions.ts';
 import { describeStoreConformance } from '../conformance/store.conformance.ts';
 import { FaultyStore } from '../conformance/store-wrappers.ts';
@@ -284,40 +282,15 @@ describe('etcd store with etcd auth', () => {
   });
 });
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`. */
-async function writeTlsFiles(dir: string): Promise<Record<'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string>> {
-  const base = { algorithm: 'sha256', keySize: 2048, notBeforeDate: new Date(Date.now() - 60_000), notAfterDate: new Date(Date.now() + 86_400_000) } as const;
-  const ca = await generate([{ name: 'commonName', value: 'kubemeta-test-ca' }], {
-    ...base,
-    extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, digitalSignature: true, critical: true }],
-  });
-  const leaf = (cn: string, usage: { serverAuth?: boolean; clientAuth?: boolean }) =>
-    generate([{ name: 'commonName', value: cn }], {
-      ...base,
-      ca: { key: ca.private, cert: ca.cert },
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-        { name: 'extKeyUsage', ...usage },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-      ],
-    });
-  const server = await leaf('etcd', { serverAuth: true });
-  const client = await leaf('kubemeta', { clientAuth: true });
-  const files = { ca: ca.cert, serverCert: server.cert, serverKey: server.private, clientCert: client.cert, clientKey: client.private };
-  const paths = Object.fromEntries(Object.keys(files).map((name) => [name, join(dir, `${name}.pem`)])) as Record<keyof typeof files, string>;
-  for (const [name, pem] of Object.entries(files)) await writeFile(paths[name as keyof typeof files], pem, { mode: 0o600 });
-  return paths;
-}
 
 describe('etcd store over TLS with client certificates', () => {
   let secured: EtcdServer | undefined;
   let dir: { path: string; remove: () => Promise<void> } | undefined;
-  let tls: Awaited<ReturnType<typeof writeTlsFiles>>;
+  let tls: NatsTlsFiles;
   before(async () => {
     dir = await makeTempDir('etcd-tls');
-    tls = await writeTlsFiles(dir.path);
-    secured = await startEtcdServer({ tls: { certFile: tls.serverCert, keyFile: tls.serverKey, trustedCaFile: tls.ca } });
+    tls = await generateNatsTls(dir.path); // a throwaway CA, server and client certificate (nothing NATS-specific)
+    secured = await startEtcdServer({ tls: { certFile: tls.certFile, keyFile: tls.keyFile, trustedCaFile: tls.caFile } });
   });
   after(async () => {
     await secured?.stop();
@@ -327,15 +300,15 @@ describe('etcd store over TLS with client certificates', () => {
   it('connects with the CA and a client certificate; without the certificate it fails to open', async () => {
     const endpoints = [secured?.url ?? ''];
     assert.match(endpoints[0] ?? '', /^https:/);
-    const store = await openEtcdStore({ endpoints, keyPrefix: 'tls/', caFile: tls.ca, certFile: tls.clientCert, keyFile: tls.clientKey });
+    const store = await openEtcdStore({ endpoints, keyPrefix: 'tls/', caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile });
     try {
       const log = await UpdateLog.open(store);
       assert.equal((await log.commit([pod(1)])).firstVersion, 1);
     } finally {
       await store.close();
     }
-    await rejectsWithCode(openEtcdStore({ endpoints, keyPrefix: 'tls/', caFile: tls.ca, requestTimeoutMs: 3_000 }), LogErrorCode.STORE_OPEN_FAILED);
-    await assert.rejects(openEtcdStore({ endpoints: [endpoints[0]?.replace('https:', 'http:') ?? ''], caFile: tls.ca }), /endpoints are http:\/\//);
+    await rejectsWithCode(openEtcdStore({ endpoints, keyPrefix: 'tls/', caFile: tls.caFile, requestTimeoutMs: 3_000 }), LogErrorCode.STORE_OPEN_FAILED);
+    await assert.rejects(openEtcdStore({ endpoints: [endpoints[0]?.replace('https:', 'http:') ?? ''], caFile: tls.caFile }), /endpoints are http:\/\//);
   });
 });
 
