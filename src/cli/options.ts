@@ -67,6 +67,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'batchMaxUpdates', help: 'updates per store commit at most (default 2000)' },
   { key: 'batchLingerMs', help: 'wait for more updates before a commit (default 2)' },
   { key: 'publishMaxMessageBytes', help: 'largest NATS message built (default 262144)' },
+  { key: 'maxNodeSubjects', help: 'node subjects (scopes) published on at once at most; pods on further nodes go to the cluster subject only (default 20000)' },
   { key: 'compactionIntervalMs', help: 'how often history is compacted (default 60000)' },
   { key: 'replayMaxLimit', help: 'largest tail one replay request may ask for, in updates (default 1000000)' },
   { key: 'replayMaxConcurrent', help: 'replay answers streaming at once (default 64)' },

@@ -90,6 +90,11 @@ export const serveConfigSchema = z
     batchLingerMs: ms(0, 1_000).default(2),
     /** Largest NATS message the publisher builds (NATS's default max_payload is 1 MiB). */
     publishMaxMessageBytes: int(4_096, 64 * 1024 * 1024).default(256 * 1024),
+    /**
+     * Most node subjects (scopes) published on at once: node names come from any pod's
+     * spec.nodeName, so they are bounded (4× Kubernetes' 5,000-node limit by default).
+     */
+    maxNodeSubjects: int(1, 10_000_000).default(20_000),
 
     /** Replay limits (issue 8): the largest tail one request may ask for… */
     replayMaxLimit: int(1_000, 100_000_000).default(1_000_000),

@@ -40,6 +40,11 @@ export const LogErrorCode = {
   COMMIT_PARTIAL: 'LOG_COMMIT_PARTIAL',
   /** One update alone is larger than the store accepts in a single commit. */
   UPDATE_TOO_LARGE: 'LOG_UPDATE_TOO_LARGE',
+  /**
+   * A commit asked to be atomic (`CommitOptions.atomic`) needs more than one store commit on
+   * this backend (etcd's transaction limits); nothing was committed. Commit fewer updates.
+   */
+  BATCH_TOO_LARGE: 'LOG_BATCH_TOO_LARGE',
   /** The log was closed, or failed and must be reopened. */
   LOG_CLOSED: 'LOG_CLOSED',
 } as const;
@@ -141,5 +146,24 @@ export class PartialCommitError extends LogError {
     // holds every payload of the committed part.
     Object.defineProperty(this, 'committed', { value: committed, enumerable: false });
     this.remaining = remaining;
+  }
+}
+
+/**
+ * A commit asked to be atomic (`CommitOptions.atomic`) needs more than one store commit on this
+ * backend; nothing was committed. `fits` is how many leading updates the first store commit
+ * would have held: a caller splitting the batch itself can start with about that many.
+ */
+export class BatchTooLargeError extends LogError {
+  readonly updates: number;
+  readonly fits: number;
+  constructor(updates: number, parts: number, fits: number, location: string, limits: { maxOpsPerCommit: number; maxBytesPerCommit: number }) {
+    super(
+      LogErrorCode.BATCH_TOO_LARGE,
+      `${updates} updates need ${parts} commits of ${location} (at most ${limits.maxOpsPerCommit} ops and ${limits.maxBytesPerCommit} bytes ` +
+        'per commit) and the commit asked to be atomic: nothing was committed; commit fewer updates at once',
+    );
+    this.updates = updates;
+    this.fits = fits;
   }
 }

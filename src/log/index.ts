@@ -40,6 +40,7 @@ export {
   LogError,
   HistoryCompactedError,
   PartialCommitError,
+  BatchTooLargeError,
   isStoreError,
 } from './errors.ts';
 export type { StoreErrorCode, StoreErrorDetails } from './errors.ts';

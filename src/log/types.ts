@@ -79,6 +79,14 @@ export interface CommitOptions {
   meta?: Readonly<Record<string, Uint8Array | null>>;
   /** Fencing: the commit applies only if this guard holds (a leader's lease key, later). */
   guard?: CommitGuard;
+  /**
+   * All or nothing, even on a backend with per-commit limits: when the batch needs more than
+   * one store commit, reject it with LOG_BATCH_TOO_LARGE before committing anything (default
+   * false: split it, and report a failure after some parts with PartialCommitError). The
+   * service's committer sets it so that one Kubernetes event's updates are never torn apart
+   * by a crash or a fence between parts, and splits the batch between events itself.
+   */
+  atomic?: boolean;
   /** Aborts while waiting for earlier commits; a store commit once started is not cancelled. */
   signal?: AbortSignal;
 }

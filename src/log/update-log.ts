@@ -1,7 +1,7 @@
 import { InvalidArgumentError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { planBatch, stateKeysOf, type PlannedPart } from './commit-plan.ts';
 import { compact, type CompactionHost } from './compaction.ts';
-import { LogError, LogErrorCode, PartialCommitError, isStoreError } from './errors.ts';
+import { BatchTooLargeError, LogError, LogErrorCode, PartialCommitError, isStoreError } from './errors.ts';
 import {
   HEAD_KEY,
   META_PREFIX,
@@ -173,6 +173,9 @@ export class UpdateLog {
       meta: options.meta,
       limits: this.#store.limits,
     });
+    if (options.atomic === true && parts.length > 1) {
+      throw new BatchTooLargeError(updates.length, parts.length, parts[0]?.updates.length ?? 0, this.#store.location, this.#store.limits);
+    }
     const done: CommittedUpdate[] = [];
     for (const part of parts) {
       try {

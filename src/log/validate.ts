@@ -41,6 +41,7 @@ export function checkBatch(updates: readonly PendingUpdate[], options: CommitOpt
       throw new InvalidArgumentError(`resourceVersions.${kind}`, `must be a string of at most ${MAX_RESOURCE_VERSION_LENGTH} characters`);
     }
   }
+  if (options.atomic !== undefined && typeof options.atomic !== 'boolean') throw new InvalidArgumentError('atomic', 'must be a boolean when given');
   for (const [name, value] of Object.entries(options.meta ?? {})) {
     checkMetaName(name);
     if (value !== null && !(value instanceof Uint8Array)) {

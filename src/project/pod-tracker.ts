@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import type { Clock } from '../core/index.ts';
 import { ContainerState, ContainerUpdateSchema, PodUpdateSchema, type ContainerUpdate, type PodUpdate } from '../schema/index.ts';
 import { projectPod } from './convert-pod.ts';
+import type { NodeScopeBudget } from './node-scope-budget.ts';
 import { payloadHash } from './payload-hash.ts';
 import { CLUSTER, makeScopeExit, makeUpdate, nodeScopeName, type Projection, type ProjectedUpdate } from './projection.ts';
 
@@ -20,13 +21,17 @@ interface PodEntry {
   last: PodUpdate;
   hash: number;
   containers: ContainerEntry[];
+  /** The node whose scope the pod is published on (undefined: cluster scope only). */
+  node: string | undefined;
 }
 
 export interface PodChange {
   uid: string;
   namespace: string;
+  /** The node scope the pod is published on now / was before (see NodeScopeBudget). */
   node: string | undefined;
   previousNode: string | undefined;
+  deleted: boolean;
   ownerReferences: PodUpdate['ownerReferences'];
 }
 
@@ -41,10 +46,12 @@ export class PodTracker {
   /** Containers restored before their pod (the store lists Container/ keys before Pod/). */
   readonly #orphans = new Map<string, ContainerUpdate[]>();
   readonly #clock: Clock;
+  readonly #budget: NodeScopeBudget;
   suppressed = 0;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, budget: NodeScopeBudget) {
     this.#clock = clock;
+    this.#budget = budget;
   }
 
   get size(): number {
@@ -55,8 +62,9 @@ export class PodTracker {
     return this.#pods.keys();
   }
 
-  nodeOf(uid: string): string | undefined {
-    return this.#pods.get(uid)?.last.nodeName || undefined;
+  /** The node whose scope a known pod is published on. */
+  scopeNodeOf(uid: string): string | undefined {
+    return this.#pods.get(uid)?.node;
   }
 
   /** The last published state of a pod, as a Kubernetes-shaped stub for a DELETED event. */
@@ -68,8 +76,8 @@ export class PodTracker {
   upsert(object: unknown, out: Projection): PodChange {
     const { pod, containers } = projectPod(object);
     const previous = this.#pods.get(pod.uid);
-    const node = pod.nodeName || undefined;
-    const previousNode = previous?.last.nodeName || undefined;
+    const previousNode = previous?.node;
+    const node = this.#scopeNode(pod, previous);
     const scopes = scopesOf(node);
     const moved = previous !== undefined && previousNode !== node;
     if (moved && previousNode !== undefined) this.#leaveNode(pod.uid, previous, previousNode, out);
@@ -88,8 +96,8 @@ export class PodTracker {
       if (old.last && !entries.some((e) => e.cid === old.cid)) out.updates.push(stopped(old.last, scopes, BigInt(this.#clock.now()) * 1_000_000n));
     }
     for (const c of pod.containers) if (c.containerId === '') entries.push({ name: c.name, type: c.type, cid: '', last: undefined, hash: 0 });
-    this.#pods.set(pod.uid, { last: pod, hash, containers: entries });
-    return { uid: pod.uid, namespace: pod.namespace, node, previousNode, ownerReferences: pod.ownerReferences };
+    this.#pods.set(pod.uid, { last: pod, hash, containers: entries, node });
+    return { uid: pod.uid, namespace: pod.namespace, node, previousNode, deleted: false, ownerReferences: pod.ownerReferences };
   }
 
   /** Publishes the pod and every container instance stopped at `deletedAt`. */
@@ -98,7 +106,9 @@ export class PodTracker {
     const previous = this.#pods.get(fromEvent.uid);
     const base = previous?.last ?? fromEvent;
     const pod = create(PodUpdateSchema, { ...base, stopTimeNs: deletedAt });
-    const node = pod.nodeName || undefined;
+    // A pod never seen is published on its node's scope only if that scope exists already.
+    const node = previous ? previous.node : this.#budget.has(pod.nodeName || undefined) ? pod.nodeName : undefined;
+    this.#budget.release(previous?.node, pod.uid);
     const scopes = scopesOf(node);
     out.updates.push(makeUpdate('Pod', pod.uid, 'pod', pod, scopes, 'tombstone'));
     const fromEventContainers = projectPod(object, deletedAt).containers;
@@ -111,7 +121,7 @@ export class PodTracker {
       if (old.last && !seen.has(old.cid)) out.updates.push(stopped(old.last, scopes, deletedAt));
     }
     this.#pods.delete(pod.uid);
-    return { uid: pod.uid, namespace: pod.namespace, node: undefined, previousNode: node, ownerReferences: pod.ownerReferences };
+    return { uid: pod.uid, namespace: pod.namespace, node: undefined, previousNode: node, deleted: true, ownerReferences: pod.ownerReferences };
   }
 
   /** Rebuilds memory from the store's state after a restart (publishes nothing). */
@@ -119,7 +129,9 @@ export class PodTracker {
     const hash = payloadHash(makeUpdate('Pod', pod.uid, 'pod', pod, [], 'upsert').payload);
     const existing = this.#pods.get(pod.uid);
     const containers = pod.containers.map((c) => existing?.containers.find((e) => e.cid === c.containerId && c.containerId !== '') ?? { name: c.name, type: c.type, cid: c.containerId, last: undefined, hash: 0 });
-    this.#pods.set(pod.uid, { last: pod, hash, containers });
+    this.#budget.release(existing?.node, pod.uid);
+    const node = this.#budget.admit(pod.nodeName || undefined, pod.uid, true);
+    this.#pods.set(pod.uid, { last: pod, hash, containers, node });
     for (const c of this.#orphans.get(pod.uid) ?? []) this.restoreContainer(c);
     this.#orphans.delete(pod.uid);
   }
@@ -147,6 +159,18 @@ export class PodTracker {
     const dropped = [...this.#orphans.values()].reduce((n, l) => n + l.length, 0);
     this.#orphans.clear();
     return dropped;
+  }
+
+  /**
+   * The node scope of an upserted pod: unchanged while its spec.nodeName is (a pod refused a
+   * slot stays cluster-only until it changes); otherwise the old slot is released and the
+   * new node's is asked for.
+   */
+  #scopeNode(pod: PodUpdate, previous: PodEntry | undefined): string | undefined {
+    const wanted = pod.nodeName || undefined;
+    if (previous && (previous.last.nodeName || undefined) === wanted && (previous.node !== undefined || wanted === undefined)) return previous.node;
+    if (previous?.node !== undefined && previous.node !== wanted) this.#budget.release(previous.node, pod.uid);
+    return this.#budget.admit(wanted, pod.uid);
   }
 
   #leaveNode(uid: string, previous: PodEntry, node: string, out: Projection): void {

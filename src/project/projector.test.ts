@@ -154,3 +154,49 @@ test('a malformed object is skipped and counted, and the projector keeps working
   assert.deepEqual(p.apply('Pod', 'ADDED', 'garbage').updates, []);
   assert.equal(p.stats().badObjects, 2);
 });
+
+test('node scopes are bounded: past the limit a pod goes to the cluster scope only, and enters its node once room returns', () => {
+  const p = new Projector({ clock: new ManualClock(Date.parse('2026-11-01T11:00:00Z')), maxNodeScopes: 2 });
+  p.apply('Namespace', 'ADDED', namespaceWeb());
+  p.apply('Node', 'ADDED', readyNode('n1'));
+  const scopesOf = (out: Projection, key: string): string[] => out.updates.filter((u) => u.objectKey === key).flatMap((u) => [...u.scopes]);
+  // n1 holds a slot with its Node; a pod bound to a node that does not exist takes the second.
+  const a = p.apply('Pod', 'ADDED', podWithInitAndSidecar('a', 'pod-a', 'n1', '10.244.1.5', 1));
+  assert.deepEqual(scopesOf(a, 'Pod/pod-a'), ['cluster', 'node/n1']);
+  const b = p.apply('Pod', 'ADDED', podWithInitAndSidecar('b', 'pod-b', 'ghost-1', '10.244.1.6', 10));
+  assert.deepEqual(scopesOf(b, 'Pod/pod-b'), ['cluster', 'node/ghost-1']);
+  // Third name: refused. The pod, its containers and what it would bring stay cluster-only.
+  const c = p.apply('Pod', 'ADDED', podWithInitAndSidecar('c', 'pod-c', 'ghost-2', '10.244.1.7', 20));
+  assert.ok(c.updates.length > 0);
+  for (const u of c.updates) assert.ok(u.scopes.every((s) => !s.startsWith('node/')), `${describe(u)} must stay out of node scopes`);
+  const node3 = p.apply('Node', 'ADDED', readyNode('n3'));
+  assert.deepEqual(scopesOf(node3, 'Node/node-n3'), ['cluster'], 'a Node is refused too');
+  assert.equal(p.stats().nodeScopes, 2);
+  assert.equal(p.stats().nodeScopesRefused, 2);
+  // ghost-1 loses its only pod: its slot frees, and pod-c enters ghost-2 on its next event.
+  const gone = p.apply('Pod', 'DELETED', podWithInitAndSidecar('b', 'pod-b', 'ghost-1', '10.244.1.6', 10));
+  assert.deepEqual(scopesOf(gone, 'Pod/pod-b'), ['cluster', 'node/ghost-1'], 'the deletion reaches the scope the pod was in');
+  assert.equal(p.stats().nodeScopes, 1);
+  const again = podWithInitAndSidecar('c', 'pod-c', 'ghost-2', '10.244.1.7', 20);
+  (again['metadata'] as Record<string, unknown>)['labels'] = { app: 'api', touched: 'yes' };
+  const entered = p.apply('Pod', 'MODIFIED', again);
+  assert.deepEqual(scopesOf(entered, 'Pod/pod-c'), ['cluster', 'node/ghost-2']);
+  assert.ok(entered.updates.some((u) => u.objectKey === 'Namespace/ns-web' && u.scopes.includes('node/ghost-2')), 'its namespace enters the new scope');
+  assert.equal(p.stats().nodeScopes, 2);
+});
+
+test('a projector restored from a store with more node scopes than its limit keeps them all', () => {
+  const first = new Projector({ maxNodeScopes: 10 });
+  const published = new Map<string, ProjectedUpdate>();
+  const keep = (out: Projection): void => {
+    for (const u of out.updates) if (u.scopes.includes('cluster')) published.set(u.objectKey, u);
+  };
+  keep(first.apply('Namespace', 'ADDED', namespaceWeb()));
+  for (let i = 0; i < 4; i++) keep(first.apply('Pod', 'ADDED', podWithInitAndSidecar(`p${i}`, `pod-${i}`, `n${i}`, `10.244.1.${i + 10}`, 10 * i + 1)));
+  const restored = new Projector({ maxNodeScopes: 2 });
+  for (const u of [...published.values()].sort((a, b) => (a.objectKey < b.objectKey ? -1 : 1))) restored.restore(u.update);
+  restored.finishRestore();
+  assert.equal(restored.stats().nodeScopes, 4, 'every node scope in the store is kept');
+  const deleted = restored.apply('Pod', 'DELETED', podWithInitAndSidecar('p3', 'pod-3', 'n3', '10.244.1.13', 31));
+  assert.ok(deleted.updates.some((u) => u.objectKey === 'Pod/pod-3' && u.scopes.includes('node/n3')), 'a restored pod is deleted from its node scope');
+});

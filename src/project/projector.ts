@@ -8,6 +8,7 @@ import { PodTracker, type PodChange } from './pod-tracker.ts';
 import { CLUSTER, emptyProjection, makeScopeExit, makeUpdate, nodeScopeName, objectKey, withScopes, type Projection, type ProjectedUpdate } from './projection.ts';
 import { ScopeRouter, type Delta } from './scope-router.ts';
 import { ServiceViews } from './service-views.ts';
+import { NodeScopeBudget } from './node-scope-budget.ts';
 
 /** Kubernetes kinds the projector accepts from the source. */
 export const SOURCE_KINDS = [
@@ -30,11 +31,19 @@ export interface ProjectorStats {
   readonly suppressed: number;
   readonly updates: number;
   readonly pods: number;
+  /** Node scopes published on now, and how often a pod or Node was refused one (the limit). */
+  readonly nodeScopes: number;
+  readonly nodeScopesRefused: number;
 }
+
+/** Default bound on node scopes: 4× Kubernetes' 5,000-node scalability limit. */
+export const DEFAULT_MAX_NODE_SCOPES = 20_000;
 
 export interface ProjectorOptions {
   clock?: Clock;
   logger?: Logger;
+  /** Most node scopes (subjects) published on at once (default 20,000; see NodeScopeBudget). */
+  maxNodeScopes?: number;
 }
 
 /**
@@ -48,9 +57,11 @@ export class Projector {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #router = new ScopeRouter();
+  readonly #budget: NodeScopeBudget;
+  #refusalsLogged = 0;
   readonly #pods: PodTracker;
   readonly #services: ServiceViews;
-  readonly #nodes = new Map<string, { name: string; hash: number }>();
+  readonly #nodes = new Map<string, { name: string; scope: string | undefined; hash: number }>();
   readonly #shared = new Map<string, SharedEntry>();
   readonly #namespaceUidByName = new Map<string, string>();
   readonly #listing = new Map<string, Set<string>>();
@@ -61,20 +72,30 @@ export class Projector {
   constructor(options: ProjectorOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#log = (options.logger ?? silentLogger).child({ module: 'project' });
-    this.#pods = new PodTracker(this.#clock);
+    this.#budget = new NodeScopeBudget(options.maxNodeScopes ?? DEFAULT_MAX_NODE_SCOPES);
+    this.#pods = new PodTracker(this.#clock, this.#budget);
     this.#services = new ServiceViews(this.#router);
   }
 
   stats(): ProjectorStats {
     const suppressed = this.#suppressed + this.#pods.suppressed + this.#services.suppressed;
-    return { badObjects: this.#badObjects, suppressed, updates: this.#updates, pods: this.#pods.size };
+    return {
+      badObjects: this.#badObjects,
+      suppressed,
+      updates: this.#updates,
+      pods: this.#pods.size,
+      nodeScopes: this.#budget.size,
+      nodeScopesRefused: this.#budget.refused,
+    };
   }
 
   /** One watch event. A malformed object is counted, logged and skipped; it never throws. */
   apply(kind: SourceKind, type: EventType, object: unknown, out: Projection = emptyProjection()): Projection {
     const before = out.updates.length;
+    const refused = this.#budget.refused;
     try {
       this.#dispatch(kind, type, object, out);
+      if (this.#budget.refused > refused) this.#logRefusal(kind, object);
     } catch (err) {
       if (!(err instanceof BadObjectError)) throw err;
       this.#badObjects++;
@@ -118,14 +139,16 @@ export class Projector {
     switch (o.case) {
       case 'pod':
         this.#pods.restorePod(o.value);
-        this.#route({ uid: o.value.uid, namespace: o.value.namespace, node: o.value.nodeName || undefined, previousNode: undefined, ownerReferences: o.value.ownerReferences }, emptyProjection());
+        this.#route({ uid: o.value.uid, namespace: o.value.namespace, node: this.#pods.scopeNodeOf(o.value.uid), previousNode: undefined, deleted: false, ownerReferences: o.value.ownerReferences }, emptyProjection());
         return;
       case 'container':
         this.#pods.restoreContainer(o.value);
         return;
-      case 'node':
-        this.#nodes.set(o.value.uid, { name: o.value.name, hash: payloadHash(makeUpdate('Node', o.value.uid, 'node', o.value, [], 'upsert').payload) });
+      case 'node': {
+        const scope = this.#budget.admit(o.value.name, `Node/${o.value.uid}`, true);
+        this.#nodes.set(o.value.uid, { name: o.value.name, scope, hash: payloadHash(makeUpdate('Node', o.value.uid, 'node', o.value, [], 'upsert').payload) });
         return;
+      }
       case 'namespace':
         this.#rememberNamespace(o.value);
         return;
@@ -183,7 +206,7 @@ export class Projector {
   /** Updates node membership for a pod change and sends what entered or left node scopes. */
   #route(change: PodChange, out: Projection): void {
     const podKey = objectKey('Pod', change.uid);
-    if (change.node === undefined && change.previousNode !== undefined && !this.#pods.nodeOf(change.uid)) {
+    if (change.deleted) {
       const services = this.#router.servicesOfPod(podKey);
       this.#applyDeltas(this.#router.removePod(podKey), out);
       this.#services.podRemoved(podKey, services, change.previousNode, out);
@@ -198,15 +221,38 @@ export class Projector {
 
   #node(object: unknown, deletedAt: bigint, out: Projection): void {
     const node = projectNode(object, deletedAt);
-    const update = makeUpdate('Node', node.uid, 'node', node, [CLUSTER, nodeScopeName(node.name)], deletedAt ? 'tombstone' : 'upsert');
+    const holder = `Node/${node.uid}`;
+    const known = this.#nodes.get(node.uid);
+    // A Node takes a slot of the node-scope budget like its pods (a renamed Node never happens
+    // in Kubernetes, but a uid reused under another name must not keep the old slot).
+    if (known && known.name !== node.name) this.#budget.release(known.scope, holder);
+    const scope = known?.name === node.name && known.scope !== undefined ? known.scope : deletedAt ? undefined : this.#budget.admit(node.name, holder);
+    const scopes = scope === undefined ? [CLUSTER] : [CLUSTER, nodeScopeName(scope)];
+    const update = makeUpdate('Node', node.uid, 'node', node, scopes, deletedAt ? 'tombstone' : 'upsert');
     const hash = payloadHash(update.payload);
-    if (!deletedAt && this.#nodes.get(node.uid)?.hash === hash) {
+    if (!deletedAt && known?.hash === hash && known.scope === scope) {
       this.#suppressed++;
       return;
     }
     out.updates.push(update);
-    if (deletedAt) this.#nodes.delete(node.uid);
-    else this.#nodes.set(node.uid, { name: node.name, hash });
+    if (deletedAt) {
+      this.#nodes.delete(node.uid);
+      this.#budget.release(scope, holder);
+    } else {
+      this.#nodes.set(node.uid, { name: node.name, scope, hash });
+    }
+  }
+
+  /** A pod or Node was refused a node scope (NodeScopeBudget): warn, at most 10 times. */
+  #logRefusal(kind: SourceKind, object: unknown): void {
+    if (this.#refusalsLogged >= 10) return;
+    this.#refusalsLogged++;
+    const meta = obj(obj(object)['metadata']);
+    this.#log.warn(
+      { kind, name: str(meta['name']), namespace: str(meta['namespace']), maxNodeScopes: this.#budget.max, refused: this.#budget.refused },
+      `the limit of ${this.#budget.max} node scopes is reached: this object is published on the cluster scope only ` +
+        '(raise --max-node-subjects if the cluster really has that many nodes; further refusals are only counted)',
+    );
   }
 
   #namespace(object: unknown, deletedAt: bigint, out: Projection): void {

@@ -1,5 +1,5 @@
 import { Backoff, ClosedError, silentLogger, toError, type Clock, type Logger, systemClock } from '../core/index.ts';
-import { LogErrorCode, PartialCommitError, type CommittedBatch, type PendingUpdate, type UpdateLog } from '../log/index.ts';
+import { BatchTooLargeError, LogErrorCode, PartialCommitError, type CommittedBatch, type PendingUpdate, type UpdateLog } from '../log/index.ts';
 import type { Projection } from '../project/index.ts';
 
 export interface GroupCommitterOptions {
@@ -25,6 +25,12 @@ export interface GroupCommitterOptions {
    * duration. For the latency histograms.
    */
   onTimings?: (eventSeconds: readonly number[], commitSeconds: number) => void;
+  /**
+   * One event's updates did not fit one store commit (etcd's transaction limits) and were
+   * committed in several: a crash between them would leave the event half in the store.
+   * For a metric and a warning; raise the store's limits to avoid it.
+   */
+  onEventSplit?: (updates: number) => void;
 }
 
 /** Log errors after which no commit can ever succeed on this log instance. */
@@ -40,8 +46,9 @@ interface Entry {
   rv: [string, string] | undefined;
 }
 
-/** What one store commit carries. */
+/** What one store commit carries: whole add()s, in order. */
 interface Batch {
+  entries: Entry[];
   updates: PendingUpdate[];
   meta: Map<string, Uint8Array | null>;
   resourceVersions: Map<string, string>;
@@ -50,6 +57,34 @@ interface Batch {
   /** addedAt of each add() in the batch. */
   addedAt: number[];
 }
+
+/** Joins add()s into one commit's input (the last aux value and resourceVersion win). */
+function assemble(entries: Entry[]): Batch {
+  const batch: Batch = { entries, updates: [], meta: new Map(), resourceVersions: new Map(), upTo: 0, addedAt: [] };
+  for (const e of entries) {
+    for (const u of e.updates) batch.updates.push(u);
+    for (const [k, v] of e.aux) batch.meta.set(k, v);
+    if (e.rv) batch.resourceVersions.set(e.rv[0], e.rv[1]);
+    batch.upTo = e.seq;
+    batch.addedAt.push(e.addedAt);
+  }
+  return batch;
+}
+
+/** How many leading entries to commit alone: as many as fit `fits` updates, 1 ≤ n < all. */
+function prefixFitting(entries: readonly Entry[], fits: number): number {
+  let n = 0;
+  let updates = 0;
+  for (const e of entries) {
+    if (n > 0 && updates + e.updates.length > fits) break;
+    updates += e.updates.length;
+    n++;
+  }
+  return Math.min(Math.max(n, 1), entries.length - 1);
+}
+
+/** Outcome of one commit attempt loop. */
+type CommitOutcome = 'done' | 'stopped' | BatchTooLargeError;
 
 const AUX_PREFIX = 'aux/';
 
@@ -165,11 +200,10 @@ export class GroupCommitter {
         continue;
       }
       if (this.#pendingUpdates < this.#o.maxUpdates && this.#o.lingerMs > 0) await this.#clock.sleep(this.#o.lingerMs);
-      const batch = this.#take();
+      const entries = this.#take();
       this.#inFlight = true;
-      await this.#commitWithRetry(batch, backoff);
+      await this.#commitEntries(entries, backoff);
       this.#inFlight = false;
-      if (!this.#abandoned) this.#markCommitted(batch.upTo);
     }
     this.#notifyIdle();
   }
@@ -182,33 +216,65 @@ export class GroupCommitter {
    * state and resourceVersion commit with its updates, so a stored resourceVersion never
    * claims events that are not committed.
    */
-  #take(): Batch {
-    const batch: Batch = { updates: [], meta: new Map(), resourceVersions: new Map(), upTo: this.#committed, addedAt: [] };
+  #take(): Entry[] {
     let taken = 0;
+    let updates = 0;
     for (const e of this.#entries) {
-      if (taken > 0 && e.updates.length > 0 && batch.updates.length + e.updates.length > this.#o.maxUpdates) break;
-      for (const u of e.updates) batch.updates.push(u);
-      for (const [k, v] of e.aux) batch.meta.set(k, v);
-      if (e.rv) batch.resourceVersions.set(e.rv[0], e.rv[1]);
-      batch.upTo = e.seq;
-      batch.addedAt.push(e.addedAt);
+      if (taken > 0 && e.updates.length > 0 && updates + e.updates.length > this.#o.maxUpdates) break;
+      updates += e.updates.length;
       taken++;
     }
+    const entries = this.#entries.slice(0, taken);
     this.#entries = this.#entries.slice(taken);
-    this.#pendingUpdates -= batch.updates.length;
+    this.#pendingUpdates -= updates;
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const w of waiters) w();
-    return batch;
+    return entries;
   }
 
-  async #commitWithRetry(batch: Batch, backoff: Backoff): Promise<void> {
+  /**
+   * Commits whole add()s, each batch atomically: on a store with per-commit limits (etcd) a
+   * batch that needs several store commits is split here, between events, never inside one.
+   * A leader fenced or killed between two store commits must leave every event fully in the
+   * store or not at all — its successor rebuilds the projector from the store, and half an
+   * event (a pod's tombstone without the exits it caused) would leave an object in a scope
+   * forever. Only an event too big for one store commit is committed in parts (and reported).
+   */
+  async #commitEntries(entries: Entry[], backoff: Backoff): Promise<void> {
+    let rest = entries;
+    while (rest.length > 0 && !this.#abandoned) {
+      const outcome = await this.#commitWithRetry(assemble(rest), backoff, true);
+      if (outcome !== 'done' && outcome !== 'stopped' && rest.length === 1) {
+        const only = rest[0] as Entry;
+        this.#log.warn(
+          { updates: only.updates.length, err: outcome },
+          "one event's updates need several store commits: committing them in parts (raise etcd's --max-txn-ops / --max-request-bytes and the store's limits to avoid it)",
+        );
+        this.#o.onEventSplit?.(only.updates.length);
+        await this.#commitWithRetry(assemble(rest), backoff, false);
+        return;
+      }
+      if (outcome === 'done' || outcome === 'stopped') return;
+      const n = prefixFitting(rest, outcome.fits);
+      await this.#commitEntries(rest.slice(0, n), backoff);
+      rest = rest.slice(n);
+    }
+  }
+
+  /**
+   * Commits one batch, retrying store failures with backoff until it is durable ('done'), the
+   * log stopped for good ('stopped'), or — `atomic` — the batch needs several store commits
+   * (the BatchTooLargeError, nothing committed).
+   */
+  async #commitWithRetry(batch: Batch, backoff: Backoff, atomic: boolean): Promise<CommitOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
         const started = performance.now();
         const committed = await this.#o.log.commit(batch.updates, {
           resourceVersions: Object.fromEntries(batch.resourceVersions),
           meta: { ...this.#o.extraMeta?.(), ...Object.fromEntries(batch.meta) },
+          atomic,
         });
         if (attempt > 1) this.#o.onStoreTrouble?.(false);
         backoff.reset();
@@ -218,8 +284,10 @@ export class GroupCommitter {
           const now = performance.now();
           this.#o.onTimings(batch.addedAt.map((t) => (now - t) / 1000), commitSeconds);
         }
-        return;
+        this.#markCommitted(batch.upTo);
+        return 'done';
       } catch (err) {
+        if (err instanceof BatchTooLargeError) return err;
         if (err instanceof PartialCommitError) {
           // The store took the batch in parts (etcd's transaction limits) and a later part
           // failed: the committed prefix is durable and has its versions, so it is published
@@ -233,7 +301,7 @@ export class GroupCommitter {
           this.#log.error({ err: error, updates: batch.updates.length }, 'the log stopped for good; the committer stops');
           this.abandon();
           this.#o.onFatal?.(error);
-          return;
+          return 'stopped';
         }
         this.#o.onStoreTrouble?.(true, error);
         const delay = backoff.next();

@@ -100,7 +100,7 @@ export class MetadataService {
     this.config = config;
     this.#log = deps.logger ?? silentLogger;
     this.#clock = deps.clock ?? systemClock;
-    this.#projector = new Projector({ clock: this.#clock, logger: this.#log });
+    this.#projector = new Projector({ clock: this.#clock, logger: this.#log, maxNodeScopes: config.maxNodeSubjects });
     this.#kube = deps.kubeClient;
     this.#publishFaults = deps.publishFaults;
     this.#identity = config.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
@@ -295,6 +295,7 @@ export class MetadataService {
         if (failing) this.#metrics.storeFailures.inc();
       },
       onFatal: (err) => this.#fatal(err),
+      onEventSplit: () => this.#metrics.splitEvents.inc(),
       onTimings: (eventSeconds, commitSeconds) => {
         this.#metrics.commitSeconds.observe(commitSeconds);
         for (const s of eventSeconds) this.#metrics.eventToPublishSeconds.observe(s);

@@ -26,6 +26,7 @@ export class ServiceMetrics {
   readonly publishSeconds: Histogram;
   readonly eventToPublishSeconds: Histogram;
   readonly storeFailures: Counter;
+  readonly splitEvents: Counter;
 
   constructor(sources: MetricSources) {
     const r = this.registry;
@@ -39,6 +40,11 @@ export class ServiceMetrics {
       registers: [r],
     });
     this.storeFailures = new Counter({ name: 'kubemeta_store_commit_failures_total', help: 'Store commits that failed and were retried', registers: [r] });
+    this.splitEvents = new Counter({
+      name: 'kubemeta_split_event_commits_total',
+      help: "Events whose updates needed several store commits (etcd's per-transaction limits): raise the limits if it grows",
+      registers: [r],
+    });
     new Gauge({ name: 'kubemeta_ready', help: '1 once the initial sync is complete', registers: [r], collect() { this.set(sources.ready() ? 1 : 0); } });
     new Gauge({ name: 'kubemeta_head_version', help: 'Newest committed version', registers: [r], collect() { this.set(sources.log()?.head ?? 0); } });
     new Gauge({ name: 'kubemeta_committer_backlog', help: 'Updates waiting for a store commit', registers: [r], collect() { this.set(sources.committerBacklog()); } });
@@ -51,6 +57,15 @@ export class ServiceMetrics {
     new Gauge({ name: 'kubemeta_nats_catchups_total', help: 'Re-publications from the log after a NATS outage', registers: [r], collect() { this.set(sources.publisher()?.catchUps ?? 0); } });
     new Gauge({ name: 'kubemeta_projector_suppressed_total', help: 'Events that changed nothing published', registers: [r], collect() { this.set(sources.projector().suppressed); } });
     new Gauge({ name: 'kubemeta_projector_bad_objects_total', help: 'Malformed objects skipped', registers: [r], collect() { this.set(sources.projector().badObjects); } });
+    new Gauge({ name: 'kubemeta_node_subjects', help: 'Node subjects (scopes) published on now', registers: [r], collect() { this.set(sources.projector().nodeScopes); } });
+    new Gauge({
+      name: 'kubemeta_node_subjects_refused_total',
+      help: 'Times a pod or Node was kept to the cluster subject because --max-node-subjects was reached',
+      registers: [r],
+      collect() {
+        this.set(sources.projector().nodeScopesRefused);
+      },
+    });
     const perKind = (name: string, help: string, pick: (s: ReflectorStats) => number) =>
       new Gauge({ name, help, labelNames: ['kind'], registers: [r], collect() { for (const s of sources.reflectors()) this.set({ kind: s.kind }, pick(s)); } });
     perKind('kubemeta_api_watch_restarts_total', 'Watches restarted (ended, failed, or silent too long)', (s) => s.watchRestarts);

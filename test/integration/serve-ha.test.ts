@@ -126,14 +126,11 @@ describe('two serve replicas with leader election on the etcd store', () => {
     console.log(`failover: leading after ${tookMs} ms, ready after ${readyMs} ms (lease ${LEASE.leaseDurationMs} ms)`);
   });
 
-  test('a leader frozen past its lease is fenced: after it wakes it commits nothing and exits', {
-    // Known bug (issue 5 stays open): etcd's transaction limits split a batch into several store
-    // commits, so a leader fenced between two parts leaves half of one event's updates in the
-    // store; the new leader restores its projector from that and may never send an exit (seen:
-    // a ReplicaSet left in a node scope). Fix: the committer must split batches only between
-    // events. The fencing itself (exit 1, nothing committed after) holds in every run.
-    todo: 'half-committed events when a split etcd batch is fenced between its parts',
-  }, async () => {
+  // The committer splits a batch between events only (etcd's transaction limits), so a leader
+  // fenced between two store commits leaves every event whole or absent: the new leader's
+  // projector, rebuilt from the store, then sends every exit (a half-committed pod deletion
+  // once left a ReplicaSet in a node scope).
+  test('a leader frozen past its lease is fenced: after it wakes it commits nothing and exits', async () => {
     const leader = await leaderOf();
     assert.ok(leader, 'a leader');
     await start('replica-c');
