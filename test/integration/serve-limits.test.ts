@@ -72,7 +72,11 @@ describe('node subjects are bounded by --max-node-subjects', () => {
     await service.whenReady(AbortSignal.timeout(30_000));
     cluster = await ClusterClient.connect({ servers: env.nats.url, cluster: 'test' });
     nc = await connect({ servers: env.nats.url });
-    nc.subscribe('kubemeta.test.node.>', { callback: (_err, msg) => nodeSubjects.add(msg.subject) });
+    nc.subscribe('kubemeta.test.node.>', {
+      callback: (_err, msg) => {
+        nodeSubjects.add(msg.subject);
+      },
+    });
   });
 
   after(async () => {
