@@ -71,7 +71,7 @@ function assemble(entries: Entry[]): Batch {
   return batch;
 }
 
-/** How many leading entries to commit alone: as many as fit `fits` updates, 1 ≤ n < all. */
+/** How many leading entries hold at most `fits` updates (at least one entry). */
 function prefixFitting(entries: readonly Entry[], fits: number): number {
   let n = 0;
   let updates = 0;
@@ -80,7 +80,7 @@ function prefixFitting(entries: readonly Entry[], fits: number): number {
     updates += e.updates.length;
     n++;
   }
-  return Math.min(Math.max(n, 1), entries.length - 1);
+  return Math.max(n, 1);
 }
 
 /** Outcome of one commit attempt loop. */
@@ -243,22 +243,32 @@ export class GroupCommitter {
    */
   async #commitEntries(entries: Entry[], backoff: Backoff): Promise<void> {
     let rest = entries;
+    // Learnt from refusals: about how many updates one store commit holds, and a cap on the
+    // entries of the next try at the same position (below the refused one), so each chunk is
+    // planned about once instead of re-planning the whole remainder after every commit.
+    let fits = Number.POSITIVE_INFINITY;
+    let cap = Number.POSITIVE_INFINITY;
     while (rest.length > 0 && !this.#abandoned) {
-      const outcome = await this.#commitWithRetry(assemble(rest), backoff, true);
-      if (outcome !== 'done' && outcome !== 'stopped' && rest.length === 1) {
-        const only = rest[0] as Entry;
+      const n = Math.max(1, Math.min(prefixFitting(rest, fits), cap));
+      const chunk = rest.slice(0, n);
+      const outcome = await this.#commitWithRetry(assemble(chunk), backoff, true);
+      if (outcome === 'stopped') return;
+      if (outcome !== 'done') {
+        if (n > 1) {
+          fits = outcome.fits;
+          cap = n - 1;
+          continue;
+        }
+        const only = chunk[0] as Entry;
         this.#log.warn(
           { updates: only.updates.length, err: outcome },
           "one event's updates need several store commits: committing them in parts (raise etcd's --max-txn-ops / --max-request-bytes and the store's limits to avoid it)",
         );
         this.#o.onEventSplit?.(only.updates.length);
-        await this.#commitWithRetry(assemble(rest), backoff, false);
-        return;
+        if ((await this.#commitWithRetry(assemble(chunk), backoff, false)) === 'stopped') return;
       }
-      if (outcome === 'done' || outcome === 'stopped') return;
-      const n = prefixFitting(rest, outcome.fits);
-      await this.#commitEntries(rest.slice(0, n), backoff);
       rest = rest.slice(n);
+      cap = Number.POSITIVE_INFINITY;
     }
   }
 

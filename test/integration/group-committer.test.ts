@@ -112,9 +112,18 @@ test('many small events on a store with small commits: each store commit holds w
   const log = await UpdateLog.open(store);
   const published: CommittedBatch[] = [];
   const split: number[] = [];
+  // Every update handed to the log counts, refused tries included: each chunk should be planned
+  // about once, not the whole remainder again after every commit (quadratic for a big batch).
+  let planned = 0;
+  const commit = log.commit.bind(log);
+  log.commit = (updates, options) => {
+    planned += updates.length;
+    return commit(updates, options);
+  };
   const committer = new GroupCommitter({ log, maxUpdates: 500, lingerMs: 20, onCommitted: (b) => published.push(b), onEventSplit: (n) => split.push(n) });
   for (let i = 0; i < 200; i++) await committer.add(projection(i), 'Pod', String(i + 1));
   await committer.close();
+  assert.ok(planned <= 3 * 200, `${planned} updates planned for 200 committed`);
   assert.deepEqual(
     published.flatMap((b) => b.updates.map((u) => u.version)),
     Array.from({ length: 200 }, (_, i) => i + 1),
