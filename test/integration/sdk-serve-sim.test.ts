@@ -115,9 +115,10 @@ describe('SDK clients against kubemeta serve and the simulator', () => {
     faults.dropFraction = 0.3;
     env.engine.step(200);
     await env.engine.controllers.settle();
+    // On a loaded machine the service may publish the steps' updates well after they are made.
+    await waitFor(() => (faults.dropped ?? 0) > 0, { what: 'some publishes to be dropped', timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 500));
     faults.dropFraction = 0;
-    assert.ok((faults.dropped ?? 0) > 0, 'messages were dropped');
     await converged('every client to repair the dropped messages');
   });
 
