@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what kubemeta needs on a Debian machine with Node >= 20: nats-server, etcd and protoc
-# from Debian's packages (only when missing), and the npm dependencies (npm ci). Idempotent:
-# a second run takes a few seconds.
+# Installs what kubemeta needs on a Debian machine with Node >= 20: nats-server, etcd, protoc and
+# chromium (the web console's browser test drives /usr/bin/chromium with playwright-core) from
+# Debian's packages (only when missing), and the npm dependencies (npm ci). Idempotent: a second
+# run takes a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -16,6 +17,7 @@ missing=()
 command -v nats-server >/dev/null || missing+=(nats-server)
 command -v etcd >/dev/null || missing+=(etcd-server)
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

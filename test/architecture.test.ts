@@ -21,15 +21,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   bus: ['core', 'schema', 'log'],
   service: ['core', 'schema', 'config', 'source', 'project', 'log', 'bus'],
   sdk: ['core', 'schema'],
-  console: ['core', 'schema', 'config', 'sdk'],
+  telemetry: ['core', 'schema', 'sdk'],
+  console: ['core', 'schema', 'config', 'sdk', 'telemetry'],
   testing: ['core', 'schema', 'sim'],
-  cli: ['core', 'schema', 'config', 'source', 'project', 'log', 'bus', 'service', 'sdk', 'console', 'sim', 'testing'],
+  cli: ['core', 'schema', 'config', 'source', 'project', 'log', 'bus', 'service', 'sdk', 'telemetry', 'console', 'sim', 'testing'],
   '.': ['core', 'schema', 'config', 'service', 'sdk', 'log', 'bus', 'source', 'project'],
 };
 
 /** npm packages a module may not use (the SDK runs in agents: no server-side dependencies). */
 const FORBIDDEN_PACKAGES: Record<string, readonly string[]> = {
   sdk: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client'],
+  // Agents and brokers embed it next to the SDK: the same rule, no server-side dependencies.
+  telemetry: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client'],
   schema: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify'],
   core: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/transport-node'],
   sim: ['lmdb', 'etcd3', '@nats-io/transport-node'],

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/index.ts';
+import { loadConfig } from '../config/index.ts';
 import { AutocompleteIndex, consoleConfigSchema, startConsoleServer, type ConsoleConfig } from '../console/index.ts';
 import { ClusterClient } from '../sdk/index.ts';
+import { connectQueryBroker, type ConnectedQueryBroker } from '../telemetry/index.ts';
 import { createLogger } from './logger.ts';
 import { addOptions, type OptionSpec } from './options.ts';
 import type { CommandContext } from './serve-command.ts';
+import { readTokenFile } from './serve-console.ts';
 
 /** `kubemeta console` flags; each key is an option of consoleConfigSchema (a test checks both ways). */
 export const CONSOLE_OPTIONS: readonly OptionSpec[] = [
@@ -20,7 +21,7 @@ export const CONSOLE_OPTIONS: readonly OptionSpec[] = [
 
 /** Adds `kubemeta console` to the program; `done` receives the exit code. */
 export function registerConsoleCommand(program: Command, ctx: CommandContext, done: (code: number) => void): void {
-  addOptions(program.command('console').description('serve the autocomplete and entity API for one or more clusters').option('--config <file>', 'YAML/JSON config file (key "console")'), CONSOLE_OPTIONS)
+  addOptions(program.command('console').description('serve the web console and its API (autocomplete, entities, status) for one or more clusters').option('--config <file>', 'YAML/JSON config file (key "console")'), CONSOLE_OPTIONS)
     .action(async (flags: Record<string, unknown>) => done(await runConsole(flags, ctx)));
 }
 
@@ -35,9 +36,10 @@ export function loadConsoleConfig(flags: Record<string, unknown>, env: NodeJS.Pr
  */
 export async function runConsole(flags: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const config = loadConsoleConfig(flags, ctx.env);
-  const token = config.tokenFile === undefined ? undefined : readToken(config.tokenFile);
+  const token = config.tokenFile === undefined ? undefined : readTokenFile(config.tokenFile, '--token-file');
   const logger = createLogger(config.logLevel, 'kubemeta-console');
   const clients: ClusterClient[] = [];
+  const brokers = new Map<string, ConnectedQueryBroker>();
   try {
     logger.info({ nats: config.nats, clusters: config.cluster }, 'connecting to NATS (retried until it answers)');
     for (const cluster of config.cluster) {
@@ -49,6 +51,13 @@ export async function runConsole(flags: Record<string, unknown>, ctx: CommandCon
       });
       if (!client) return 0;
       clients.push(client);
+      // The query box (POST /api/query): queries go to the node agents that the client routes to.
+      const broker = await connectQueryBroker({ servers: [...config.nats], cluster, router: client, signal: ctx.stopRequested }).catch((err: unknown) => {
+        if (ctx.stopRequested.aborted) return undefined;
+        throw err;
+      });
+      if (!broker) return 0;
+      brokers.set(cluster, broker);
     }
     const at = config.http.lastIndexOf(':');
     const server = await startConsoleServer({
@@ -58,6 +67,7 @@ export async function runConsole(flags: Record<string, unknown>, ctx: CommandCon
       port: Number(config.http.slice(at + 1)),
       ...(token !== undefined ? { token } : {}),
       corsOrigins: config.corsOrigins,
+      queryBroker: (cluster, q, signal) => (brokers.get(cluster) as ConnectedQueryBroker).broker.query(q, signal),
       logger,
     });
     logger.info({ url: server.url, clusters: config.cluster, auth: token !== undefined }, 'kubemeta console started');
@@ -67,16 +77,6 @@ export async function runConsole(flags: Record<string, unknown>, ctx: CommandCon
     return 0;
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    await Promise.all([...brokers.values()].map((b) => b.close().catch(() => undefined)));
   }
-}
-
-function readToken(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    throw new ConfigError([{ option: '--token-file', problem: `cannot read ${path}: ${(err as Error).message}` }], { cause: err });
-  }
-  if (text.length < 16) throw new ConfigError([{ option: '--token-file', problem: `${path} must hold a token of at least 16 characters (e.g. openssl rand -hex 32 > ${path})` }]);
-  return text;
 }

@@ -7,6 +7,7 @@ import { runSim } from './sim-command.ts';
 import { runTail } from './tail-command.ts';
 import { runDemo } from './demo-command.ts';
 import { registerConsoleCommand } from './console-command.ts';
+import { registerAgentsCommand } from './agents-command.ts';
 
 /**
  * The `kubemeta` command. Returns the exit code: 0 ok, 1 failure, 2 bad usage or config.
@@ -38,13 +39,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       await runTail(o, process.stdout, stop.signal);
     });
   registerConsoleCommand(program, ctx, (c) => { code = c; });
+  registerAgentsCommand(program, ctx, (c) => { code = c; });
   program
     .command('demo')
-    .description('the whole system locally: sim + nats-server + serve (embedded store) + a live summary')
+    .description('the whole system locally: sim + nats-server + serve (embedded store) + web console + a live summary')
     .option('--nodes <n>', 'simulated nodes', '20')
     .option('--pods-per-node <n>', 'pods per node', '10')
     .option('--churn-rate <n>', 'churn actions per second', '20')
+    .option('--agents <n>', 'simulated node agents with telemetry for the query box: "all", a number, or 0 for none (default: all up to 50 nodes)')
     .option('--data <dir>', 'store directory (default: a new temporary directory)')
+    .option('--http <host:port>', 'address of serve\'s HTTP server and the web console (default 127.0.0.1:0: any free port)')
     .option('--seconds <n>', 'stop after this many seconds (default: run until Ctrl-C)')
     .action(async (o: Record<string, string | undefined>) => { code = await runDemo(o, ctx, process.stdout); });
 

@@ -1,6 +1,7 @@
 import { loadConfig, serveConfigSchema, type ServeConfig } from '../config/index.ts';
 import { MetadataService } from '../service/index.ts';
 import { createLogger } from './logger.ts';
+import { ServeConsole } from './serve-console.ts';
 import type { PublishFaults } from '../bus/index.ts';
 
 export interface CommandContext {
@@ -20,14 +21,26 @@ export async function runServe(flags: Record<string, unknown>, ctx: CommandConte
   const logger = createLogger(config.logLevel, 'kubemeta');
   const publishFaults = testPublishFaults(ctx.env);
   if (publishFaults) logger.warn({ publishFaults }, 'TEST HOOK KUBEMETA_TEST_PUBLISH_FAULTS is set: published messages are dropped/duplicated on purpose');
-  const service = await MetadataService.start(config, { logger, ...(publishFaults ? { publishFaults } : {}) });
+  // --console: the client connects first, because the console's routes go on the HTTP server
+  // before it listens (MetadataServiceDeps.registerHttp).
+  const webConsole = config.console ? await ServeConsole.prepare(config, logger, ctx.stopRequested) : undefined;
+  let service: MetadataService;
+  try {
+    const registerHttp = webConsole?.registerHttp;
+    service = await MetadataService.start(config, { logger, ...(publishFaults ? { publishFaults } : {}), ...(registerHttp ? { registerHttp } : {}) });
+  } catch (err) {
+    await webConsole?.close();
+    throw err;
+  }
   logger.info({ http: service.httpUrl, cluster: config.cluster }, 'kubemeta serve started');
+  if (webConsole) logger.info({ url: await webConsole.attach(service) }, 'web console');
   // Until asked to stop, or until the service fails for good (a deposed leader): then exit
   // non-zero so that the process is restarted (as a standby, with --leader-elect).
   await new Promise<void>((resolve) => {
     ctx.stopRequested.addEventListener('abort', () => resolve(), { once: true });
     service.failed.addEventListener('abort', () => resolve(), { once: true });
   });
+  await webConsole?.close();
   await service.drain();
   if (service.failed.aborted) {
     logger.error({ err: service.failed.reason as Error }, 'kubemeta serve failed; exiting');

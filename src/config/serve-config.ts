@@ -126,6 +126,16 @@ export const serveConfigSchema = z
 
     /** Address of the HTTP server (health, metrics): host:port. */
     http: z.string().regex(/^[^:]*:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8080').default('127.0.0.1:8080'),
+    /**
+     * Also serve the web console (docs/console.md): a ClusterClient of this cluster on the same
+     * NATS, and the console's page and API on the HTTP server (or on `consoleHttp`). Off by
+     * default: the client holds the whole cluster's state in this process's memory.
+     */
+    console: booleanOption.default(false),
+    /** The console on its own address (host:port) instead of the health server's. */
+    consoleHttp: z.string().regex(/^[^:]*:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8090').optional(),
+    /** A file holding the bearer token the console's API requires (at least 16 characters). */
+    consoleTokenFile: z.string().min(1).optional(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -138,6 +148,9 @@ export const serveConfigSchema = z
     }
     if ((c.etcdUser === undefined) !== (c.etcdPassword === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['etcdPassword'], message: 'etcd user and password go together' });
+    }
+    if (!c.console && (c.consoleHttp !== undefined || c.consoleTokenFile !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.consoleHttp !== undefined ? 'consoleHttp' : 'consoleTokenFile'], message: 'applies to the web console only: add --console' });
     }
     if (c.leaderElect && c.store.kind !== 'etcd') {
       ctx.addIssue({ code: 'custom', path: ['leaderElect'], message: 'leader election needs a store all replicas share: use --store etcd:<url> (the LMDB store is local to one replica, so LMDB means a single replica without HA)' });

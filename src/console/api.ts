@@ -2,16 +2,26 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../core/index.ts';
 import { autocompleteParams, entityListParams, parseParams } from './api-schemas.ts';
 import { AutocompleteIndex, type IndexStats } from './autocomplete-index.ts';
-import { ClusterFollower, type ClusterStatus, type FollowedClient } from './cluster-follower.ts';
+import { ClusterFollower, type ClusterStatus, type FollowedClient, type ServiceHealth } from './cluster-follower.ts';
 import { KIND_ALIASES, kindsOfAlias, parseKindList, type EntityKind } from './entity-kinds.ts';
 import { ConsoleError, ConsoleErrorCode, isConsoleError } from './errors.ts';
 import { installBearerAuth, installCors, installSecurityHeaders } from './http-guards.ts';
+import { registerEntityRoute } from './entity-route.ts';
+import { EventsHub } from './events-route.ts';
+import { registerWebRoutes } from './web-route.ts';
+import { registerQueryRoute, type ConsoleQueryBroker } from './query-route.ts';
 
 /** One cluster the console follows: its name (as in NATS subjects) and its client. */
 export interface ConsoleCluster {
   readonly name: string;
   /** An SDK ClusterClient (or anything with its shape). The console never closes it. */
   readonly client: FollowedClient;
+  /**
+   * What the metadata service publishing this cluster reports of itself, when the console runs
+   * inside it (`kubemeta serve --console`): subjects, replay answers, API watches. Omitted by a
+   * standalone console, which only sees NATS.
+   */
+  readonly service?: () => ServiceHealth | undefined;
 }
 
 export interface ConsoleAppOptions {
@@ -24,6 +34,15 @@ export interface ConsoleAppOptions {
   readonly corsOrigins?: readonly string[];
   /** Largest `limit` of /api/autocomplete (default 100); /api/entities pages go to 10× that. */
   readonly maxLimit?: number;
+  /** How often /api/events samples update rates and sends a status event (default 1000 ms). */
+  readonly sampleIntervalMs?: number;
+  /**
+   * Runs telemetry queries (a telemetry QueryBroker per cluster): enables `POST /api/query`
+   * (query-route.ts). Without it the route does not exist and /api/status says `query: false`.
+   */
+  readonly queryBroker?: ConsoleQueryBroker;
+  /** Deadline of one /api/query request (default 10 s). */
+  readonly queryTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -40,16 +59,27 @@ export interface ClusterStatusReport extends ClusterStatus {
   readonly liveEntities: number;
   /** Estimated heap of the index's share for this cluster. */
   readonly indexBytes: number;
+  /** The publishing service's own figures, when the console runs inside it; else absent. */
+  readonly service?: ServiceHealth;
 }
 
 export interface ConsoleStatus {
   readonly clusters: ClusterStatusReport[];
   readonly index: IndexStats;
+  /** Optional routes this console serves (the web page greys out what is absent). */
+  readonly features: { readonly query: boolean };
 }
 
 /** The API app with the followers feeding its index; `close()` stops the followers and the app. */
 export interface ConsoleApp {
   readonly app: FastifyInstance;
+  readonly index: AutocompleteIndex;
+  status(): ConsoleStatus;
+  close(): Promise<void>;
+}
+
+/** The console mounted on an app it does not own (registerConsole): `close()` stops following, not the app. */
+export interface MountedConsole {
   readonly index: AutocompleteIndex;
   status(): ConsoleStatus;
   close(): Promise<void>;
@@ -64,17 +94,59 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
+/** Largest request body the console reads (its only body is a short query). */
+const BODY_LIMIT = 1024;
 /**
- * Builds the console's HTTP JSON API (not listening: tests use `app.inject()`) and starts
- * following the clusters into the index. Routes:
+ * Longest path parameter (fastify's default is 100): /api/entity/label/<key=value> carries a
+ * label, whose key may be 317 characters and value 63. An app the console is mounted on needs
+ * the same (kubemeta serve's has it).
+ */
+export const MAX_PARAM_LENGTH = 600;
+
+/**
+ * Builds the console's HTTP JSON API and web page (not listening: tests use `app.inject()`)
+ * and starts following the clusters into the index. Routes:
  *
  * - `GET /api/autocomplete?q=&kind=&cluster=&limit=` ranked suggestions (AutocompleteIndex.search)
  * - `GET /api/entities/<kind>?cluster=&namespace=&limit=&after=&includeDeleted=` a page of one kind
+ * - `GET /api/entity/<kind>/<uid>?cluster=` one object and its relations (entity-route.ts)
  * - `GET /api/status` per cluster: connected, head, inSync, lag, entities indexed, index memory
+ * - `GET /api/events` the status every second as Server-Sent Events (events-route.ts)
+ * - `POST /api/query` a telemetry query, when `queryBroker` is given (query-route.ts)
+ * - `GET /` the web console (web-route.ts, files in web/)
  *
  * Errors are `{ "error": { "code", "message" } }` with the status of the code (errors.ts).
  */
 export function buildConsoleApp(options: ConsoleAppOptions): ConsoleApp {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: MAX_PARAM_LENGTH } });
+  const mounted = mountConsole(app, options);
+  return {
+    app,
+    index: mounted.index,
+    status: mounted.status,
+    async close() {
+      await mounted.close();
+      await app.close();
+    },
+  };
+}
+
+/**
+ * Mounts the console (the same routes as buildConsoleApp) on an app someone else owns and
+ * listens with, e.g. `kubemeta serve`'s health server, inside its own fastify context: the
+ * console's auth, error and security hooks apply to its routes only. Call before the app
+ * listens. The app's close() ends the console's event streams; `close()` stops following.
+ */
+export async function registerConsole(app: FastifyInstance, options: ConsoleAppOptions): Promise<MountedConsole> {
+  let mounted: MountedConsole | undefined;
+  await app.register(async (child) => {
+    mounted = mountConsole(child, options);
+  });
+  if (!mounted) throw new ConsoleError(ConsoleErrorCode.INTERNAL, 'the console plugin did not load');
+  return mounted;
+}
+
+function mountConsole(app: FastifyInstance, options: ConsoleAppOptions): MountedConsole {
   const config = checkOptions(options);
   const index = options.index ?? new AutocompleteIndex();
   const logger = (options.logger ?? silentLogger).child({ module: 'console' });
@@ -88,18 +160,24 @@ export function buildConsoleApp(options: ConsoleAppOptions): ConsoleApp {
     }
     return requested;
   };
+  const serviceOf = new Map(config.clusters.map((c) => [c.name, c.service]));
   const status = (): ConsoleStatus => {
     const stats = index.stats();
     return {
       clusters: followers.map((f) => {
         const s = stats.clusters[f.name];
-        return { ...f.status(), indexedEntities: s?.entries ?? 0, liveEntities: s?.live ?? 0, indexBytes: s?.bytes ?? 0 };
+        const service = serviceOf.get(f.name)?.();
+        return { ...f.status(), indexedEntities: s?.entries ?? 0, liveEntities: s?.live ?? 0, indexBytes: s?.bytes ?? 0, ...(service ? { service } : {}) };
       }),
       index: stats,
+      features: { query: app.hasRoute({ method: 'POST', url: '/api/query' }) },
     };
   };
 
-  const app = Fastify({ logger: false, bodyLimit: 1024 });
+  // The same body limit whether the console owns the app or is mounted on serve's.
+  app.addHook('onRoute', (route) => {
+    route.bodyLimit ??= BODY_LIMIT;
+  });
   installCors(app, config.corsOrigins);
   installBearerAuth(app, config.token);
   installSecurityHeaders(app);
@@ -145,13 +223,24 @@ export function buildConsoleApp(options: ConsoleAppOptions): ConsoleApp {
 
   app.get('/api/status', async () => status());
 
+  registerEntityRoute(app, { clusters: new Map(followers.map((f) => [f.name, f.client])) });
+  if (options.queryBroker) {
+    registerQueryRoute(app, { broker: options.queryBroker, clusters: [...byName.keys()], ...(options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {}) });
+  }
+  const events = new EventsHub({
+    status,
+    clusters: followers.map((f) => ({ name: f.name, applied: () => f.client.stats?.().applied ?? f.status().changesApplied })),
+    intervalMs: config.sampleIntervalMs,
+  });
+  events.register(app);
+  registerWebRoutes(app);
+
   return {
-    app,
     index,
     status,
     async close() {
+      events.close();
       await Promise.all(followers.map((f) => f.close()));
-      await app.close();
     },
   };
 }
@@ -199,6 +288,7 @@ interface CheckedOptions {
   readonly token: string | undefined;
   readonly corsOrigins: readonly string[];
   readonly maxLimit: number;
+  readonly sampleIntervalMs: number;
 }
 
 function checkOptions(o: ConsoleAppOptions): CheckedOptions {
@@ -218,5 +308,7 @@ function checkOptions(o: ConsoleAppOptions): CheckedOptions {
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw invalid(`corsOrigins: "${origin}" is not an origin (scheme://host[:port], no path)`);
   }
-  return { clusters: o.clusters, token: o.token?.trim(), corsOrigins, maxLimit };
+  const sampleIntervalMs = o.sampleIntervalMs ?? 1_000;
+  if (!Number.isInteger(sampleIntervalMs) || sampleIntervalMs < 10 || sampleIntervalMs > 60_000) throw invalid(`sampleIntervalMs must be 10 to 60000, got ${String(sampleIntervalMs)}`);
+  return { clusters: o.clusters, token: o.token?.trim(), corsOrigins, maxLimit, sampleIntervalMs };
 }

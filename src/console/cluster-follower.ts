@@ -16,6 +16,8 @@ export interface FollowedClient {
   readonly inSync: boolean;
   changes(): AsyncIterableIterator<Change>;
   status(): AsyncIterableIterator<Status>;
+  /** Counters of the client (ClusterClient.stats()); `applied` feeds the console's update-rate chart. */
+  stats?(): { readonly applied: number };
 }
 
 /** One followed cluster as /api/status shows it. */
@@ -34,6 +36,22 @@ export interface ClusterStatus {
   readonly changesApplied: number;
   /** Full reloads of the state (the first load, then one per change-stream overflow). */
   readonly reloads: number;
+}
+
+/**
+ * What a metadata service reports of itself to a console running inside it (`kubemeta serve
+ * --console`); a standalone console sees only NATS and leaves it out.
+ */
+export interface ServiceHealth {
+  /** The service's lifecycle state (`ready`, `syncing`, `standby` …). */
+  readonly state: string;
+  /** NATS subjects it publishes on: one per scope (the cluster and each node). */
+  readonly subjects: number;
+  /** Replay requests answered to the end, and all received. */
+  readonly replayServed: number;
+  readonly replayReceived: number;
+  /** Kubernetes API watches: kinds watching now, of all kinds; restarts and errors since start. */
+  readonly watches: { readonly watching: number; readonly total: number; readonly restarts: number; readonly errors: number; readonly lastError?: string };
 }
 
 /**

@@ -16,6 +16,12 @@ export const ConsoleErrorCode = {
   UNAUTHORIZED: 'CONSOLE_UNAUTHORIZED',
   /** No such route. */
   NOT_FOUND: 'CONSOLE_NOT_FOUND',
+  /** /api/entity names an object the cluster's state does not hold (never seen, or forgotten after retention). */
+  UNKNOWN_ENTITY: 'CONSOLE_UNKNOWN_ENTITY',
+  /** POST /api/query: the query text does not parse (the body adds `position` and `expected`). */
+  QUERY_INVALID: 'CONSOLE_QUERY_INVALID',
+  /** POST /api/query: agents were asked and none answered in time, or the query ran past its deadline. */
+  QUERY_TIMEOUT: 'CONSOLE_QUERY_TIMEOUT',
   /** The console failed to answer; the log says why. */
   INTERNAL: 'CONSOLE_INTERNAL',
   /** startConsoleServer or the index got options that can never work. */
@@ -29,6 +35,9 @@ const STATUS: Readonly<Record<ConsoleErrorCode, number>> = {
   CONSOLE_UNKNOWN_CLUSTER: 400,
   CONSOLE_UNAUTHORIZED: 401,
   CONSOLE_NOT_FOUND: 404,
+  CONSOLE_UNKNOWN_ENTITY: 404,
+  CONSOLE_QUERY_INVALID: 400,
+  CONSOLE_QUERY_TIMEOUT: 504,
   CONSOLE_INTERNAL: 500,
   CONSOLE_INVALID_OPTIONS: 500,
 };

@@ -30,7 +30,7 @@ function digest(text: string): Buffer {
 /**
  * CORS, closed unless origins are listed: without an Access-Control-Allow-Origin header a
  * browser does not let another site's script read the answers. A listed origin gets it (and a
- * preflight answer for GET with an Authorization header); any other origin gets nothing.
+ * preflight answer for GET, and POST /api/query with a JSON body, with an Authorization header); any other origin gets nothing.
  */
 export function installCors(app: FastifyInstance, origins: readonly string[]): void {
   const allowed = new Set(origins);
@@ -41,8 +41,8 @@ export function installCors(app: FastifyInstance, origins: readonly string[]): v
     if (req.method === 'OPTIONS') {
       await reply
         .code(204)
-        .header('access-control-allow-methods', 'GET')
-        .header('access-control-allow-headers', 'authorization')
+        .header('access-control-allow-methods', 'GET, POST')
+        .header('access-control-allow-headers', 'authorization, content-type')
         .header('access-control-max-age', '600')
         .send();
     }

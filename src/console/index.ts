@@ -23,7 +23,7 @@ export type { MatchType } from './ranking.ts';
 export { MATCH_TYPES } from './ranking.ts';
 export type { GoneReason } from './entry.ts';
 export { ClusterFeed } from './cluster-feed.ts';
-export type { FollowedClient, ClusterStatus } from './cluster-follower.ts';
+export type { FollowedClient, ClusterStatus, ServiceHealth } from './cluster-follower.ts';
 export { ClusterFollower } from './cluster-follower.ts';
 export { ConsoleError, ConsoleErrorCode, isConsoleError } from './errors.ts';
 export type {
@@ -34,7 +34,11 @@ export type {
   ConsoleServer,
   ConsoleStatus,
   ClusterStatusReport,
+  MountedConsole,
 } from './api.ts';
-export { buildConsoleApp, startConsoleServer } from './api.ts';
+export { buildConsoleApp, registerConsole, startConsoleServer } from './api.ts';
+export type { ConsoleQueryBroker } from './query-route.ts';
+export type { EntityDetail, EntityRef, RefList, OwnerView, ContainerView, EntityField, EntityRelations } from './entity-view.ts';
+export type { RateSample } from './events-route.ts';
 export type { ConsoleConfig, ConsoleOptions } from './console-config.ts';
 export { consoleConfigSchema } from './console-config.ts';

@@ -30,6 +30,9 @@ test('subjects follow kubemeta.<cluster>.<scope> with the node name escaped into
   assert.equal(s.replay, 'kubemeta.prod-eu.replay');
   assert.equal(s.agentsRegister, 'kubemeta.prod-eu.agents.register');
   assert.equal(s.allNodeScopes, 'kubemeta.prod-eu.node.*');
+  assert.equal(s.agentQuery('ip-10-0-0-1.ec2.internal'), 'kubemeta.prod-eu.query.node.ip-10-0-0-1%2Eec2%2Einternal');
+  assert.equal(s.allAgentQueries, 'kubemeta.prod-eu.query.node.*');
+  assert.throws(() => s.agentQuery('UPPER'), /DNS-1123 subdomain/);
   assert.equal(scopeSubject('my.cluster', CLUSTER_SCOPE), 'kubemeta.my%2Ecluster.cluster');
 });
 

@@ -82,6 +82,17 @@ export interface ClusterSubjects {
   readonly replay: string;
   /** `kubemeta.<cluster>.agents.register`: RegisterAgentRequest/Response. */
   readonly agentsRegister: string;
+  /**
+   * `kubemeta.<cluster>.query.node.*`: every node agent's telemetry query subject (a wildcard,
+   * for the permissions of query brokers).
+   */
+  readonly allAgentQueries: string;
+  /**
+   * `kubemeta.<cluster>.query.node.<node>`: telemetry queries for the agent on `node`
+   * (src/telemetry; JSON request/reply, docs/agents.md). Not a scope subject: the service
+   * never publishes there, and `…node.*` scope wildcards do not match it.
+   */
+  agentQuery(node: string): string;
   /** The subject of one scope. */
   scope(scope: Scope): string;
 }
@@ -101,6 +112,8 @@ export function clusterSubjects(cluster: string): ClusterSubjects {
     allNodeScopes: `${base}.node.*`,
     replay: `${base}.replay`,
     agentsRegister: `${base}.agents.register`,
+    allAgentQueries: `${base}.query.node.*`,
+    agentQuery: (node: string) => `${base}.query.node.${escapeSubjectToken(nodeScope(node).node)}`,
     scope: (scope: Scope) => (scope.kind === 'cluster' ? `${base}.cluster` : `${base}.node.${escapeSubjectToken(scope.node)}`),
   });
 }

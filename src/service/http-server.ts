@@ -15,7 +15,9 @@ export interface HealthSource {
  * Built separately from listen() so tests use inject() (fastify's habit).
  */
 export function buildHttpServer(source: HealthSource): FastifyInstance {
-  const app = Fastify({ logger: false });
+  // Path parameters up to 600 characters: the web console mounted here (kubemeta serve
+  // --console) takes a label `key=value` as one (fastify's default limit is 100).
+  const app = Fastify({ logger: false, routerOptions: { maxParamLength: 600 } });
   app.get('/healthz', async (_req, reply) => {
     const ok = source.healthy();
     return reply.code(ok ? 200 : 500).send({ ok });

@@ -1,4 +1,4 @@
-export type { ServiceState, MetadataServiceDeps } from './metadata-service.ts';
+export type { ServiceState, MetadataServiceDeps, ServiceOverview } from './metadata-service.ts';
 export { MetadataService } from './metadata-service.ts';
 export { ServiceError } from './errors.ts';
 export { natsOptions, connectNats, NatsConfigError, redactNatsUrl } from './nats-connect.ts';

@@ -38,6 +38,24 @@ export interface MetadataServiceDeps {
   store?: UpdateStore;
   /** Test hook: drop a fraction of published messages (consumers must repair by replay). */
   publishFaults?: PublishFaults;
+  /**
+   * Adds routes to the HTTP server before it listens (`kubemeta serve --console` mounts the web
+   * console there). Register them in their own fastify context (a plugin) so that their hooks
+   * stay theirs; /healthz, /readyz, /metrics and /status are taken.
+   */
+  registerHttp?: (app: FastifyInstance) => Promise<void>;
+}
+
+/** A few figures of the running service for dashboards (the console embedded in serve). */
+export interface ServiceOverview {
+  readonly state: ServiceState;
+  readonly head: number;
+  /** Scopes with an update in the log, i.e. NATS subjects published on (the cluster and each node). */
+  readonly scopes: number;
+  /** Replay requests received, and answered to the end marker. */
+  readonly replayReceived: number;
+  readonly replayCompleted: number;
+  readonly reflectors: ReflectorStats[];
 }
 
 const PUBLISHED_META = 'bus/flushed';
@@ -88,6 +106,7 @@ export class MetadataService {
   #timers: NodeJS.Timeout[] = [];
   #startHead = 0;
   readonly #publishFaults: PublishFaults | undefined;
+  readonly #registerHttp: ((app: FastifyInstance) => Promise<void>) | undefined;
   #syncBarrier: Promise<void> | undefined;
   #elector: LeaseElector | undefined;
   #leadership: Leadership | undefined;
@@ -103,6 +122,7 @@ export class MetadataService {
     this.#projector = new Projector({ clock: this.#clock, logger: this.#log, maxNodeScopes: config.maxNodeSubjects });
     this.#kube = deps.kubeClient;
     this.#publishFaults = deps.publishFaults;
+    this.#registerHttp = deps.registerHttp;
     this.#identity = config.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
     if (deps.store) {
       this.#store = deps.store;
@@ -166,6 +186,18 @@ export class MetadataService {
     return this.#reflectors.map((r) => r.stats());
   }
 
+  overview(): ServiceOverview {
+    const replay = this.#replay?.stats();
+    return {
+      state: this.#state,
+      head: this.head,
+      scopes: this.#updateLog?.stats().scopes ?? 0,
+      replayReceived: replay?.received ?? 0,
+      replayCompleted: replay?.outcomes.completed ?? 0,
+      reflectors: this.reflectorStats(),
+    };
+  }
+
   /** Resolves when the initial sync is complete (rejects if the service fails first). */
   async whenReady(signal?: AbortSignal): Promise<void> {
     while (this.#state !== 'ready') {
@@ -208,6 +240,7 @@ export class MetadataService {
       metrics: async () => ({ contentType: this.#metrics.contentType, text: await this.#metrics.text() }),
       status: () => this.#statusDoc(),
     });
+    await this.#registerHttp?.(this.#http);
     this.#httpUrl = await listenHttp(this.#http, c.http);
     this.#kube ??= KubeApiClient.load({
       ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}),

@@ -24,9 +24,12 @@ export interface KubemetaNatsConfig {
   /** The NATS account holding every kubemeta user (default `KUBEMETA`). */
   readonly account?: string;
   readonly service: NatsCredential;
-  /** One user per node: it may read only `kubemeta.<cluster>.node.<node>` and its own inboxes. */
+  /**
+   * One user per node: it may read only `kubemeta.<cluster>.node.<node>`, its telemetry query
+   * subject `kubemeta.<cluster>.query.node.<node>` and its own inboxes.
+   */
   readonly agents: ReadonlyArray<NatsCredential & { readonly node: string }>;
-  /** Users that read the cluster scope (query brokers, UIs). */
+  /** Users that read the cluster scope and send telemetry queries to agents (query brokers, UIs). */
   readonly clusterClients?: readonly NatsCredential[];
   /**
    * Acks a consumer may publish to the reply subject of one replay response (`allow_responses`
@@ -52,10 +55,16 @@ export function kubemetaPermissions(cluster: string): {
     // Publishes every scope subject and answers into requesters' inboxes; receives requests and
     // the acks sent to its own inboxes (`_INBOX.<nuid>.<answer>`).
     service: { publish: [`${base}.>`, '_INBOX.>'], subscribe: [s.replay, s.agentsRegister, '_INBOX.>'] },
-    // Reads its node scope and its own inboxes only; sends replay requests and registrations;
-    // acks go to the reply subjects of the responses it received (allow_responses).
-    agent: (node) => ({ publish: [s.replay, s.agentsRegister], subscribe: [s.scope(nodeScope(node)), `_INBOX.${s.scope(nodeScope(node))}.>`] }),
-    clusterClient: { publish: [s.replay], subscribe: [s.clusterScope, `_INBOX.${s.clusterScope}.>`] },
+    // Reads its node scope, its own telemetry query subject and its own inboxes only; sends
+    // replay requests and registrations; acks and query answers go to the reply subjects of the
+    // messages it received (allow_responses), so it can answer a broker but publish nowhere else.
+    agent: (node) => ({
+      publish: [s.replay, s.agentsRegister],
+      subscribe: [s.scope(nodeScope(node)), s.agentQuery(node), `_INBOX.${s.scope(nodeScope(node))}.>`],
+    }),
+    // Query brokers and UIs: the cluster scope, and telemetry queries to any node's agent
+    // (answered into its `_INBOX.<cluster subject>.…` inboxes).
+    clusterClient: { publish: [s.replay, s.allAgentQueries], subscribe: [s.clusterScope, `_INBOX.${s.clusterScope}.>`] },
   };
 }
 
@@ -121,7 +130,8 @@ export const KUBEMETA_NATS_EXAMPLE: KubemetaNatsConfig = {
     'per node: a plain config file has no permission templates (those need JWT/operator mode).',
     'Subjects: the cluster and node names are escaped into one token each (wire-protocol §1).',
     'Run kubemeta serve with --require-scoped-inboxes, so that an agent can replay and register',
-    'only its own node.',
+    'only its own node. Telemetry queries (docs/agents.md): cluster clients publish them to',
+    'kubemeta.prod.query.node.<node>; each agent reads only its own and answers through allow_responses.',
   ],
   service: { nkey: 'UB2PQQ6TU7DHHRVAZTO6GOIOSAKKZ56YAMIIYZK75XGF3CZZAZ4JHTK2' },
   clusterClients: [{ nkey: 'UCINM7LRJPZDVX3BFCMZD2SSHY2QXJPZXY22L6E5BV66IYYWXRHOABRX' }],

@@ -15,7 +15,7 @@ const SEED = Number(process.env['KUBEMETA_FUZZ_SEED'] ?? 21);
 
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
 const SERVE_PATHS = ['/healthz', '/readyz', '/metrics', '/status', '/', '/status/', '/metrics?x=1', '/%2e%2e/etc/passwd', '/status%00', '/readyz/../status'];
-const CONSOLE_PATHS = ['/api/autocomplete', '/api/entities/pod', '/api/entities/svc', '/api/entities/nope', '/api/status', '/api/entities/', '/api/autocomplete/', '/', '/api/%ff'];
+const CONSOLE_PATHS = ['/api/autocomplete', '/api/entities/pod', '/api/entities/svc', '/api/entities/nope', '/api/status', '/api/entities/', '/api/autocomplete/', '/', '/api/%ff', '/api/entity/pod/x', '/api/entity/label/a%3Db', '/api/entity/', '/assets/app.js'];
 const PARAMS = ['q', 'kind', 'cluster', 'limit', 'after', 'namespace', 'x'];
 const VALUES = ['', 'a', 'pod:', 'svc:front', 'ns/name', '-1', '0', '101', '1e309', 'NaN', '%', '%zz', '🚀', '\u0000', 'a'.repeat(5_000), '[]', '{}', 'kind:kind:kind', '/', '..'];
 

@@ -39,6 +39,7 @@ import { makeTempDir } from '../../src/testing/index.ts';
 import { actualScope, diffScopes, expectedScopes } from '../helpers/cluster-truth.ts';
 import { heldUpdates } from '../helpers/sdk-truth.ts';
 import { startServeEnv, type ServeEnvBase } from '../helpers/serve-env.ts';
+import { QueryBroker, runAgents } from '../../src/telemetry/index.ts';
 
 const run = promisify(execFile);
 const repo = new URL('../..', import.meta.url).pathname;
@@ -252,6 +253,35 @@ describe('per-node NATS permissions with kubemeta serve, agents and a cluster cl
     assert.equal(agentA.stats().streamResets, 0, 'no forged heartbeat reached agent A');
     assert.equal(agentB.stats().streamResets, 0);
     assert.equal(cluster.stats().streamResets, 0);
+  });
+
+  it("telemetry queries: agent A answers its own query subject through allow_responses, and can neither read node B's nor send queries", async () => {
+    // A simulated agent for node A logged in as A, and a broker logged in as the cluster client.
+    const fleet = await runAgents({ servers: nats.url, cluster: CLUSTER, nodes: [nodeA], natsOptionsFor: () => credA, ratePerSecond: 500, tickMs: 50, signal: AbortSignal.timeout(30_000) });
+    clients.push(fleet);
+    await fleet.whenInSync(AbortSignal.timeout(30_000));
+    // Routed to node A whatever churn did to it (it may be gone by now): the answer, not its
+    // rows or the routing, is what NATS could refuse.
+    const broker = new QueryBroker({ nc: await raw(credCluster, `_INBOX.${subjects.clusterScope}`), cluster: CLUSTER, router: { routeQuery: () => new Set([nodeA]) } });
+    const r = await broker.query(`count requests node ${nodeA}`);
+    assert.deepEqual([r.agentsAsked, r.agentsAnswered, r.failures], [1, 1, []], 'the query went out and the answer came back');
+    assert.equal(fleet.stats().queriesAnswered, 1);
+
+    const a = await raw(credA);
+    const asyncErrors: string[] = [];
+    void (async () => {
+      for await (const st of a.status()) if (st.type === 'error') asyncErrors.push(String((st as { error?: Error }).error?.message));
+    })();
+    const forbidden = [subjects.agentQuery(nodeB), subjects.allAgentQueries, `kubemeta.${CLUSTER}.query.>`];
+    const closed = await Promise.all(forbidden.map((subject) => a.subscribe(subject, { callback: () => undefined }).closed));
+    for (const [i, reason] of closed.entries()) {
+      assert.match(String((reason as Error | undefined)?.message), /Permissions Violation for Subscription/, `${forbidden[i]} refused`);
+    }
+    // Nor can A query B's agent (or any): publishing on a query subject is refused.
+    a.publish(subjects.agentQuery(nodeB), new TextEncoder().encode('{}'));
+    a.publish(subjects.agentQuery(nodeA), new TextEncoder().encode('{}'));
+    await a.flush();
+    await waitFor(() => asyncErrors.filter((e) => /Permissions Violation for Publish/.test(e)).length >= 2, { what: 'the query publishes to be refused', timeoutMs: 5_000 });
   });
 
   it('a wrong password is refused with a clear error from the SDK, at once', async () => {

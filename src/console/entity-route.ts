@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { StateView } from '../sdk/index.ts';
+import { parseParams } from './api-schemas.ts';
+import { KIND_ALIASES, kindsOfAlias, type EntityKind } from './entity-kinds.ts';
+import { describeEntity, type EntityDetail } from './entity-view.ts';
+import { ConsoleError, ConsoleErrorCode } from './errors.ts';
+
+export interface EntityRouteOptions {
+  /** The followed clusters' states, by cluster name. */
+  readonly clusters: ReadonlyMap<string, { readonly state: StateView }>;
+}
+
+const entityParams = z
+  .object({
+    cluster: z.string({ message: 'cluster must be given once, as text' }).max(253, 'cluster must be at most 253 characters').optional(),
+  })
+  .strict();
+
+/**
+ * `GET /api/entity/<kind>/<uid>?cluster=` — one object of a followed cluster and what it relates
+ * to (entity-view.ts): a pod with its containers, node, services, owner chain and namespace; a
+ * workload with its owners, the workloads it owns and their pods; a service with its member
+ * pods; a namespace or node with its pods; a label (`key=value`) with the objects carrying it.
+ * `<uid>` is the key autocomplete returns (a container's id, a label's `key=value`, URL-encoded).
+ * `cluster` may be left out when the console follows one cluster. Answers 404
+ * CONSOLE_UNKNOWN_ENTITY when the state does not hold the object (any more).
+ */
+export function registerEntityRoute(app: FastifyInstance, options: EntityRouteOptions): void {
+  const names = [...options.clusters.keys()];
+  app.get<{ Params: { kind: string; uid: string } }>('/api/entity/:kind/:uid', async (req): Promise<EntityDetail> => {
+    const kind = entityKind(req.params.kind);
+    const uid = req.params.uid;
+    if (uid.length > 512 || /[\u0000-\u001f]/.test(uid)) throw new ConsoleError(ConsoleErrorCode.BAD_REQUEST, 'uid must be at most 512 characters, without control characters');
+    const p = parseParams(entityParams, req.query);
+    let cluster = p.cluster;
+    if (cluster === undefined) {
+      if (names.length !== 1) throw new ConsoleError(ConsoleErrorCode.BAD_REQUEST, `cluster is required: this console follows ${names.join(', ')}`);
+      cluster = names[0] as string;
+    }
+    const followed = options.clusters.get(cluster);
+    if (!followed) throw new ConsoleError(ConsoleErrorCode.UNKNOWN_CLUSTER, `unknown cluster "${cluster}"; this console follows ${names.join(', ')}`);
+    const detail = describeEntity(followed.state, cluster, kind, uid);
+    if (!detail) {
+      throw new ConsoleError(
+        ConsoleErrorCode.UNKNOWN_ENTITY,
+        `cluster "${cluster}" holds no ${kind} "${uid}" (never seen, or deleted longer ago than the retention window); look it up with /api/autocomplete`,
+      );
+    }
+    return detail;
+  });
+}
+
+function entityKind(text: string): EntityKind {
+  const kinds = kindsOfAlias(text);
+  if (!kinds) throw new ConsoleError(ConsoleErrorCode.UNKNOWN_KIND, `unknown kind "${text}"; use one of ${KIND_ALIASES.join(', ')}`);
+  if (kinds.length !== 1) throw new ConsoleError(ConsoleErrorCode.UNKNOWN_KIND, `"${text}" names several kinds; name one (deployment, statefulset, …)`);
+  return kinds[0] as EntityKind;
+}

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The web console: three static files from `web/` (plain HTML, CSS and a browser ES module: no
+ * build step, nothing from a CDN), read once when the routes are registered and served from
+ * memory. Hand-written rather than @fastify/static: four fixed files need no directory
+ * serving, ranges or ETags, and one dependency fewer.
+ *
+ * The page is public (it holds no data); its API calls carry the bearer token the user enters.
+ * The Content-Security-Policy allows only the page's own files and API: no inline script or
+ * style, no other origin, no framing.
+ */
+export const WEB_FILES: Readonly<Record<string, { readonly file: string; readonly type: string }>> = Object.freeze({
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/assets/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
+});
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function registerWebRoutes(app: FastifyInstance): void {
+  const dir = new URL('./web/', import.meta.url);
+  for (const [path, { file, type }] of Object.entries(WEB_FILES)) {
+    const body = readFileSync(new URL(file, dir));
+    app.get(path, async (_req, reply) =>
+      reply
+        .type(type)
+        .header('content-security-policy', CONTENT_SECURITY_POLICY)
+        .header('referrer-policy', 'no-referrer')
+        .send(body));
+  }
+}

@@ -1,0 +1,37 @@
+// The telemetry module: simulated node agents that record UPID-keyed synthetic telemetry and
+// answer queries with their local metadata, and the query broker that routes a query to the
+// agents of the relevant nodes only and merges their partial aggregates. The whole story of
+// kubemeta, runnable: docs/agents.md.
+
+export type { RunAgentsOptions, FleetStats } from './run-agents.ts';
+export { runAgents, AgentFleet } from './run-agents.ts';
+export type { SimulatedAgentOptions, SimulatedAgentStats } from './simulated-agent.ts';
+export { SimulatedAgent } from './simulated-agent.ts';
+export type { TelemetryRow } from './telemetry-ring.ts';
+
+export type { QueryBrokerOptions, QueryConnection, QueryRouting, QueryResult, AgentFailure } from './query-broker.ts';
+export { QueryBroker } from './query-broker.ts';
+export type { ConnectQueryBrokerOptions, ConnectedQueryBroker } from './broker-connection.ts';
+export { connectQueryBroker } from './broker-connection.ts';
+
+export type { Aggregation, Measure, Dimension, TelemetryFilter, TelemetryQuery } from './query-language.ts';
+export { AGGREGATIONS, MEASURES, DIMENSIONS, DEFAULT_WINDOW_MS, MAX_QUERY_LENGTH, parseTelemetryQuery, formatTelemetryQuery, toQueryFilter } from './query-language.ts';
+export type { GroupKey, GroupPartial } from './aggregate.ts';
+export { newPartial, mergePartial, finalValue, valueColumn } from './aggregate.ts';
+export {
+  HISTOGRAM_BUCKETS,
+  HISTOGRAM_GROWTH,
+  bucketOf,
+  bucketBounds,
+  bucketValue,
+  histogramQuantile,
+  quantileBucket,
+  newHistogram,
+} from './latency-histogram.ts';
+export type { AgentQueryRequest, AgentQueryReply, WireGroup, AgentQueryErrorCode } from './query-protocol.ts';
+export { QUERY_PROTOCOL_VERSION, decodeAgentQueryRequest, decodeAgentQueryReply } from './query-protocol.ts';
+
+export type { AgentsConfig, AgentsOptions } from './agents-config.ts';
+export { agentsConfigSchema } from './agents-config.ts';
+
+export { TelemetryErrorCode, TelemetryError, isTelemetryError, TelemetryInvalidArgumentError, QueryParseError, isQueryParseError } from './errors.ts';
