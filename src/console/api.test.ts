@@ -2,73 +2,10 @@
 // ClusterClient that holds and changes the state) behind a fake client.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, waitFor } from '../core/index.ts';
-import { create, createResourceUpdate, kinds, newStreamId, PodUpdateSchema, updateIdentity, type ResourceUpdate } from '../schema/index.ts';
-import { LocalState, type AppliedUpdate, type Change, type Status } from '../sdk/index.ts';
+import { waitFor } from '../core/index.ts';
+import { create, createResourceUpdate, kinds, PodUpdateSchema, type ResourceUpdate } from '../schema/index.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
-import type { FollowedClient } from './cluster-follower.ts';
-
-/** An async iterator fed by push(); ends on close(). */
-class Feed<T> implements AsyncIterableIterator<T> {
-  #items: T[] = [];
-  #wake: ((r: IteratorResult<T>) => void) | undefined;
-  #closed = false;
-  push(item: T): void {
-    if (this.#wake) {
-      const wake = this.#wake;
-      this.#wake = undefined;
-      wake({ value: item, done: false });
-    } else if (!this.#closed) this.#items.push(item);
-  }
-  next(): Promise<IteratorResult<T>> {
-    if (this.#items.length > 0) return Promise.resolve({ value: this.#items.shift() as T, done: false });
-    if (this.#closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.#wake = resolve));
-  }
-  async return(): Promise<IteratorResult<T>> {
-    this.#closed = true;
-    this.#wake?.({ value: undefined, done: true });
-    return { value: undefined, done: true };
-  }
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this;
-  }
-}
-
-/** Fans pushes out to one Feed per reader, as the SDK's change and status streams do. */
-class FanOut<T> {
-  readonly active = true;
-  readonly readers: Array<Feed<T>> = [];
-  push(item: T): void {
-    for (const r of this.readers) r.push(item);
-  }
-  reader(): Feed<T> {
-    const r = new Feed<T>();
-    this.readers.push(r);
-    return r;
-  }
-}
-
-/** A ClusterClient stand-in: a LocalState whose changes go to every `changes()` reader. */
-class FakeClient implements FollowedClient {
-  readonly changeFeed = new FanOut<Change>();
-  readonly statusFeed = new FanOut<Status>();
-  readonly state = new LocalState({ clock: new ManualClock(1_800_000_000_000), retentionMs: 60_000, changes: this.changeFeed });
-  readonly lifecycle = 'running' as const;
-  readonly streamId = newStreamId();
-  head = 0;
-  readonly lag = 0;
-  readonly inSync = true;
-  changes(): AsyncIterableIterator<Change> {
-    return this.changeFeed.reader();
-  }
-  status(): AsyncIterableIterator<Status> {
-    return this.statusFeed.reader();
-  }
-  apply(...updates: ResourceUpdate[]): void {
-    for (const update of updates) this.state.apply({ version: ++this.head, update, identity: updateIdentity(update) } satisfies AppliedUpdate);
-  }
-}
+import { FakeClusterClient as FakeClient } from './test-client.ts';
 
 function pod(uid: string, name: string, namespace: string, labels: Record<string, string> = {}, stopped = false): ResourceUpdate {
   return createResourceUpdate({ object: { case: 'pod', value: create(PodUpdateSchema, { uid, name, namespace, labels, stopTimeNs: stopped ? 1_800_000_000_000_000_000n : 0n }) } });
