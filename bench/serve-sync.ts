@@ -4,15 +4,27 @@
 // serve's peak RSS, and API requests. Then churn at a fixed rate: the sustained update rate and
 // the latency from a sim write to the update reaching a NATS subscriber (p50/p99).
 //
+// In the same run, the physical floor of the sync (bench/lib/sync-floor.ts): the time to only
+// download and JSON.parse the same LISTs, and to only publish the same NATS messages (their
+// sizes are recorded during the first sync); printed as "serve vs floor". The sim serializes
+// every object once before serve starts (its JSON is then cached), so serve and the LIST floor
+// read the same warm sim; --cold-sim leaves that to serve's first LIST, as in the runs made
+// before the floor existed.
+//
 //   node --import tsx bench/serve-sync.ts [--nodes 5000] [--pods-per-node 30] [--runs 1]
+//        [--skip-floor] [--cold-sim] [--out-dir bench/results]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import { clusterSubjects, decodeUpdateBatch } from '../src/schema/index.ts';
 import { ScenarioEngine, startSimApiServer, writeKubeconfig } from '../src/sim/index.ts';
+import { serveConfigSchema } from '../src/config/index.ts';
 import { freePort, makeTempDir, spawnProcess, startNatsServer } from '../src/testing/index.ts';
 import { cpuSecondsOf, median, percentile, printTable, rssOf, writeResult } from './lib/report.ts';
+import { atExit, killOnExit, removeOnExit } from './lib/cleanup.ts';
+import { measureListFloor, PublishRecorder, rateLimitFloorMs, type NatsFloorResult } from './lib/sync-floor.ts';
+import type { ListFloorResult } from './lib/list-floor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,8 +39,15 @@ const { values } = parseArgs({
     'serve-node-flags': { type: 'string', default: '' },
     /** Writes a CPU profile of the serve child into this directory (node --cpu-prof). */
     'serve-cpu-prof': { type: 'string' },
+    /** Skip the floor measurements (the recording subscriber, the LIST and NATS floors). */
+    'skip-floor': { type: 'boolean', default: false },
+    /** Leave the sim's first serialization of every object to serve's LIST (not pre-warmed). */
+    'cold-sim': { type: 'boolean', default: false },
+    /** Where serve-sync.json goes (default bench/results). */
+    'out-dir': { type: 'string' },
   },
 });
+const withFloor = values['skip-floor'] !== true;
 const nodes = Number(values.nodes);
 const podsPerNode = Number(values['pods-per-node']);
 
@@ -38,11 +57,24 @@ const populate = engine.populate();
 engine.controllers.start();
 const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: 5_000 });
 console.log(`sim: ${engine.model.count('Pod')} pods, ${engine.model.count('Node')} nodes in ${Math.round(performance.now() - t0)} ms`);
+// The sim serializes an object the first time it is read and keeps the JSON: do it for every
+// object now, so serve's LISTs and the LIST floor both read a warm sim.
+let simSerializeMs: number | undefined;
+if (values['cold-sim'] !== true) {
+  const t = performance.now();
+  for (const r of engine.model.resources()) for (const s of engine.model.list(r.kind).items) void s.json;
+  simSerializeMs = Math.round(performance.now() - t);
+  console.log(`sim: every object serialized once in ${simSerializeMs} ms (the JSON is kept)`);
+}
 const nats = await startNatsServer();
+atExit(() => void nats.kill());
+const serveDefaults = serveConfigSchema.parse({});
 const bin = new URL('../bin/kubemeta.js', import.meta.url).pathname;
 
 interface Run {
   readyMs: number;
+  /** Spawn → /status first answers: node and tsx loading, the store opening (polled every 50 ms). */
+  httpMs: number;
   head: number;
   updatesPerSec: number;
   peakRssMb: number;
@@ -50,6 +82,8 @@ interface Run {
   cpuSeconds: number;
   apiLists: number;
   apiWatches: number;
+  /** Every request serve made to the API server (discovery included): each takes a rate-limiter token. */
+  apiRequests: number;
   listObjects: number;
 }
 
@@ -74,9 +108,12 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
     bin, 'serve', '--kubeconfig', kubeconfig, '--nats-urls', nats.url, '--store', `lmdb:${join(dir, 'store')}`,
     '--http', `127.0.0.1:${port}`, '--cluster', 'bench', '--log-level', 'warn',
   ]);
+  killOnExit(proc.child);
   let peak = 0;
+  let httpMs: number | undefined;
   for (;;) {
     const s = await status(port);
+    if (s !== undefined) httpMs ??= performance.now() - started;
     if (proc.child.pid) peak = Math.max(peak, rssOf(proc.child.pid).peakMb);
     if (s?.state === 'ready') break;
     if (proc.child.exitCode !== null) throw new Error(`serve exited: ${proc.output()}`);
@@ -90,12 +127,14 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
   return {
     run: {
       readyMs: Math.round(readyMs),
+      httpMs: Math.round(httpMs ?? readyMs),
       head: s.head,
       updatesPerSec: Math.round(s.head / (readyMs / 1000)),
       peakRssMb: peak,
       cpuSeconds,
       apiLists: sum(after.requests['list']) - sum(before.requests['list']),
       apiWatches: after.watchesStarted - before.watchesStarted,
+      apiRequests: Object.keys(after.requests).reduce((n, verb) => n + sum(after.requests[verb]) - sum(before.requests[verb]), 0),
       listObjects: after.listObjects - before.listObjects,
     },
     port,
@@ -105,16 +144,38 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
 
 const runs: Run[] = [];
 let last: { port: number; stop: () => Promise<void>; dir: { path: string; remove: () => Promise<void> } } | undefined;
+// The floor's subscriber records what serve publishes during the first sync (update subjects only).
+const floorDir = await makeTempDir('bench-sync-floor');
+removeOnExit(floorDir.path);
+const subjects = clusterSubjects('bench');
+let recorder = withFloor ? await PublishRecorder.start(nats.url, [subjects.clusterScope, subjects.allNodeScopes], floorDir.path) : undefined;
+let recorded: { messages: number; bytes: number; servePublishedMessages: number | undefined } | undefined;
 for (let i = 0; i < Number(values.runs); i++) {
   await last?.stop();
   await last?.dir.remove();
   const dir = await makeTempDir('bench-sync');
+  removeOnExit(dir.path);
   const r = await syncOnce(dir.path);
   runs.push(r.run);
   last = { port: r.port, stop: r.stop, dir };
   console.log(`run ${i + 1}: ready in ${r.run.readyMs} ms, ${r.run.head} updates, peak RSS ${r.run.peakRssMb} MB`);
+  if (i === 0 && recorder) {
+    // Ready means every update is handed to NATS; give the last messages a moment to arrive.
+    await new Promise((res) => setTimeout(res, 1_000));
+    const served = (await fetch(`http://127.0.0.1:${r.port}/status`).then((res) => res.json())) as { publisher?: { messages: number } };
+    recorded = { ...(await recorder.stop()), servePublishedMessages: served.publisher?.messages };
+  }
 }
 printTable(`initial sync: ${nodes} nodes, ${engine.model.count('Pod')} pods`, runs.map((r, i) => ({ run: i + 1, ...r })));
+
+// The floor, on the same sim and nats-server while serve idles (no churn yet).
+let floor: SyncFloor | undefined;
+if (recorder && recorded) {
+  floor = await measureFloor(runs[0] as Run, recorder, recorded);
+  await recorder.close();
+  recorder = undefined;
+}
+await floorDir.remove();
 
 // Churn: latency from the sim's write (model commit) to the update on the cluster subject.
 const nc = await connect({ servers: nats.url });
@@ -182,14 +243,59 @@ await api.close();
 engine.controllers.close();
 await nats.stop();
 const path = writeResult('serve-sync', {
-  command: `node --import tsx bench/serve-sync.ts --nodes ${nodes} --pods-per-node ${podsPerNode} --runs ${values.runs}`,
-  cluster: { nodes, pods: engine.model.count('Pod'), populateMs: Math.round(populate.durationMs) },
+  command: `node --import tsx bench/serve-sync.ts --nodes ${nodes} --pods-per-node ${podsPerNode} --runs ${values.runs}${withFloor ? '' : ' --skip-floor'}${values['cold-sim'] ? ' --cold-sim' : ''}`,
+  cluster: { nodes, pods: engine.model.count('Pod'), populateMs: Math.round(populate.durationMs), simSerializeMs },
   runs,
   median: { readyMs: median(runs.map((r) => r.readyMs)), updatesPerSec: median(runs.map((r) => r.updatesPerSec)), peakRssMb: median(runs.map((r) => r.peakRssMb)) },
+  floor,
   churn,
-});
+}, values['out-dir']);
 console.log(`\nwrote ${path}`);
 process.exit(0);
+
+interface SyncFloor {
+  /** Run 1, whose published messages were recorded. */
+  serveReadyMs: number;
+  /** Download + JSON.parse of serve's LISTs, no rate limit (bench/lib/list-floor.ts). */
+  list: ListFloorResult;
+  /** The least time serve's API client limiter (--api-qps, --api-burst; defaults) allows for serve's requests of run 1. */
+  rateLimit: { requests: number; qps: number; burst: number; ms: number };
+  /** What the recorder saw serve publish during run 1 (update messages; heartbeats excluded). */
+  recorded: { messages: number; bytes: number; servePublishedMessages: number | undefined };
+  /** The same messages published again, nothing else (bench/lib/nats-floor.ts). */
+  nats: NatsFloorResult;
+  /** serve's time to ready ÷ each floor. */
+  ratios: { list: number; rateLimit: number | null; nats: number; listPlusNats: number };
+}
+
+async function measureFloor(run: Run, rec: PublishRecorder, seen: NonNullable<typeof recorded>): Promise<SyncFloor> {
+  console.log(`\nfloor: downloading and parsing the same LISTs (pages of ${serveDefaults.listPageSize}) …`);
+  const list = await measureListFloor(api.url, serveDefaults.listPageSize);
+  console.log(`floor: publishing the ${seen.messages} messages (${Math.round(seen.bytes / 1e6)} MB) serve published, to a fresh subject …`);
+  const natsFloor = await rec.publishFloor(seen.messages);
+  const rateLimit = { requests: run.apiRequests, qps: serveDefaults.apiQps, burst: serveDefaults.apiBurst, ms: rateLimitFloorMs(run.apiRequests, serveDefaults.apiQps, serveDefaults.apiBurst) };
+  const ratio = (ms: number): number => Math.round((run.readyMs / ms) * 10) / 10;
+  const result: SyncFloor = {
+    serveReadyMs: run.readyMs,
+    list,
+    rateLimit,
+    recorded: seen,
+    nats: natsFloor,
+    ratios: { list: ratio(list.ms), rateLimit: rateLimit.ms > 0 ? ratio(rateLimit.ms) : null, nats: ratio(natsFloor.deliveredMs), listPlusNats: ratio(list.ms + natsFloor.deliveredMs) },
+  };
+  const mb = (b: number): number => Math.round(b / 1e5) / 10;
+  printTable('serve vs floor (run 1): what the two ends of the pipeline cost alone', [
+    { measure: 'serve: spawn → ready', ms: run.readyMs, detail: `${run.head} updates committed, ${run.apiRequests} API requests; process up (HTTP answering) after ${run.httpMs} ms`, 'serve ÷ this': '1' },
+    { measure: 'LIST download + JSON.parse', ms: list.ms, detail: `${list.pages} pages, ${list.objects} objects, ${mb(list.bytes)} MB; JSON.parse ${list.parseMs} ms; ${list.cpuSeconds} CPU s`, 'serve ÷ this': `${result.ratios.list}×` },
+    { measure: `API rate limit (${rateLimit.qps} QPS, burst ${rateLimit.burst})`, ms: rateLimit.ms, detail: `${rateLimit.requests} requests; a floor of serve's own client`, 'serve ÷ this': result.ratios.rateLimit === null ? '-' : `${result.ratios.rateLimit}×` },
+    { measure: 'NATS publish → last delivered', ms: natsFloor.deliveredMs, detail: `${natsFloor.messages} msgs, ${mb(natsFloor.bytes)} MB: ${natsFloor.messagesPerSec} msgs/s, ${natsFloor.mbPerSec} MB/s; received ${natsFloor.received}`, 'serve ÷ this': `${result.ratios.nats}×` },
+    { measure: 'LIST + NATS, one after the other', ms: list.ms + natsFloor.deliveredMs, detail: 'serve with the store, projection and encoding free, and no overlap', 'serve ÷ this': `${result.ratios.listPlusNats}×` },
+  ]);
+  if (seen.servePublishedMessages !== undefined && seen.servePublishedMessages !== seen.messages) {
+    console.log(`  note: serve says it published ${seen.servePublishedMessages} messages, the recorder saw ${seen.messages}`);
+  }
+  return result;
+}
 
 /** Cumulative bucket counts of serve's latency histograms, from /metrics. */
 async function histograms(port: number): Promise<Map<string, Map<number, number>>> {

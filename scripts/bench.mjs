@@ -4,7 +4,11 @@
 // exact command of each. `npm run bench -- serve-sync replay` runs only those.
 //
 // Each bench's duration is printed; the long ones are control-plane (about 9 minutes),
-// sim-populate (about 10) and serve-sync at 150,000 pods (about 4): see BENCHMARKS.md.
+// sim-populate (about 10), serve-sync at 150,000 pods (about 4 before its floor was added; the
+// floor adds a second LIST and a replay of the published messages), serve-restart at 150,000
+// pods (an initial sync plus six restarts; not timed yet at this size, about 2 minutes at
+// 30,000 pods) and churn-latency at 30,000 pods (about 2 minutes; up to six steps of 15 s and
+// their drains): see BENCHMARKS.md.
 import { spawnSync } from 'node:child_process';
 
 /** name → extra arguments (node flags first, then the bench's own). */
@@ -16,9 +20,12 @@ const BENCHES = [
   ['heartbeat', [], []],
   ['sdk-hydration', ['--expose-gc'], []],
   ['autocomplete', ['--expose-gc'], []],
+  ['query-broker', [], []],
   ['sim-populate', [], []],
   ['sim-list', ['--max-old-space-size=8192'], []],
   ['serve-sync', ['--max-old-space-size=8192'], ['--nodes', '5000', '--pods-per-node', '30']],
+  ['serve-restart', ['--max-old-space-size=8192'], ['--nodes', '5000', '--pods-per-node', '30', '--runs', '3']],
+  ['churn-latency', ['--max-old-space-size=8192'], ['--nodes', '1000', '--pods-per-node', '30']],
   ['control-plane', [], []],
 ];
 

@@ -27,8 +27,9 @@ export function printTable(title: string, rows: Array<Record<string, string | nu
   for (const r of rows) console.log(cols.map((c) => String(r[c]).padEnd(width(c))).join('  '));
 }
 
-export function writeResult(name: string, data: unknown): string {
-  const dir = new URL('../results/', import.meta.url).pathname;
+/** Writes `<dir>/<name>.json` (default dir: bench/results) with the time and the machine. */
+export function writeResult(name: string, data: unknown, outDir?: string): string {
+  const dir = outDir ?? new URL('../results/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.json`);
   writeFileSync(path, JSON.stringify({ at: new Date().toISOString(), machine: machine(), ...(data as object) }, null, 2) + '\n');

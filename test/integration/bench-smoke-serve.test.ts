@@ -1,0 +1,99 @@
+// bench/serve-sync.ts (with its floor), bench/churn-latency.ts and bench/serve-restart.ts at
+// tiny scale, so the benchmarks do not rot: each runs end to end (sim, nats-server, kubemeta
+// serve and its helpers in child processes) and writes its JSON. Structure and counts only,
+// never times.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, spawnProcess } from '../../src/testing/index.ts';
+
+const bench = (name: string): string => new URL(`../../bench/${name}.ts`, import.meta.url).pathname;
+
+async function runBench(name: string, args: string[], outDir: string): Promise<string> {
+  const proc = spawnProcess(process.execPath, ['--import', 'tsx', bench(name), ...args, '--out-dir', outDir]);
+  const timer = setTimeout(() => void proc.kill(), 170_000);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, proc.output());
+  return proc.output();
+}
+
+type Fields = Record<string, unknown>;
+interface SyncJson {
+  runs: Fields[];
+  floor: { list: Fields; nats: Fields; recorded: { messages: number }; ratios: Fields; rateLimit: Fields };
+  churn: Fields;
+}
+interface ChurnJson {
+  agents: { count: number };
+  stopReason: unknown;
+  steps: Array<Fields & { probe: Fields; churn: Fields }>;
+}
+interface RestartJson {
+  restarts: Array<Fields & { mode: string; apiLists: number }>;
+  median: Record<string, Fields>;
+}
+
+const isNumber = (v: unknown): boolean => typeof v === 'number';
+/** A latency percentile: a number, or null (JSON of NaN) when a step had no sample. */
+const isLatency = (v: unknown): boolean => typeof v === 'number' || v === null;
+
+test('bench/serve-sync.ts runs at tiny scale and writes the sync, the floor and the churn', { timeout: 180_000 }, async () => {
+  const out = await makeTempDir('bench-smoke-sync');
+  try {
+    const output = await runBench('serve-sync', ['--nodes', '5', '--pods-per-node', '4', '--churn-seconds', '1', '--churn-rate', '5', '--settle-seconds', '0'], out.path);
+    assert.match(output, /serve vs floor/);
+    const json = JSON.parse(readFileSync(join(out.path, 'serve-sync.json'), 'utf8')) as SyncJson;
+    for (const k of ['readyMs', 'httpMs', 'head', 'apiRequests', 'apiLists']) assert.ok(isNumber(json.runs[0]?.[k]), `runs[0].${k}`);
+    const floor = json.floor;
+    for (const k of ['ms', 'pages', 'objects', 'bytes', 'parseMs']) assert.ok(isNumber(floor.list[k]), `floor.list.${k}`);
+    assert.ok((floor.list['pages'] as number) >= 11, 'one page or more for each kind serve lists');
+    for (const k of ['messages', 'bytes', 'publishMs', 'deliveredMs', 'messagesPerSec', 'mbPerSec', 'received']) assert.ok(isNumber(floor.nats[k]), `floor.nats.${k}`);
+    assert.ok(floor.recorded.messages > 0, 'serve published update messages during the sync');
+    assert.equal(floor.nats['messages'], floor.recorded.messages, 'the floor publishes as many messages as serve did');
+    for (const k of ['list', 'nats', 'listPlusNats']) assert.ok(isNumber(floor.ratios[k]), `floor.ratios.${k}`);
+    assert.ok(isNumber(floor.rateLimit['ms']));
+    assert.ok(isNumber(json.churn['committedUpdatesPerSec']));
+  } finally {
+    await out.remove();
+  }
+});
+
+test('bench/churn-latency.ts runs at tiny scale and writes its steps and chart', { timeout: 180_000 }, async () => {
+  const out = await makeTempDir('bench-smoke-churn');
+  try {
+    await runBench('churn-latency', ['--nodes', '10', '--pods-per-node', '4', '--agents', '2', '--rates', '5,10', '--step-seconds', '1', '--settle-seconds', '0', '--probe-rate', '10'], out.path);
+    const json = JSON.parse(readFileSync(join(out.path, 'churn-latency.json'), 'utf8')) as ChurnJson;
+    assert.equal(json.agents.count, 2);
+    assert.equal(typeof json.stopReason, 'string');
+    assert.ok(json.steps.length >= 1);
+    for (const step of json.steps) {
+      for (const k of ['offeredActionsPerSec', 'simActionsPerSec', 'committedUpdatesPerSec', 'serveCpuPerSec', 'probesWritten', 'drainMs']) assert.ok(isNumber(step[k]), k);
+      for (const which of ['probe', 'churn'] as const) {
+        assert.ok(isNumber(step[which]['samples']), `${which}.samples`);
+        for (const k of ['p50Ms', 'p99Ms', 'maxMs']) assert.ok(isLatency(step[which][k]), `${which}.${k}`);
+      }
+    }
+    assert.ok(existsSync(join(out.path, 'churn-latency.svg')));
+    assert.match(readFileSync(join(out.path, 'churn-latency.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  } finally {
+    await out.remove();
+  }
+});
+
+test('bench/serve-restart.ts runs at tiny scale; restarts on a valid store send no LIST', { timeout: 180_000 }, async () => {
+  const out = await makeTempDir('bench-smoke-restart');
+  try {
+    await runBench('serve-restart', ['--nodes', '5', '--pods-per-node', '4', '--runs', '1', '--settle-seconds', '0', '--cli-load-runs', '0'], out.path);
+    const json = JSON.parse(readFileSync(join(out.path, 'serve-restart.json'), 'utf8')) as RestartJson;
+    assert.deepEqual(json.restarts.map((r) => r.mode), ['graceful', 'kill9']);
+    for (const r of json.restarts) {
+      for (const k of ['stopMs', 'readyMs', 'watchingMs', 'apiWatches', 'committed']) assert.ok(isNumber(r[k]), k);
+      assert.equal(r.apiLists, 0, `${r.mode}: a restart with valid stored resourceVersions sends no LIST`);
+    }
+    for (const mode of ['graceful', 'kill9']) assert.ok(isNumber(json.median[mode]?.['readyMs']), `median.${mode}.readyMs`);
+  } finally {
+    await out.remove();
+  }
+});
