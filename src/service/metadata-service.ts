@@ -337,7 +337,10 @@ export class MetadataService {
     void this.#connectNats();
     this.#state = 'syncing';
     for (const kind of DEFAULT_KINDS) this.#startReflectors(kind);
-    this.#timers.push(setInterval(() => this.#checkProgress(), 1_000));
+    this.#timers.push(setInterval(() => this.#progress.log(this.reflectorStats(), this.#log), 1_000));
+    // Readiness is checked often: a restart that resumes its watches is synced within a few
+    // hundred milliseconds, and a 1 s check made up most of its time to ready.
+    this.#timers.push(setInterval(() => this.#checkReady(), 50));
     this.#timers.push(setInterval(() => void this.#compact(), c.compactionIntervalMs));
   }
 
@@ -432,10 +435,10 @@ export class MetadataService {
    * Ready once every kind has listed (or resumed) and everything received until then is
    * committed and published: a barrier, so readiness does not wait for a quiet moment.
    */
-  #checkProgress(): void {
+  #checkReady(): void {
+    if (this.#state !== 'syncing' || this.#syncBarrier) return;
     const stats = this.reflectorStats();
-    this.#progress.log(stats, this.#log);
-    if (this.#state !== 'syncing' || this.#syncBarrier || !stats.every((s) => s.synced || s.phase === 'unsupported')) return;
+    if (!stats.every((s) => s.synced || s.phase === 'unsupported')) return;
     this.#syncBarrier = (this.#committer as GroupCommitter).barrier().then(() => {
       if (this.#state !== 'syncing') return;
       this.#state = 'ready';
@@ -482,7 +485,6 @@ export class MetadataService {
   async #runShutdown(timeoutMs: number, commitPending: boolean): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#abort.abort(new ServiceError('SERVICE_STOPPING', 'the service is stopping'));
-    await Promise.allSettled(this.#runs);
     const deadline = withTimeout(undefined, timeoutMs);
     const step = async (what: string, fn: () => Promise<void> | undefined): Promise<void> => {
       try {
@@ -491,6 +493,12 @@ export class MetadataService {
         this.#log.warn({ err: toError(err) }, `shutdown: ${what} did not finish`);
       }
     };
+    // Bounded like every other step: a watch or election stuck in I/O that ignores the abort
+    // must not keep the process from committing what it has and exiting (what a stuck watch
+    // did not deliver is not lost: the stored resourceVersion does not claim it).
+    await step('watches and election to stop', async () => {
+      await Promise.allSettled(this.#runs);
+    });
     if (commitPending) {
       await step('commit of the last updates', () => this.#committer?.close());
       await step('publish of the last updates', () => this.#publisher?.flush());
