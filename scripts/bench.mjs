@@ -3,12 +3,10 @@
 // machine), each writing bench/results/<name>.json. BENCHMARKS.md quotes these results and the
 // exact command of each. `npm run bench -- serve-sync replay` runs only those.
 //
-// Each bench's duration is printed; the long ones are control-plane (about 9 minutes),
-// sim-populate (about 10), serve-sync at 150,000 pods (about 4 before its floor was added; the
-// floor adds a second LIST and a replay of the published messages), serve-restart at 150,000
-// pods (an initial sync plus six restarts; not timed yet at this size, about 2 minutes at
-// 30,000 pods) and churn-latency at 30,000 pods (about 2 minutes; up to six steps of 15 s and
-// their drains): see BENCHMARKS.md.
+// Each bench's duration is printed. The whole run took 23 min 22 s from a fresh clone on a
+// 2-vCPU machine (2026-11-27); the long ones are control-plane (about 6 minutes), serve-restart
+// at 150,000 pods (about 5: a sync and six restarts), sim-populate (about 3.5), serve-sync at
+// 150,000 pods with its floor and churn (about 3) and churn-latency (about 2): see BENCHMARKS.md.
 import { spawnSync } from 'node:child_process';
 
 /** name → extra arguments (node flags first, then the bench's own). */
