@@ -8,7 +8,8 @@
 // Sends {type:'synced'} once every agent is in sync, then {type:'changes'} batches every
 // `reportEveryMs`, until it is killed. Times are epoch ms (performance.timeOrigin +
 // performance.now()), comparable with the bench process on the same machine.
-import { NodeAgentClient, type Change } from '../../src/sdk/index.ts';
+import { connectNodeAgents } from './connect-node-agents.ts';
+import type { Change, NodeAgentClient } from '../../src/sdk/index.ts';
 import type { PodUpdate } from '../../src/schema/index.ts';
 
 export interface ChurnAgentsConfig {
@@ -39,14 +40,7 @@ const now = (): number => performance.timeOrigin + performance.now();
 const started = performance.now();
 process.on('disconnect', () => process.exit(0));
 
-const agents = await Promise.all(
-  config.nodes.map(async (node) => {
-    const signal = AbortSignal.timeout(300_000);
-    const a = await NodeAgentClient.connect({ servers: config.natsUrl, cluster: config.cluster, node, agentInstanceId: `bench-${node}`, signal });
-    await a.whenInSync(signal);
-    return a;
-  }),
-);
+const agents = await connectNodeAgents(config.natsUrl, config.cluster, config.nodes);
 
 let rows: PodChangeRow[] = [];
 const counts = { overflows: 0, gaps: 0, bootstraps: 0 };

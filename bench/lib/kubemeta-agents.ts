@@ -6,7 +6,8 @@
 //   BENCH_AGENTS='<json: KubemetaAgentsConfig>' node --import tsx bench/lib/kubemeta-agents.ts
 // It reports {type:'synced', ...} once every client is in sync, and keeps following its scope
 // until it is killed.
-import { ClusterClient, NodeAgentClient, type ScopeClient } from '../../src/sdk/index.ts';
+import { connectNodeAgents } from './connect-node-agents.ts';
+import { ClusterClient, type ScopeClient } from '../../src/sdk/index.ts';
 
 export interface KubemetaAgentsConfig {
   natsUrl: string;
@@ -31,14 +32,7 @@ const config = JSON.parse(process.env['BENCH_AGENTS'] ?? '{}') as KubemetaAgents
 const started = performance.now();
 process.on('disconnect', () => process.exit(0));
 
-const agents = await Promise.all(
-  config.nodes.map(async (node) => {
-    const signal = AbortSignal.timeout(300_000);
-    const a = await NodeAgentClient.connect({ servers: config.natsUrl, cluster: config.cluster, node, agentInstanceId: `bench-${node}`, signal });
-    await a.whenInSync(signal);
-    return a;
-  }),
-);
+const agents = await connectNodeAgents(config.natsUrl, config.cluster, config.nodes);
 const clients: ScopeClient[] = [...agents];
 if (config.clusterClient) {
   const signal = AbortSignal.timeout(300_000);

@@ -16,4 +16,4 @@ export { silentLogger, MemoryLogger } from './logger.ts';
 export { BoundedQueue } from './bounded-queue.ts';
 export type { WaitForOptions } from './wait-for.ts';
 export { waitFor } from './wait-for.ts';
-export { withTimeout, isAbortError } from './abort.ts';
+export { withTimeout, isAbortError, abortable } from './abort.ts';

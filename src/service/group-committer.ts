@@ -48,7 +48,6 @@ interface Entry {
 
 /** What one store commit carries: whole add()s, in order. */
 interface Batch {
-  entries: Entry[];
   updates: PendingUpdate[];
   meta: Map<string, Uint8Array | null>;
   resourceVersions: Map<string, string>;
@@ -60,7 +59,7 @@ interface Batch {
 
 /** Joins add()s into one commit's input (the last aux value and resourceVersion win). */
 function assemble(entries: Entry[]): Batch {
-  const batch: Batch = { entries, updates: [], meta: new Map(), resourceVersions: new Map(), upTo: 0, addedAt: [] };
+  const batch: Batch = { updates: [], meta: new Map(), resourceVersions: new Map(), upTo: 0, addedAt: [] };
   for (const e of entries) {
     for (const u of e.updates) batch.updates.push(u);
     for (const [k, v] of e.aux) batch.meta.set(k, v);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AuthorizationError, connect, credsAuthenticator, nkeyAuthenticator, nkeys, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { ServeConfig } from '../config/index.ts';
-import { Backoff, KubemetaError, sleep, toError } from '../core/index.ts';
+import { Backoff, KubemetaError, abortable, sleep, toError } from '../core/index.ts';
 
 export class NatsConfigError extends KubemetaError {
   constructor(message: string, options?: ErrorOptions) {
@@ -103,15 +103,6 @@ export async function connectNats(
   }
 }
 
-async function connectOnce(options: ConnectionOptions, signal?: AbortSignal): Promise<NatsConnection> {
-  const pending = connect(options);
-  if (!signal) return pending;
-  return await new Promise<NatsConnection>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason);
-      void pending.then((nc) => nc.close()).catch(() => undefined);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+function connectOnce(options: ConnectionOptions, signal?: AbortSignal): Promise<NatsConnection> {
+  return abortable(connect(options), signal, (nc) => nc.close());
 }

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
+import { abortable, silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
 import { clusterSubjects, isValidClusterName, nodeScope, CLUSTER_SCOPE } from '../schema/index.ts';
 import { ClusterClient, type Change } from '../sdk/index.ts';
 import { TelemetryError, TelemetryErrorCode, TelemetryInvalidArgumentError } from './errors.ts';
@@ -342,14 +342,7 @@ async function openNats(c: Config, name: string, inboxPrefix: string | undefined
     ...extra,
     servers: c.servers,
   });
-  return await new Promise<NatsConnection>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason);
-      void pending.then((nc) => nc.close()).catch(() => undefined);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+  return await abortable(pending, signal, (nc) => nc.close());
 }
 
 function compile(o: RunAgentsOptions): Config {
