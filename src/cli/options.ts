@@ -66,6 +66,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'apiQps', help: 'requests per second to the API server (default 20)' },
   { key: 'apiBurst', help: 'request burst to the API server (default 40)' },
   { key: 'listPageSize', help: 'objects per LIST page (default 500)' },
+  { key: 'listWithPages', help: 'initial lists as paginated LISTs, not as a WatchList stream (default: WatchList where the API server offers it)', flag: true },
   { key: 'watchIdleTimeoutMs', help: 'restart a watch silent this long, no event nor bookmark (default 300000)' },
   { key: 'batchMaxUpdates', help: 'updates per store commit at most (default 2000)' },
   { key: 'batchLingerMs', help: 'wait for more updates before a commit (default 2)' },

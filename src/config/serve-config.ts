@@ -40,6 +40,11 @@ export const serveConfigSchema = z
     apiQps: num().min(0.1, 'must be at least 0.1').max(10_000, 'must be at most 10000').default(20),
     apiBurst: int(1, 100_000).default(40),
     listPageSize: int(1, 10_000).default(500),
+    /**
+     * Make initial lists with paginated LISTs even where the API server offers WatchList
+     * (streaming list, KEP-3157); servers that refuse WatchList get pages anyway.
+     */
+    listWithPages: booleanOption.default(false),
     watchIdleTimeoutMs: ms(1_000, 3_600_000).default(300_000),
 
     natsUrls: list

@@ -355,6 +355,7 @@ export class MetadataService {
         ...(namespace !== undefined ? { namespace } : {}),
         ...(stored !== undefined ? { resumeFrom: stored } : {}),
         pageSize: this.config.listPageSize,
+        watchList: !this.config.listWithPages,
         idleTimeoutMs: this.config.watchIdleTimeoutMs,
         clock: this.#clock,
         logger: this.#log.child({ module: 'source' }),

@@ -35,6 +35,12 @@ export interface SimApiServerOptions {
   logger?: Logger;
   /** Time for table ages and continue-token TTLs (default: the model's clock). */
   clock?: Clock;
+  /**
+   * Serve WatchList (`sendInitialEvents`, KEP-3157) as API servers 1.32 and 1.34+ do (default
+   * true). False answers as servers without it do: a watch with `resourceVersionMatch` is a
+   * 400 Bad Request, so clients fall back to paginated LISTs.
+   */
+  watchList?: boolean;
 }
 
 export interface SimListenOptions {
@@ -102,9 +108,11 @@ class SimApiServerImpl implements SimApiServer {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #closing = new AbortController();
+  readonly #watchList: boolean;
 
   constructor(model: ClusterModel, options: SimApiServerOptions) {
     this.model = model;
+    this.#watchList = options.watchList ?? true;
     this.tls = options.tls;
     this.#clock = options.clock ?? model.clock;
     this.#logger = (options.logger ?? silentLogger).child({ module: 'sim' });
@@ -237,6 +245,9 @@ class SimApiServerImpl implements SimApiServer {
       case 'list':
         return serveList(res, { info: route.info, filter: this.#filter(route, query), query, representation: negotiate(req.headers.accept, query) }, this.#listContext());
       case 'watch':
+        if (!this.#watchList && query.has('resourceVersionMatch')) {
+          throw new SimApiError('BadRequest', 'resourceVersionMatch is forbidden for watch');
+        }
         return this.#hub.start(res, { info: route.info, filter: this.#filter(route, query), query, representation: negotiate(req.headers.accept, query) });
       case 'get':
         return this.#get(r);

@@ -20,4 +20,8 @@ export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export type WatchEvent =
   | { type: ObjectEventType; object: RawObject }
-  | { type: 'BOOKMARK'; resourceVersion: string };
+  /**
+   * `initialEventsEnd`: the bookmark that ends a WatchList's initial events (annotation
+   * `k8s.io/initial-events-end: "true"`, KEP-3157).
+   */
+  | { type: 'BOOKMARK'; resourceVersion: string; initialEventsEnd: boolean };

@@ -23,7 +23,8 @@ export async function* listPages(
 ): AsyncGenerator<ListPage> {
   let continueToken: string | undefined;
   do {
-    const body = await client.getJson(path, { limit: options.pageSize, continue: continueToken }, options.signal);
+    // Only the first page takes a rate-limiter token (see KubeApiClient.getJson).
+    const body = await client.getJson(path, { limit: options.pageSize, continue: continueToken }, options.signal, { rateLimited: continueToken === undefined });
     const page = asListPage(body, path);
     continueToken = page.continueToken;
     yield page;

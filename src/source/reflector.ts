@@ -2,7 +2,7 @@ import { Backoff, isAbortError, silentLogger, systemClock, toError, type Backoff
 import type { KubeApiClient } from './api-client.ts';
 import { classifyError, SourceError } from './errors.ts';
 import { collectionPath, type WatchedKind } from './kinds.ts';
-import type { ObjectEventType, RawObject } from './objects.ts';
+import type { ObjectEventType, RawObject, WatchEvent } from './objects.ts';
 import { listPages } from './pager.ts';
 import { readWatchEvents } from './watch-stream.ts';
 
@@ -27,6 +27,13 @@ export interface ReflectorSink {
 
 export type ReflectorPhase = 'idle' | 'listing' | 'watching' | 'backoff' | 'stopped' | 'unsupported';
 
+/**
+ * How the last initial list was made: a streaming list (`watch-list`: one WATCH with
+ * sendInitialEvents, each object its own event, KEP-3157) or paginated LISTs (`list`, the
+ * fallback for servers that refuse WatchList).
+ */
+export type ListMode = 'watch-list' | 'list';
+
 export interface ReflectorStats {
   readonly kind: string;
   readonly phase: ReflectorPhase;
@@ -36,6 +43,8 @@ export interface ReflectorStats {
   readonly synced: boolean;
   readonly lists: number;
   readonly relists: number;
+  /** How the last initial list was made (undefined: none yet, e.g. resumed from the store). */
+  readonly listMode: ListMode | undefined;
   readonly pages: number;
   readonly objectsListed: number;
   /** Objects the running LIST has delivered and the server says remain (progress). */
@@ -56,7 +65,17 @@ export interface ReflectorOptions {
   namespace?: string;
   /** A stored resourceVersion: watch from it instead of listing (a restart does not relist). */
   resumeFrom?: string;
+  /**
+   * Page size of a paginated LIST, and how many objects of a WatchList's initial events are
+   * handed to the sink at once.
+   */
   pageSize?: number;
+  /**
+   * Make the initial list as a WatchList stream (default true); a server that refuses it
+   * (older than 1.27, or the feature off) gets paginated LISTs instead, for the rest of this
+   * reflector's life.
+   */
+  watchList?: boolean;
   /** Server-side watch timeout, randomized in [min, max] so watches do not all end together. */
   watchTimeoutSeconds?: { min: number; max: number };
   /** A watch silent for this long (no event, no bookmark) is restarted (design §10). */
@@ -74,6 +93,12 @@ export interface ReflectorOptions {
  * the differences; on any other error it backs off with jitter and retries. It never stops
  * by itself except when the server does not serve the kind at all.
  */
+/** An answer that means "this server does not do WatchList" (not a transient failure). */
+function isRefusal(err: unknown): boolean {
+  const status = err instanceof SourceError ? err.httpStatus : undefined;
+  return status === 400 || status === 422 || status === 405 || status === 501;
+}
+
 export class Reflector {
   readonly kind: WatchedKind;
   readonly #o: Required<Pick<ReflectorOptions, 'pageSize' | 'idleTimeoutMs' | 'watchTimeoutSeconds'>> & ReflectorOptions;
@@ -81,6 +106,8 @@ export class Reflector {
   readonly #log: Logger;
   readonly #backoff: Backoff;
   readonly #random: () => number;
+  /** False once the server refused a WatchList: later lists are paginated. */
+  #watchListUsable: boolean;
   #stats: { -readonly [K in keyof ReflectorStats]: ReflectorStats[K] };
 
   constructor(options: ReflectorOptions) {
@@ -90,6 +117,7 @@ export class Reflector {
     this.#log = (options.logger ?? silentLogger).child({ kind: options.kind.kind });
     this.#backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
     this.#random = options.random ?? Math.random;
+    this.#watchListUsable = options.watchList ?? true;
     this.#stats = {
       kind: options.kind.kind,
       phase: 'idle',
@@ -97,6 +125,7 @@ export class Reflector {
       synced: options.resumeFrom !== undefined,
       lists: 0,
       relists: 0,
+      listMode: undefined,
       pages: 0,
       objectsListed: 0,
       listProgress: undefined,
@@ -121,7 +150,11 @@ export class Reflector {
     try {
       while (!signal.aborted) {
         try {
-          if (this.#stats.resourceVersion === undefined) await this.#list(signal);
+          if (this.#stats.resourceVersion === undefined) {
+            // A WatchList goes on as the watch once its initial events are in.
+            if (this.#watchListUsable && (await this.#watchList(signal))) continue;
+            await this.#list(signal);
+          }
           await this.#watch(signal);
         } catch (err) {
           if (signal.aborted || isAbortError(err)) break;
@@ -139,6 +172,7 @@ export class Reflector {
     const s = this.#stats;
     s.phase = 'listing';
     s.lists++;
+    s.listMode = 'list';
     s.listProgress = { objects: 0, remaining: undefined };
     const path = collectionPath(this.kind, this.#o.namespace);
     await this.#o.sink.listStart(this.kind.kind);
@@ -150,28 +184,113 @@ export class Reflector {
       s.objectsListed += page.items.length;
       s.listProgress = { objects: s.listProgress.objects + page.items.length, remaining: page.remaining };
     }
-    await this.#o.sink.listDone(this.kind.kind, rv as string);
+    await this.#listDone(rv as string);
+  }
+
+  async #listDone(rv: string): Promise<void> {
+    const s = this.#stats;
+    await this.#o.sink.listDone(this.kind.kind, rv);
     s.resourceVersion = rv;
     s.synced = true;
     s.listProgress = undefined;
-    this.#log.info({ resourceVersion: rv, objects: s.objectsListed }, 'list complete');
+    this.#log.info({ resourceVersion: rv, objects: s.objectsListed, listMode: s.listMode }, 'list complete');
+  }
+
+  /**
+   * The initial list as a WatchList (KEP-3157): one WATCH with `sendInitialEvents=true`, whose
+   * synthetic ADDED events are the current state, one object per event (no page of hundreds of
+   * megabytes, no continue requests), ended by a BOOKMARK annotated
+   * `k8s.io/initial-events-end`; the same stream then goes on as the watch. Returns false when
+   * the server refuses it (a 4xx on the request, as servers without WatchList answer
+   * `resourceVersionMatch` on a watch, or a plain bookmark before the end marker, which means
+   * the parameter was ignored): the caller lists with pages, now and from then on.
+   */
+  async #watchList(signal: AbortSignal): Promise<boolean> {
+    const s = this.#stats;
+    const path = collectionPath(this.kind, this.#o.namespace);
+    const what = `WATCH ${path} (WatchList)`;
+    s.phase = 'listing';
+    let body;
+    try {
+      body = await this.#o.client.openStream(
+        path,
+        { watch: true, sendInitialEvents: true, allowWatchBookmarks: true, resourceVersionMatch: 'NotOlderThan', timeoutSeconds: this.#timeoutSeconds() },
+        signal,
+      );
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      this.#refuseWatchList(toError(err).message);
+      return false;
+    }
+    s.lists++;
+    s.listMode = 'watch-list';
+    s.listProgress = { objects: 0, remaining: undefined };
+    await this.#o.sink.listStart(this.kind.kind);
+    const pageSize = this.#o.pageSize;
+    let page: RawObject[] = [];
+    const flush = async (): Promise<void> => {
+      if (page.length === 0) return;
+      const items = page;
+      page = [];
+      await this.#o.sink.listPage(this.kind.kind, items);
+      s.pages++;
+      s.objectsListed += items.length;
+      s.listProgress = { objects: (s.listProgress?.objects ?? 0) + items.length, remaining: undefined };
+    };
+    const events = readWatchEvents(body, { idleTimeoutMs: this.#o.idleTimeoutMs, what });
+    for await (const event of events) {
+      if (event.type === 'BOOKMARK') {
+        if (!event.initialEventsEnd) {
+          await events.return(undefined);
+          this.#refuseWatchList('a bookmark came before the initial-events-end bookmark (the server ignored sendInitialEvents)');
+          return false;
+        }
+        await flush();
+        await this.#listDone(event.resourceVersion);
+        s.phase = 'watching';
+        this.#backoff.reset();
+        await this.#consume(events, signal, this.#clock.now());
+        return true;
+      }
+      if (event.type === 'DELETED') {
+        throw new SourceError('SOURCE_WATCH_LIST_INVALID', `${what}: a DELETED event among the initial events; listing again`, { errorClass: 'retriable' });
+      }
+      page.push(event.object);
+      if (page.length >= pageSize) await flush();
+    }
+    // The stream ended before the initial events did (timeout, dropped connection): list again.
+    throw new SourceError('SOURCE_WATCH_LIST_INCOMPLETE', `${what}: the stream ended before the initial-events-end bookmark; listing again`, { errorClass: 'retriable' });
+  }
+
+  #refuseWatchList(reason: string): void {
+    this.#watchListUsable = false;
+    this.#log.info({ reason }, 'the API server does not serve WatchList; listing with pages instead');
+  }
+
+  #timeoutSeconds(): number {
+    const { min, max } = this.#o.watchTimeoutSeconds;
+    return Math.round(min + (max - min) * this.#random());
   }
 
   async #watch(signal: AbortSignal): Promise<void> {
     const s = this.#stats;
     s.phase = 'watching';
-    const { min, max } = this.#o.watchTimeoutSeconds;
-    const timeoutSeconds = Math.round(min + (max - min) * this.#random());
     const path = collectionPath(this.kind, this.#o.namespace);
     const startedAt = this.#clock.now();
     const body = await this.#o.client.openStream(
       path,
-      { watch: true, allowWatchBookmarks: true, resourceVersion: s.resourceVersion, timeoutSeconds },
+      { watch: true, allowWatchBookmarks: true, resourceVersion: s.resourceVersion, timeoutSeconds: this.#timeoutSeconds() },
       signal,
     );
-    let delivered = 0;
     const what = `WATCH ${path} from resourceVersion ${s.resourceVersion}`;
-    for await (const event of readWatchEvents(body, { idleTimeoutMs: this.#o.idleTimeoutMs, what })) {
+    await this.#consume(readWatchEvents(body, { idleTimeoutMs: this.#o.idleTimeoutMs, what }), signal, startedAt);
+  }
+
+  /** Delivers watch events until the server ends the stream (then the caller watches again). */
+  async #consume(events: AsyncGenerator<WatchEvent>, signal: AbortSignal, startedAt: number): Promise<void> {
+    const s = this.#stats;
+    let delivered = 0;
+    for await (const event of events) {
       if (event.type === 'BOOKMARK') {
         await this.#o.sink.bookmark(this.kind.kind, event.resourceVersion);
         s.bookmarks++;

@@ -24,7 +24,7 @@ test('decodes events split across chunks at arbitrary byte boundaries', async ()
   for (let i = 0; i < bytes.length; i += 7) chunks.push(bytes.subarray(i, i + 7));
   const events = await collect(Readable.from(chunks));
   assert.deepEqual(events.map((e) => e.type), ['ADDED', 'BOOKMARK', 'DELETED']);
-  assert.deepEqual(events[1], { type: 'BOOKMARK', resourceVersion: '9' });
+  assert.deepEqual(events[1], { type: 'BOOKMARK', resourceVersion: '9', initialEventsEnd: false });
 });
 
 test('an ERROR event with code 410 becomes an expired SourceError', async () => {

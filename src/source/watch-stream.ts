@@ -70,6 +70,9 @@ function idleError(options: WatchStreamOptions): SourceError {
   );
 }
 
+/** The annotation on the BOOKMARK that ends a WatchList's initial events (KEP-3157). */
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
 function decodeLine(line: Buffer, what: string): WatchEvent {
   let parsed: { type?: unknown; object?: unknown };
   try {
@@ -87,9 +90,11 @@ function decodeLine(line: Buffer, what: string): WatchEvent {
     case 'DELETED':
       return { type: parsed.type, object: object as RawObject };
     case 'BOOKMARK': {
-      const rv = (object as RawObject).metadata?.resourceVersion;
+      const meta = (object as RawObject).metadata;
+      const rv = meta?.resourceVersion;
       if (typeof rv !== 'string' || rv === '') throw networkError(what, new Error('bookmark without a resourceVersion'));
-      return { type: 'BOOKMARK', resourceVersion: rv };
+      const annotations = meta?.['annotations'] as Record<string, unknown> | undefined;
+      return { type: 'BOOKMARK', resourceVersion: rv, initialEventsEnd: annotations?.[INITIAL_EVENTS_END] === 'true' };
     }
     case 'ERROR': {
       const status = object as { code?: unknown; message?: unknown };

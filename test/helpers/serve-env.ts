@@ -27,6 +27,8 @@ export interface ServeEnv extends ServeEnvBase {
 
 export interface ServeEnvOptions {
   bookmarkIntervalMs?: number;
+  /** The simulator serves WatchList (default true; false answers as older API servers do). */
+  watchList?: boolean;
   /** NATS servers the caller runs (e.g. a NatsCluster): no nats-server is started. */
   natsUrls?: readonly string[];
 }
@@ -38,7 +40,7 @@ export async function startServeEnv(scenario: ScenarioOptions, options: ServeEnv
   const engine = new ScenarioEngine(scenario);
   engine.populate();
   engine.controllers.start();
-  const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 200 });
+  const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 200, ...(options.watchList === undefined ? {} : { watchList: options.watchList }) });
   const kubeconfig = join(tmp.path, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: api.url });
   const nats = options.natsUrls ? undefined : await startNatsServer();

@@ -51,11 +51,14 @@ describe('kubemeta serve against the simulator', () => {
     assert.equal(collector.streamIds.size, 1);
   });
 
-  test('one watch per kind: the API server sees one LIST+WATCH stream per kind, whatever the scopes', async () => {
+  test('one watch per kind: the API server sees one WatchList stream per kind, whatever the scopes, and no LIST', async () => {
     const stats = env.api.stats();
     const lists = Object.values(stats.requests['list'] ?? {}).reduce((a, b) => a + b, 0);
     assert.equal(stats.openWatches, 11, 'Namespace, Node, Pod, Service, EndpointSlice, and six owner kinds');
-    assert.ok(lists <= 11 + 2, `${lists} LIST requests for 11 kinds`);
+    assert.equal(lists, 0, 'the initial lists are WatchList streams');
+    for (const r of service.reflectorStats()) assert.equal(r.listMode, 'watch-list', `${r.kind} listed by WatchList`);
+    const status = (await (await fetch(`${service.httpUrl}/status`)).json()) as { reflectors: Array<{ listMode?: string }> };
+    assert.ok(status.reflectors.every((r) => r.listMode === 'watch-list'), '/status says how each kind was listed');
   });
 
   test('churn: rolling updates, scaling, restarts, deletions, node moves all reach every scope', async () => {
@@ -111,5 +114,37 @@ describe('kubemeta serve against the simulator', () => {
     assert.match(metrics, /kubemeta_updates_committed_total\{kind="Pod"\} \d+/);
     assert.match(metrics, /kubemeta_api_watch_restarts_total/);
     assert.equal((await fetch(`${service.httpUrl}/healthz`)).status, 200);
+  });
+});
+
+describe('kubemeta serve against an API server without WatchList', () => {
+  let env: ServeEnv;
+  let service: MetadataService;
+  let collector: StreamCollector;
+
+  before(async () => {
+    env = await startServeEnv({ seed: 11, nodes: 3, podsPerNode: 6, namespaces: 2 }, { watchList: false });
+    collector = await StreamCollector.start(env.nats.url, 'test');
+    // 35 tokens cover the 11 refused WatchLists, the 11 first LIST pages and 11 watches; had
+    // the continue pages of the paginated LISTs (more than ten) taken tokens too, at 0.1 QPS
+    // the sync would take minutes.
+    service = await MetadataService.start(env.serveConfig({ listPageSize: '5', apiQps: '0.1', apiBurst: '35' }));
+  });
+
+  after(async () => {
+    await service?.drain();
+    await collector?.stop();
+    await env?.stop();
+  });
+
+  test('falls back to paginated LISTs, without rate-limiting the continue pages, and converges', async () => {
+    await service.whenReady(AbortSignal.timeout(30_000));
+    await assertConverged(env, collector);
+    const pods = service.reflectorStats().find((r) => r.kind === 'Pod');
+    assert.equal(pods?.listMode, 'list');
+    assert.ok((pods?.pages ?? 0) >= 4, `18 pods in pages of 5: ${pods?.pages} pages`);
+    assert.ok(service.reflectorStats().every((r) => r.listMode === 'list'));
+    const stats = env.api.stats();
+    assert.equal(stats.openWatches, 11);
   });
 });
