@@ -83,6 +83,15 @@ export interface UpdateStore extends StoreReader {
    * says `ambiguous`.
    */
   commit(ops: readonly StoreOp[], guards?: readonly CommitGuard[]): Promise<void>;
+  /**
+   * Optional, for pipelined commits: like `commit`, but resolves as soon as the commit is
+   * applied (atomic, visible to readers and to the next commit's guards, and surviving a kill
+   * of this process), with `durable` resolving once it is also on stable storage. The caller
+   * may start the next commit at once and must not publish before `durable`. A rejected
+   * `durable` means the store can no longer promise durability: stop using it. Backends whose
+   * commits are durable when applied (etcd) leave it out.
+   */
+  commitApplied?(ops: readonly StoreOp[], guards?: readonly CommitGuard[]): Promise<{ durable: Promise<void> }>;
   /** A consistent point-in-time view (see StoreView). */
   readView(): Promise<StoreView>;
   /** Bytes the store occupies on its medium (for metrics and retention checks). */

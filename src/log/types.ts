@@ -67,6 +67,12 @@ export interface CommittedBatch {
   updates: readonly CommittedUpdate[];
   /** Per scope, in version order, each entry chaining on the one before (design.md §2). */
   byScope: ReadonlyMap<string, readonly ScopedEntry[]>;
+  /**
+   * Present when the batch was committed with `pipelined`: it is applied (the next commit may
+   * start) but is publishable only once this resolves (design.md §3). A rejection means the
+   * store could not make it durable; the log has failed.
+   */
+  durable?: Promise<void>;
 }
 
 export interface CommitOptions {
@@ -87,6 +93,13 @@ export interface CommitOptions {
    * by a crash or a fence between parts, and splits the batch between events itself.
    */
   atomic?: boolean;
+  /**
+   * Resolve once the batch is applied instead of once it is durable, where the store can
+   * tell the two apart (LMDB): the batch's `durable` promise says when it may be published,
+   * and the next commit need not wait for this one's flush. Only for a batch that is one
+   * store commit; otherwise (and on etcd) the commit is durable when it resolves.
+   */
+  pipelined?: boolean;
   /** Aborts while waiting for earlier commits; a store commit once started is not cancelled. */
   signal?: AbortSignal;
 }

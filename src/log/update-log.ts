@@ -176,6 +176,9 @@ export class UpdateLog {
     if (options.atomic === true && parts.length > 1) {
       throw new BatchTooLargeError(updates.length, parts.length, parts[0]?.updates.length ?? 0, this.#store.location, this.#store.limits);
     }
+    if (options.pipelined === true && parts.length === 1 && this.#store.commitApplied) {
+      return this.#commitPipelined(parts[0] as PlannedPart, options, committedAtMs, updates.length);
+    }
     const done: CommittedUpdate[] = [];
     for (const part of parts) {
       try {
@@ -210,15 +213,54 @@ export class UpdateLog {
     return current;
   }
 
-  /** Store commit with the log's head guard (one writer) and the caller's fencing guard. */
-  async #storeCommit(ops: readonly StoreOp[], guard: CommitGuard | undefined): Promise<void> {
+  /**
+   * One store commit that resolves once applied: heads move at once (the next commit's guard is
+   * this one's head), and the batch carries `durable`. A failed flush fails the log: what was
+   * applied may not survive a power loss, and later commits would chain on it.
+   */
+  async #commitPipelined(part: PlannedPart, options: CommitOptions, committedAtMs: number, count: number): Promise<CommittedBatch> {
+    if (part.ops.length === 0) {
+      this.#apply(part);
+      return { ...this.#batch(part.updates, committedAtMs), durable: Promise.resolve() };
+    }
+    let applied: { durable: Promise<void> };
+    try {
+      applied = await (this.#store.commitApplied as NonNullable<UpdateStore['commitApplied']>).call(this.#store, part.ops, this.#guards(options.guard));
+    } catch (err) {
+      this.#counters.failedCommits++;
+      this.#logger.warn({ err, version: this.#head + 1, updates: count }, 'commit failed');
+      throw this.#onStoreFailure(err);
+    }
+    this.#apply(part);
+    this.#count(part.updates, committedAtMs);
+    const durable = applied.durable.catch((err: unknown) => {
+      const error = new LogError(
+        LogErrorCode.LOG_CLOSED,
+        `the store ${this.#store.location} could not make committed versions durable (${String((err as Error)?.message ?? err)}); ` +
+          'the log stopped: restart the service, it resumes from what the store kept',
+        { cause: err },
+      );
+      this.#fail(error);
+      throw error;
+    });
+    durable.catch(() => undefined);
+    return { ...this.#batch(part.updates, committedAtMs), durable };
+  }
+
+  /** The fence, the log's head guard (one writer) and the caller's guard, in that order. */
+  #guards(guard: CommitGuard | undefined): CommitGuard[] {
     // The fence first: when a successor has both claimed the store and committed, the store
     // reports the first guard that fails, and "deposed" is the accurate reason.
     const guards: CommitGuard[] = this.#fence ? [this.#fence] : [];
     guards.push({ key: HEAD_KEY, equals: encodeNumber(this.#head) });
     if (guard) guards.push(guard);
+    return guards;
+  }
+
+  /** Store commit with the log's head guard (one writer) and the caller's fencing guard. */
+  async #storeCommit(ops: readonly StoreOp[], guard: CommitGuard | undefined): Promise<void> {
     try {
-      await this.#store.commit(ops, guards);
+      await this.#store.commit(ops, this.#guards(guard));
     } catch (err) {
       throw this.#onStoreFailure(err);
     }

@@ -88,6 +88,12 @@ type CommitOutcome = 'done' | 'stopped' | BatchTooLargeError;
 const AUX_PREFIX = 'aux/';
 
 /**
+ * Commits applied but not yet durable at most (pipelined commits): the next batch is built and
+ * committed while earlier ones are flushed, and publishing follows each flush in order.
+ */
+const MAX_PIPELINED_COMMITS = 4;
+
+/**
  * Group commit: updates from the source arrive one event at a time; this gathers them into
  * store transactions of up to `maxUpdates` (waiting up to `lingerMs` for more), so throughput
  * is not bounded by one transaction per update. Each transaction carries the updates, the aux
@@ -115,6 +121,13 @@ export class GroupCommitter {
   #added = 0;
   #committed = 0;
   #barriers: Array<{ target: number; resolve: () => void }> = [];
+  /**
+   * Publishing in version order: each committed batch is handed to the publisher only once it
+   * is durable and every batch before it was handed over (design §3).
+   */
+  #published: Promise<void> = Promise.resolve();
+  /** Commits applied whose durability (and so their publishing) is pending. */
+  #undurable: Array<Promise<void>> = [];
 
   constructor(options: GroupCommitterOptions) {
     this.#o = options;
@@ -161,8 +174,12 @@ export class GroupCommitter {
 
   /** Resolves when everything added so far is committed and handed to the publisher. */
   async flush(): Promise<void> {
-    while (this.#entries.length > 0 || this.#inFlight) {
-      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    for (;;) {
+      while (this.#entries.length > 0 || this.#inFlight) {
+        await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      }
+      await this.#published;
+      if (this.#entries.length === 0 && !this.#inFlight) return;
     }
   }
 
@@ -193,6 +210,8 @@ export class GroupCommitter {
     const backoff = new Backoff({ initialMs: 100, maxMs: 10_000 });
     while (!this.#closed) {
       if (this.#entries.length === 0) {
+        // flush() waits for the pending hand-overs itself: new entries are committed at once,
+        // while earlier batches are still being flushed.
         this.#notifyIdle();
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
@@ -204,6 +223,7 @@ export class GroupCommitter {
       await this.#commitEntries(entries, backoff);
       this.#inFlight = false;
     }
+    await this.#published;
     this.#notifyIdle();
   }
 
@@ -284,16 +304,11 @@ export class GroupCommitter {
           resourceVersions: Object.fromEntries(batch.resourceVersions),
           meta: { ...this.#o.extraMeta?.(), ...Object.fromEntries(batch.meta) },
           atomic,
+          pipelined: true,
         });
         if (attempt > 1) this.#o.onStoreTrouble?.(false);
         backoff.reset();
-        const commitSeconds = (performance.now() - started) / 1000;
-        this.#handOver(committed);
-        if (this.#o.onTimings) {
-          const now = performance.now();
-          this.#o.onTimings(batch.addedAt.map((t) => (now - t) / 1000), commitSeconds);
-        }
-        this.#markCommitted(batch.upTo);
+        await this.#publishWhenDurable(committed, batch, started);
         return 'done';
       } catch (err) {
         if (err instanceof BatchTooLargeError) return err;
@@ -301,7 +316,8 @@ export class GroupCommitter {
           // The store took the batch in parts (etcd's transaction limits) and a later part
           // failed: the committed prefix is durable and has its versions, so it is published
           // now and only the rest is committed again (retrying all would commit the prefix twice).
-          this.#handOver(err.committed);
+          const prefix = err.committed;
+          this.#published = this.#published.then(() => this.#handOver(prefix));
           batch.updates = batch.updates.slice(err.committed.updates.length);
         }
         const cause = err instanceof PartialCommitError ? err.cause : err;
@@ -318,6 +334,40 @@ export class GroupCommitter {
         await this.#clock.sleep(delay);
       }
     }
+  }
+
+  /**
+   * Queues the hand-over of a committed batch behind the earlier ones, once it is durable; waits
+   * while too many commits are not durable yet (the pipeline's bound). A batch that cannot be
+   * made durable stops the committer: the log has failed, and the successor (a restart) resumes
+   * from what the store kept.
+   */
+  async #publishWhenDurable(committed: CommittedBatch, batch: Batch, started: number): Promise<void> {
+    const durable = committed.durable ?? Promise.resolve();
+    // The previous hand-over never rejects (its failure is handled there): chain on it.
+    this.#published = this.#published.then(() => durable).then(
+      () => {
+        this.#handOver(committed);
+        if (this.#o.onTimings) {
+          const now = performance.now();
+          this.#o.onTimings(batch.addedAt.map((t) => (now - t) / 1000), (now - started) / 1000);
+        }
+        this.#markCommitted(batch.upTo);
+      },
+      (err: unknown) => {
+        if (this.#abandoned) return;
+        const error = toError(err);
+        this.#log.error({ err: error, firstVersion: committed.firstVersion, lastVersion: committed.lastVersion }, 'a committed batch could not be made durable; the committer stops');
+        this.abandon();
+        this.#o.onFatal?.(error);
+      },
+    );
+    const settled = this.#published;
+    this.#undurable.push(settled);
+    void settled.finally(() => {
+      this.#undurable = this.#undurable.filter((p) => p !== settled);
+    });
+    while (this.#undurable.length >= MAX_PIPELINED_COMMITS) await this.#undurable[0];
   }
 
   /**

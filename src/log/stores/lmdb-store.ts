@@ -4,7 +4,9 @@
  * Durability choice. lmdb-js defaults to `overlappingSync` on Linux: a write transaction is
  * committed (visible, and in the OS page cache, so it survives a kill -9 of this process) before
  * its fsync finishes, and the fsync overlaps the next transactions. A commit promise resolves at
- * the first point; `db.flushed` at the second. `commit()` here resolves only after BOTH: the
+ * the first point; `db.flushed` at the second. `commitApplied()` resolves at the first point and
+ * hands out the second as `durable`, so the log can build and commit the next transaction while
+ * this one is flushed (pipelined commits). `commit()` here resolves only after BOTH: the
  * child transaction committed and `db.flushed` (taken right after the transaction was queued,
  * so it covers it) resolved, i.e. the pages and meta page were fdatasync'ed. After a power loss
  * LMDB (with overlappingSync) recovers the last flushed transaction, so a resolved commit()
@@ -143,18 +145,25 @@ class LmdbStore implements UpdateStore {
   }
 
   async commit(ops: readonly StoreOp[], guards: readonly CommitGuard[] = []): Promise<void> {
+    const { durable } = await this.commitApplied(ops, guards);
+    await durable;
+  }
+
+  async commitApplied(ops: readonly StoreOp[], guards: readonly CommitGuard[] = []): Promise<{ durable: Promise<void> }> {
     this.#checkOpen();
     checkCommit(ops, guards, LIMITS, BACKEND);
     const work = this.#commit(ops, guards);
-    this.#inflight.add(work);
-    try {
-      await work;
-    } finally {
-      this.#inflight.delete(work);
-    }
+    const durable = work.then((w) => w.durable);
+    durable.catch(() => undefined);
+    // Close waits for the flush too: a commit is finished for the store once it is durable.
+    this.#inflight.add(durable);
+    void durable.finally(() => this.#inflight.delete(durable)).catch(() => undefined);
+    await work;
+    return { durable };
   }
 
-  async #commit(ops: readonly StoreOp[], guards: readonly CommitGuard[]): Promise<void> {
+  /** Resolves once the transaction is committed; `durable` once LMDB's flush covers it. */
+  async #commit(ops: readonly StoreOp[], guards: readonly CommitGuard[]): Promise<{ durable: Promise<void> }> {
     const db = this.#db;
     let failedGuard: string | undefined;
     let txn: Promise<unknown>;
@@ -190,11 +199,11 @@ class LmdbStore implements UpdateStore {
         failedGuard,
       );
     }
-    try {
-      await flushed;
-    } catch (err) {
+    const durable = flushed.catch(async (err: unknown) => {
       throw await this.#commitFailure(err);
-    }
+    });
+    durable.catch(() => undefined);
+    return { durable };
   }
 
   async #commitFailure(err: unknown): Promise<StoreError> {
