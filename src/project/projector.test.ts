@@ -79,9 +79,35 @@ test('owners listed after their pods are sent to the node scopes those pods run 
   p.apply('Namespace', 'ADDED', namespaceWeb());
   p.apply('Pod', 'ADDED', podWithInitAndSidecar());
   const rs = p.apply('ReplicaSet', 'ADDED', replicaSetApi());
-  assert.deepEqual(lines(rs), ['upsert ReplicaSet/rs-api workload -> cluster,node/n1']);
+  // The cluster scope gets the ReplicaSet with its replica counts, the node its identity.
+  assert.deepEqual(lines(rs), ['upsert ReplicaSet/rs-api workload -> cluster', 'upsert ReplicaSet/rs-api workload -> node/n1']);
+  const counts = (u: ProjectedUpdate | undefined): number[] => {
+    const w = u?.update.object.value as { replicas: number; readyReplicas: number } | undefined;
+    return [w?.replicas ?? -1, w?.readyReplicas ?? -1];
+  };
+  assert.deepEqual(counts(rs.updates.find((u) => u.scopes.includes('cluster'))), [2, 2]);
+  assert.deepEqual(counts(rs.updates.find((u) => u.scopes.includes('node/n1'))), [0, 0]);
+  assert.equal(rs.updates.find((u) => u.scopes.includes('node/n1'))?.viewOnly, true, 'the node view leaves the object table alone');
   const dep = p.apply('Deployment', 'ADDED', deploymentApi());
-  assert.deepEqual(lines(dep), ['upsert Deployment/dep-api workload -> cluster,node/n1']);
+  assert.deepEqual(lines(dep), ['upsert Deployment/dep-api workload -> cluster', 'upsert Deployment/dep-api workload -> node/n1']);
+});
+
+test('a workload status change stays on the cluster scope; an identity change reaches its nodes', () => {
+  const p = withWorld();
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar());
+  const scaled = replicaSetApi();
+  (scaled['status'] as Record<string, unknown>)['readyReplicas'] = 1;
+  assert.deepEqual(lines(p.apply('ReplicaSet', 'MODIFIED', scaled)), ['upsert ReplicaSet/rs-api workload -> cluster']);
+  const relabelled = replicaSetApi();
+  (relabelled['metadata'] as Record<string, unknown>)['labels'] = { tier: 'backend' };
+  assert.deepEqual(lines(p.apply('ReplicaSet', 'MODIFIED', relabelled)), ['upsert ReplicaSet/rs-api workload -> cluster', 'upsert ReplicaSet/rs-api workload -> node/n1']);
+  const node = p.apply('Pod', 'ADDED', podWithInitAndSidecar('api-2', 'pod-2', 'n2', '10.244.2.5', 10));
+  const entered = node.updates.find((u) => u.objectKey === 'ReplicaSet/rs-api');
+  assert.deepEqual(entered?.scopes, ['node/n2']);
+  const w = entered?.update.object.value as { replicas: number; labels: Record<string, string> };
+  assert.equal(w.replicas, 0, 'a node entered later gets the identity view too');
+  assert.deepEqual(w.labels, { tier: 'backend' });
+  assert.deepEqual(lines(p.apply('ReplicaSet', 'DELETED', relabelled)), ['tombstone ReplicaSet/rs-api workload -> cluster,node/n1,node/n2']);
 });
 
 test('a node scope sees a service with only its own member pods; scaled to zero it leaves every node', () => {

@@ -1,4 +1,5 @@
-import { isWorkloadKind, kindFromWire, type NamespaceUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
+import { create } from '@bufbuild/protobuf';
+import { WorkloadUpdateSchema, isWorkloadKind, kindFromWire, type NamespaceUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { controllerOwnerUid } from './convert-pod.ts';
 import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
@@ -19,10 +20,16 @@ export type SourceKind = (typeof SOURCE_KINDS)[number];
 type OwnerKind = 'ReplicaSet' | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** A namespace or owner: its payload is kept, to send to node scopes it enters. */
+/**
+ * A namespace or owner: its payloads are kept, to send to node scopes it enters. `update` is
+ * what the cluster scope holds; `view` what node scopes hold (for a workload: its identity
+ * without replica counts, see nodeViewOf; for a namespace: the same update).
+ */
 interface SharedEntry {
   update: ProjectedUpdate;
   hash: number;
+  view: ProjectedUpdate;
+  viewHash: number;
   name: string;
 }
 
@@ -258,7 +265,8 @@ export class Projector {
   #namespace(object: unknown, deletedAt: bigint, out: Projection): void {
     const ns = projectNamespace(object, deletedAt);
     const scopes = [CLUSTER, ...this.#router.nodesOf(`Namespace:${ns.name}`).map(nodeScopeName)];
-    this.#publishShared(makeUpdate('Namespace', ns.uid, 'namespace', ns, scopes, deletedAt ? 'tombstone' : 'upsert'), ns.name, out);
+    const update = makeUpdate('Namespace', ns.uid, 'namespace', ns, scopes, deletedAt ? 'tombstone' : 'upsert');
+    this.#publishShared(update, update, ns.name, out);
     if (deletedAt) this.#namespaceUidByName.delete(ns.name);
     else this.#namespaceUidByName.set(ns.name, ns.uid);
   }
@@ -266,16 +274,23 @@ export class Projector {
   #rememberNamespace(ns: NamespaceUpdate): void {
     const u = makeUpdate('Namespace', ns.uid, 'namespace', ns, [CLUSTER], 'upsert');
     this.#namespaceUidByName.set(ns.name, ns.uid);
-    this.#shared.set(u.objectKey, { update: u, hash: payloadHash(u.payload), name: ns.name });
+    const hash = payloadHash(u.payload);
+    this.#shared.set(u.objectKey, { update: u, hash, view: u, viewHash: hash, name: ns.name });
   }
 
   #workload(kind: OwnerKind, object: unknown, deletedAt: bigint, out: Projection): void {
     const w = projectWorkload(kind, object, deletedAt);
     const key = objectKey(kind, w.uid);
     if (!deletedAt) this.#applyDeltas(this.#router.linkOwner(key, parentKey(w)), out);
-    const scopes = [CLUSTER, ...this.#router.nodesOf(key).map(nodeScopeName)];
-    this.#publishShared(makeUpdate(kind, w.uid, 'workload', w, scopes, deletedAt ? 'tombstone' : 'upsert'), w.name, out);
-    if (deletedAt) this.#router.forgetOwnerIfUnused(key);
+    const nodes = this.#router.nodesOf(key).map(nodeScopeName);
+    if (deletedAt) {
+      const tombstone = makeUpdate(kind, w.uid, 'workload', w, [CLUSTER, ...nodes], 'tombstone');
+      this.#publishShared(tombstone, tombstone, w.name, out);
+      this.#router.forgetOwnerIfUnused(key);
+      return;
+    }
+    const full = makeUpdate(kind, w.uid, 'workload', w, [CLUSTER], 'upsert');
+    this.#publishShared(full, makeUpdate(kind, w.uid, 'workload', nodeViewOf(w), nodes, 'upsert'), w.name, out);
   }
 
   #restoreWorkload(w: WorkloadUpdate): void {
@@ -284,19 +299,39 @@ export class Projector {
     const key = objectKey(kind, w.uid);
     this.#router.linkOwner(key, parentKey(w));
     const u = makeUpdate(kind, w.uid, 'workload', w, [CLUSTER], 'upsert');
-    this.#shared.set(key, { update: u, hash: payloadHash(u.payload), name: w.name });
+    const view = makeUpdate(kind, w.uid, 'workload', nodeViewOf(w), [], 'upsert');
+    this.#shared.set(key, { update: u, hash: payloadHash(u.payload), view, viewHash: payloadHash(view.payload), name: w.name });
   }
 
-  /** Namespaces and owners: suppress unchanged ones, keep the payload for node scopes they enter. */
-  #publishShared(update: ProjectedUpdate, name: string, out: Projection): void {
-    const hash = payloadHash(update.payload);
-    if (update.state === 'upsert' && this.#shared.get(update.objectKey)?.hash === hash) {
-      this.#suppressed++;
+  /**
+   * Namespaces and owners: suppress unchanged ones, keep the payloads for node scopes they
+   * enter. `view` is what node scopes get (the same object as `update` for a namespace, whose
+   * update goes to every scope at once); a workload's cluster update and node view are sent
+   * separately, each only when it changed, so a status-only change (a DaemonSet's ready count)
+   * stays on the cluster scope instead of reaching every node.
+   */
+  #publishShared(update: ProjectedUpdate, view: ProjectedUpdate, name: string, out: Projection): void {
+    const key = update.objectKey;
+    if (update.state === 'tombstone') {
+      out.updates.push(update);
+      this.#shared.delete(key);
       return;
     }
-    out.updates.push(update);
-    if (update.state === 'tombstone') this.#shared.delete(update.objectKey);
-    else this.#shared.set(update.objectKey, { update, hash, name });
+    const known = this.#shared.get(key);
+    const hash = payloadHash(update.payload);
+    const viewHash = view === update ? hash : payloadHash(view.payload);
+    const changed = known?.hash !== hash;
+    const viewChanged = known?.viewHash !== viewHash && view.scopes.length > 0;
+    if (!changed && !viewChanged) {
+      this.#suppressed++;
+    } else if (view === update || (changed && viewChanged && hash === viewHash)) {
+      // One payload for every scope (a namespace; a workload with no replica counts).
+      out.updates.push(view === update ? update : { ...update, scopes: [...update.scopes, ...view.scopes] });
+    } else {
+      if (changed) out.updates.push(update);
+      if (viewChanged) out.updates.push({ ...view, viewOnly: true });
+    }
+    this.#shared.set(key, { update, hash, view, viewHash, name });
   }
 
   /** Sends an object to the node scopes it entered, and a ScopeExit to those it left. */
@@ -311,7 +346,7 @@ export class Projector {
       if (!entry) continue; // not known yet: it gets the node's scope when it arrives
       const scope = nodeScopeName(d.node);
       const uid = entry.update.objectKey.slice(entry.update.kind.length + 1);
-      out.updates.push(d.change === 'enter' ? withScopes(entry.update, [scope]) : makeScopeExit(entry.update.kind, uid, scope));
+      out.updates.push(d.change === 'enter' ? withScopes(entry.view, [scope]) : makeScopeExit(entry.update.kind, uid, scope));
     }
   }
 
@@ -343,6 +378,17 @@ export class Projector {
         }
     }
   }
+}
+
+/**
+ * What a node scope holds of a workload: its identity (kind, uid, name, namespace, owners,
+ * labels, times) without the replica counts. Node agents hydrate telemetry with identity; the
+ * counts change with every pod transition anywhere in the workload, and a DaemonSet's would
+ * reach every node of the cluster each time (5,000 messages and store writes per ready-count
+ * change at Kubernetes' scale limit). The cluster scope carries the counts.
+ */
+function nodeViewOf(w: WorkloadUpdate): WorkloadUpdate {
+  return create(WorkloadUpdateSchema, { ...w, replicas: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 });
 }
 
 function listKey(kind: string, namespace: string | undefined): string {
