@@ -262,17 +262,26 @@ interface SyncFloor {
   rateLimit: { requests: number; qps: number; burst: number; ms: number };
   /** What the recorder saw serve publish during run 1 (update messages; heartbeats excluded). */
   recorded: { messages: number; bytes: number; servePublishedMessages: number | undefined };
-  /** The same messages published again, nothing else (bench/lib/nats-floor.ts). */
-  nats: NatsFloorResult;
+  /**
+   * The same messages published again, nothing else (bench/lib/nats-floor.ts); null when serve
+   * published none during the sync (a new stream's initial sync is committed as state).
+   */
+  nats: NatsFloorResult | null;
   /** serve's time to ready ÷ each floor. */
-  ratios: { list: number; rateLimit: number | null; nats: number; listPlusNats: number };
+  ratios: { list: number; rateLimit: number | null; nats: number | null; listPlusNats: number };
 }
 
 async function measureFloor(run: Run, rec: PublishRecorder, seen: NonNullable<typeof recorded>): Promise<SyncFloor> {
   console.log(`\nfloor: downloading and parsing the same LISTs (pages of ${serveDefaults.listPageSize}) …`);
   const list = await measureListFloor(api.url, serveDefaults.listPageSize);
-  console.log(`floor: publishing the ${seen.messages} messages (${Math.round(seen.bytes / 1e6)} MB) serve published, to a fresh subject …`);
-  const natsFloor = await rec.publishFloor(seen.messages);
+  let natsFloor: NatsFloorResult | null = null;
+  if (seen.messages > 0) {
+    console.log(`floor: publishing the ${seen.messages} messages (${Math.round(seen.bytes / 1e6)} MB) serve published, to a fresh subject …`);
+    natsFloor = await rec.publishFloor(seen.messages);
+  } else {
+    console.log('floor: serve published no update message during the sync (committed as state): no NATS floor');
+  }
+  const natsMs = natsFloor?.deliveredMs ?? 0;
   const rateLimit = { requests: run.apiRequests, qps: serveDefaults.apiQps, burst: serveDefaults.apiBurst, ms: rateLimitFloorMs(run.apiRequests, serveDefaults.apiQps, serveDefaults.apiBurst) };
   const ratio = (ms: number): number => Math.round((run.readyMs / ms) * 10) / 10;
   const result: SyncFloor = {
@@ -281,15 +290,17 @@ async function measureFloor(run: Run, rec: PublishRecorder, seen: NonNullable<ty
     rateLimit,
     recorded: seen,
     nats: natsFloor,
-    ratios: { list: ratio(list.ms), rateLimit: rateLimit.ms > 0 ? ratio(rateLimit.ms) : null, nats: ratio(natsFloor.deliveredMs), listPlusNats: ratio(list.ms + natsFloor.deliveredMs) },
+    ratios: { list: ratio(list.ms), rateLimit: rateLimit.ms > 0 ? ratio(rateLimit.ms) : null, nats: natsFloor ? ratio(natsMs) : null, listPlusNats: ratio(list.ms + natsMs) },
   };
   const mb = (b: number): number => Math.round(b / 1e5) / 10;
   printTable('serve vs floor (run 1): what the two ends of the pipeline cost alone', [
     { measure: 'serve: spawn → ready', ms: run.readyMs, detail: `${run.head} updates committed, ${run.apiRequests} API requests; process up (HTTP answering) after ${run.httpMs} ms`, 'serve ÷ this': '1' },
     { measure: 'LIST download + JSON.parse', ms: list.ms, detail: `${list.pages} pages, ${list.objects} objects, ${mb(list.bytes)} MB; JSON.parse ${list.parseMs} ms; ${list.cpuSeconds} CPU s`, 'serve ÷ this': `${result.ratios.list}×` },
     { measure: `API rate limit (${rateLimit.qps} QPS, burst ${rateLimit.burst})`, ms: rateLimit.ms, detail: `${rateLimit.requests} requests; a floor of serve's own client`, 'serve ÷ this': result.ratios.rateLimit === null ? '-' : `${result.ratios.rateLimit}×` },
-    { measure: 'NATS publish → last delivered', ms: natsFloor.deliveredMs, detail: `${natsFloor.messages} msgs, ${mb(natsFloor.bytes)} MB: ${natsFloor.messagesPerSec} msgs/s, ${natsFloor.mbPerSec} MB/s; received ${natsFloor.received}`, 'serve ÷ this': `${result.ratios.nats}×` },
-    { measure: 'LIST + NATS, one after the other', ms: list.ms + natsFloor.deliveredMs, detail: 'serve with the store, projection and encoding free, and no overlap', 'serve ÷ this': `${result.ratios.listPlusNats}×` },
+    natsFloor
+      ? { measure: 'NATS publish → last delivered', ms: natsFloor.deliveredMs, detail: `${natsFloor.messages} msgs, ${mb(natsFloor.bytes)} MB: ${natsFloor.messagesPerSec} msgs/s, ${natsFloor.mbPerSec} MB/s; received ${natsFloor.received}`, 'serve ÷ this': `${result.ratios.nats}×` }
+      : { measure: 'NATS publish', ms: 0, detail: 'nothing published during the sync: committed as state, consumers take snapshots', 'serve ÷ this': '-' },
+    { measure: 'LIST + NATS, one after the other', ms: list.ms + natsMs, detail: 'serve with the store, projection and encoding free, and no overlap', 'serve ÷ this': `${result.ratios.listPlusNats}×` },
   ]);
   if (seen.servePublishedMessages !== undefined && seen.servePublishedMessages !== seen.messages) {
     console.log(`  note: serve says it published ${seen.servePublishedMessages} messages, the recorder saw ${seen.messages}`);

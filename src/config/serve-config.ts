@@ -93,6 +93,12 @@ export const serveConfigSchema = z
     batchMaxUpdates: int(1, 100_000).default(2_000),
     /** …and a batch waits at most this long for more updates once it has one. */
     batchLingerMs: ms(0, 1_000).default(2),
+    /**
+     * Commit and publish the initial sync of a new stream as history, update by update, instead
+     * of as current state that consumers take as a snapshot (the default; etcd stores always
+     * use history).
+     */
+    syncAsHistory: booleanOption.default(false),
     /** Largest NATS message the publisher builds (NATS's default max_payload is 1 MiB). */
     publishMaxMessageBytes: int(4_096, 64 * 1024 * 1024).default(256 * 1024),
     /**

@@ -43,6 +43,11 @@ export interface PlanInput {
   resourceVersions: Readonly<Record<string, string>> | undefined;
   meta: Readonly<Record<string, Uint8Array | null>> | undefined;
   limits: StoreLimits;
+  /**
+   * False: state only, no per-scope index entries (CommitOptions.history false): the updates
+   * become current state and move the scope heads, but no tail can be read across them.
+   */
+  index?: boolean;
 }
 
 export interface PlannedPart {
@@ -146,9 +151,10 @@ class UpdatePlanner {
     const objectKey = escapeObjectKey(u.objectKey);
     const deleted = u.state === 'tombstone';
     const state = u.state === 'remove' ? undefined : encodeState({ version, deleted, deletedAtMs: atMs }, arena);
+    const index = this.#input.index !== false;
     for (const { scope, prevVersion } of scopes) {
       const keys = this.#keysOf(scope);
-      unique.push({ type: 'put', key: keys.index + versionHex, value: encodeNumber(prevVersion, arena) });
+      if (index) unique.push({ type: 'put', key: keys.index + versionHex, value: encodeNumber(prevVersion, arena) });
       this.#state(keys.state + objectKey, state, version);
     }
     if (deleted) {

@@ -100,6 +100,13 @@ export interface CommitOptions {
    * store commit; otherwise (and on etcd) the commit is durable when it resolves.
    */
   pipelined?: boolean;
+  /**
+   * False: commit the updates as current state only, without per-scope index entries — the
+   * initial sync of a new stream, which no consumer can have followed (the service then raises
+   * the floor above them with `raiseFloor`, so tails across them are answered by snapshot and
+   * the publisher's catch-up skips them). Default true.
+   */
+  history?: boolean;
   /** Aborts while waiting for earlier commits; a store commit once started is not cancelled. */
   signal?: AbortSignal;
 }

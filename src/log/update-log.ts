@@ -3,6 +3,7 @@ import { planBatch, stateKeysOf, type PlannedPart } from './commit-plan.ts';
 import { compact, type CompactionHost } from './compaction.ts';
 import { BatchTooLargeError, LogError, LogErrorCode, PartialCommitError, isStoreError } from './errors.ts';
 import {
+  FLOOR_KEY,
   HEAD_KEY,
   META_PREFIX,
   checkMetaName,
@@ -172,6 +173,7 @@ export class UpdateLog {
       resourceVersions: options.resourceVersions,
       meta: options.meta,
       limits: this.#store.limits,
+      index: options.history !== false,
     });
     if (options.atomic === true && parts.length > 1) {
       throw new BatchTooLargeError(updates.length, parts.length, parts[0]?.updates.length ?? 0, this.#store.location, this.#store.limits);
@@ -367,6 +369,29 @@ export class UpdateLog {
   openSnapshot(scope: string): Promise<SnapshotReader> {
     this.#checkReadable();
     return openSnapshot(this.#store, scope, this.streamId);
+  }
+
+  /**
+   * History below `floor` (at most head + 1) is no longer available as tails: consumers behind
+   * it get a snapshot, the publisher's catch-up skips it. Commits the floor with `meta` (null
+   * deletes) atomically; a floor at or below the current one changes only the meta. For the
+   * end of an initial sync committed as state (CommitOptions.history false).
+   */
+  async raiseFloor(floor: number, meta: Readonly<Record<string, Uint8Array | null>> = {}): Promise<void> {
+    this.#checkOpen();
+    if (!Number.isSafeInteger(floor) || floor < 1) throw new InvalidArgumentError('floor', `must be a positive safe integer, got ${String(floor)}`);
+    await this.#queue.run(async () => {
+      await this.#prepare();
+      if (floor > this.#head + 1) throw new InvalidArgumentError('floor', `must be at most head + 1 (${this.#head + 1}), got ${floor}`);
+      const next = Math.max(this.#floor, floor);
+      const ops: StoreOp[] = [{ type: 'put', key: FLOOR_KEY, value: encodeNumber(next) }];
+      for (const [name, value] of Object.entries(meta)) {
+        checkMetaName(name);
+        ops.push(value === null ? { type: 'delete', key: metaKey(name) } : { type: 'put', key: metaKey(name), value });
+      }
+      await this.#storeCommit(ops, undefined);
+      this.#floor = next;
+    });
   }
 
   /** Drops history outside the window and expired tombstones, in bounded steps. */

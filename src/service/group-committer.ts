@@ -1,6 +1,7 @@
 import { Backoff, ClosedError, silentLogger, toError, type Clock, type Logger, systemClock } from '../core/index.ts';
 import { BatchTooLargeError, LogErrorCode, PartialCommitError, type CommittedBatch, type PendingUpdate, type UpdateLog } from '../log/index.ts';
 import type { Projection } from '../project/index.ts';
+import { reduceToState } from './state-batch.ts';
 
 export interface GroupCommitterOptions {
   log: UpdateLog;
@@ -31,6 +32,14 @@ export interface GroupCommitterOptions {
    * For a metric and a warning; raise the store's limits to avoid it.
    */
   onEventSplit?: (updates: number) => void;
+  /**
+   * Start by committing as current state — the initial sync of a new stream, which no consumer
+   * can have followed: batches of up to `batchUpdates`, reduced to what their scopes hold at
+   * their end (state-batch.ts), committed without history (CommitOptions.history false) with
+   * `meta`, and never handed to `onCommitted`. `endStateSync` switches to history. Only for a
+   * store whose commits have no size limit (LMDB): events are not kept apart in these batches.
+   */
+  asState?: { batchUpdates: number; meta: Readonly<Record<string, Uint8Array>> };
 }
 
 /** Log errors after which no commit can ever succeed on this log instance. */
@@ -82,6 +91,14 @@ function prefixFitting(entries: readonly Entry[], fits: number): number {
   return Math.max(n, 1);
 }
 
+/** A pending endStateSync(): add()s up to `upTo` are committed as state, then `finish` runs. */
+interface StateEnd {
+  upTo: number;
+  finish: () => Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
 /** Outcome of one commit attempt loop. */
 type CommitOutcome = 'done' | 'stopped' | BatchTooLargeError;
 
@@ -128,17 +145,47 @@ export class GroupCommitter {
   #published: Promise<void> = Promise.resolve();
   /** Commits applied whose durability (and so their publishing) is pending. */
   #undurable: Array<Promise<void>> = [];
+  /** Set while committing as state (GroupCommitterOptions.asState). */
+  #asState: GroupCommitterOptions['asState'];
+  /** endStateSync(): add()s up to `upTo` are committed as state, then `finish` runs. */
+  #stateEnd: StateEnd | undefined;
 
   constructor(options: GroupCommitterOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#log = (options.logger ?? silentLogger).child({ module: 'committer' });
+    this.#asState = options.asState;
     this.#running = this.#loop();
   }
 
   /** Updates waiting to be committed. */
   get backlog(): number {
     return this.#pendingUpdates;
+  }
+
+  /** True while committing as state (the initial sync of a new stream). */
+  get committingState(): boolean {
+    return this.#asState !== undefined;
+  }
+
+  /**
+   * Ends committing as state: everything added so far is committed as state and durable, then
+   * `finish` runs (the service raises the log's floor above these versions) before anything
+   * added later is committed — as history, handed to `onCommitted`. Resolves after `finish`;
+   * rejects (and stays in state mode) if `finish` fails. Resolves at once when not in state mode.
+   */
+  endStateSync(finish: () => Promise<void>): Promise<void> {
+    if (!this.#asState) return Promise.resolve();
+    if (this.#stateEnd) return Promise.reject(new Error('endStateSync is already running'));
+    return new Promise<void>((resolve, reject) => {
+      this.#stateEnd = { upTo: this.#added, finish, resolve, reject };
+      this.#wake?.();
+    });
+  }
+
+  /** Updates per batch now: larger while committing as state. */
+  #batchLimit(): number {
+    return this.#asState ? Math.max(this.#o.maxUpdates, this.#asState.batchUpdates) : this.#o.maxUpdates;
   }
 
   /**
@@ -156,7 +203,7 @@ export class GroupCommitter {
     this.#entries.push({ seq: ++this.#added, addedAt: performance.now(), updates, aux, rv });
     this.#pendingUpdates += updates.length;
     this.#wake?.();
-    while (this.#pendingUpdates >= 2 * this.#o.maxUpdates && !this.#closed) {
+    while (this.#pendingUpdates >= 2 * this.#batchLimit() && !this.#closed) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
   }
@@ -194,6 +241,8 @@ export class GroupCommitter {
     this.#pendingUpdates = 0;
     this.#wake?.();
     for (const w of this.#roomWaiters.splice(0)) w();
+    this.#stateEnd?.reject(new ClosedError('group committer'));
+    this.#stateEnd = undefined;
     this.#notifyIdle();
   }
 
@@ -209,6 +258,13 @@ export class GroupCommitter {
   async #loop(): Promise<void> {
     const backoff = new Backoff({ initialMs: 100, maxMs: 10_000 });
     while (!this.#closed) {
+      const end = this.#stateEnd;
+      if (end && (this.#entries[0]?.seq ?? Number.POSITIVE_INFINITY) > end.upTo) {
+        this.#inFlight = true;
+        await this.#finishStateSync(end);
+        this.#inFlight = false;
+        continue;
+      }
       if (this.#entries.length === 0) {
         // flush() waits for the pending hand-overs itself: new entries are committed at once,
         // while earlier batches are still being flushed.
@@ -217,10 +273,11 @@ export class GroupCommitter {
         this.#wake = undefined;
         continue;
       }
-      if (this.#pendingUpdates < this.#o.maxUpdates && this.#o.lingerMs > 0) await this.#clock.sleep(this.#o.lingerMs);
+      if (!this.#asState && this.#pendingUpdates < this.#o.maxUpdates && this.#o.lingerMs > 0) await this.#clock.sleep(this.#o.lingerMs);
       const entries = this.#take();
       this.#inFlight = true;
-      await this.#commitEntries(entries, backoff);
+      if (this.#asState) await this.#commitAsState(entries, backoff);
+      else await this.#commitEntries(entries, backoff);
       this.#inFlight = false;
     }
     await this.#published;
@@ -238,8 +295,12 @@ export class GroupCommitter {
   #take(): Entry[] {
     let taken = 0;
     let updates = 0;
+    const limit = this.#batchLimit();
+    // While committing as state, nothing added after endStateSync() joins a state batch.
+    const upTo = this.#asState && this.#stateEnd ? this.#stateEnd.upTo : Number.POSITIVE_INFINITY;
     for (const e of this.#entries) {
-      if (taken > 0 && e.updates.length > 0 && updates + e.updates.length > this.#o.maxUpdates) break;
+      if (e.seq > upTo) break;
+      if (taken > 0 && e.updates.length > 0 && updates + e.updates.length > limit) break;
       updates += e.updates.length;
       taken++;
     }
@@ -296,19 +357,20 @@ export class GroupCommitter {
    * log stopped for good ('stopped'), or — `atomic` — the batch needs several store commits
    * (the BatchTooLargeError, nothing committed).
    */
-  async #commitWithRetry(batch: Batch, backoff: Backoff, atomic: boolean): Promise<CommitOutcome> {
+  async #commitWithRetry(batch: Batch, backoff: Backoff, atomic: boolean, asState = false): Promise<CommitOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
         const started = performance.now();
         const committed = await this.#o.log.commit(batch.updates, {
           resourceVersions: Object.fromEntries(batch.resourceVersions),
-          meta: { ...this.#o.extraMeta?.(), ...Object.fromEntries(batch.meta) },
+          meta: { ...this.#o.extraMeta?.(), ...Object.fromEntries(batch.meta), ...(asState ? this.#asState?.meta : {}) },
           atomic,
           pipelined: true,
+          history: !asState,
         });
         if (attempt > 1) this.#o.onStoreTrouble?.(false);
         backoff.reset();
-        await this.#publishWhenDurable(committed, batch, started);
+        await this.#publishWhenDurable(committed, batch, started, !asState);
         return 'done';
       } catch (err) {
         if (err instanceof BatchTooLargeError) return err;
@@ -342,13 +404,13 @@ export class GroupCommitter {
    * made durable stops the committer: the log has failed, and the successor (a restart) resumes
    * from what the store kept.
    */
-  async #publishWhenDurable(committed: CommittedBatch, batch: Batch, started: number): Promise<void> {
+  async #publishWhenDurable(committed: CommittedBatch, batch: Batch, started: number, handOver = true): Promise<void> {
     const durable = committed.durable ?? Promise.resolve();
     // The previous hand-over never rejects (its failure is handled there): chain on it.
     this.#published = this.#published.then(() => durable).then(
       () => {
-        this.#handOver(committed);
-        if (this.#o.onTimings) {
+        if (handOver) this.#handOver(committed);
+        if (handOver && this.#o.onTimings) {
           const now = performance.now();
           this.#o.onTimings(batch.addedAt.map((t) => (now - t) / 1000), (now - started) / 1000);
         }
@@ -368,6 +430,33 @@ export class GroupCommitter {
       this.#undurable = this.#undurable.filter((p) => p !== settled);
     });
     while (this.#undurable.length >= MAX_PIPELINED_COMMITS) await this.#undurable[0];
+  }
+
+  /**
+   * Commits add()s as current state: one batch, reduced to its end state (state-batch.ts),
+   * without history. Events are not kept apart here, so this is only for stores without
+   * per-commit limits (where one batch is one store commit).
+   */
+  async #commitAsState(entries: Entry[], backoff: Backoff): Promise<void> {
+    const batch = assemble(entries);
+    batch.updates = reduceToState(batch.updates);
+    const outcome = await this.#commitWithRetry(batch, backoff, true, true);
+    if (outcome instanceof BatchTooLargeError) await this.#commitWithRetry(batch, backoff, false, true);
+  }
+
+  /** Waits until every state commit is durable, then runs endStateSync's `finish`. */
+  async #finishStateSync(end: StateEnd): Promise<void> {
+    await this.#published;
+    try {
+      await end.finish();
+    } catch (err) {
+      this.#stateEnd = undefined;
+      end.reject(toError(err));
+      return;
+    }
+    this.#asState = undefined;
+    this.#stateEnd = undefined;
+    end.resolve();
   }
 
   /**

@@ -59,6 +59,13 @@ export interface ServiceOverview {
 }
 
 const PUBLISHED_META = 'bus/flushed';
+/**
+ * Set by every commit of an initial sync committed as state, removed when it ends: a service
+ * restarted in the middle of one goes on committing as state (consumers never saw any of it).
+ */
+const STATE_SYNC_META = 'sync/as-state';
+/** Updates per store commit while the initial sync is committed as state. */
+const STATE_BATCH_UPDATES = 20_000;
 
 function encodeVersion(v: number): Uint8Array {
   return new TextEncoder().encode(String(v));
@@ -314,6 +321,14 @@ export class MetadataService {
     this.#state = 'restoring';
     const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal);
     this.#log.info({ objects: restored }, 'restored projector state from the store');
+    // The initial sync of a new stream (or one a restart interrupted) is committed as current
+    // state: no consumer can have followed it, and each bootstraps by snapshot anyway (design
+    // §4, §12). Only where one batch is one store commit (LMDB), and unless asked for history.
+    const asState =
+      !c.syncAsHistory &&
+      !Number.isFinite((this.#store as UpdateStore).limits.maxOpsPerCommit) &&
+      (this.#updateLog.head === 0 || (await this.#updateLog.getMeta(STATE_SYNC_META)) !== undefined);
+    if (asState) this.#log.info({}, 'initial sync of a new stream: committing it as current state; consumers take a snapshot when it is complete');
 
     this.#committer = new GroupCommitter({
       log: this.#updateLog,
@@ -333,6 +348,7 @@ export class MetadataService {
         this.#metrics.commitSeconds.observe(commitSeconds);
         for (const s of eventSeconds) this.#metrics.eventToPublishSeconds.observe(s);
       },
+      ...(asState ? { asState: { batchUpdates: STATE_BATCH_UPDATES, meta: { [STATE_SYNC_META]: encodeVersion(1) } } } : {}),
     });
     void this.#connectNats();
     this.#state = 'syncing';
@@ -392,16 +408,6 @@ export class MetadataService {
       return;
     }
     const log = this.#updateLog as UpdateLog;
-    this.#publisher = new ScopePublisher({
-      connection: this.#nc,
-      cluster: this.config.cluster,
-      streamId: log.streamId as StreamId,
-      history: { get head() { return log.head; }, readHistory: (after, limit) => readHistorySkippingCompacted(log, after, limit) },
-      maxMessageBytes: this.config.publishMaxMessageBytes,
-      logger: this.#log,
-      resumeFrom: this.#startHead,
-      ...(this.#publishFaults ? { faults: this.#publishFaults } : {}),
-    });
     const common = { connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }) };
     const requireScopedInboxes = this.config.requireScopedInboxes;
     const c = this.config;
@@ -416,14 +422,38 @@ export class MetadataService {
       requesterRatePerSec: c.replayRequesterRate,
       requesterBurst: c.replayRequesterBurst,
       maxAnswersPerRequester: c.replayMaxPerRequester,
-      available: () => this.#state !== 'draining' && this.#state !== 'stopped',
+      // While the initial sync is committed as state, a snapshot would be half a sync
+      // (design §12): consumers are told to retry (UNAVAILABLE) until it is complete.
+      available: () => this.#state !== 'draining' && this.#state !== 'stopped' && this.#committer?.committingState !== true,
     });
     await this.#replay.start();
     this.#registry = new AgentRegistry({ ...common, log, requireScopedInboxes });
     await this.#registry.start();
-    this.#heartbeat = new ScopeHeartbeat({ ...common, streamId: log.streamId, heads: log, publisher: this.#publisher });
+    if (this.#committer?.committingState !== true) this.#startPublishing();
+    this.#log.info({ servers: this.config.natsUrls.map(redactNatsUrl) }, 'connected to NATS; answering replay and agent registration');
+  }
+
+  /**
+   * Publishing and heartbeats start once NATS is connected and no initial sync is being
+   * committed as state (whichever comes last): heartbeats then announce every scope's head at
+   * once, and consumers waiting for the sync take their snapshots.
+   */
+  #startPublishing(): void {
+    if (this.#publisher || !this.#nc || this.#abort.signal.aborted) return;
+    const log = this.#updateLog as UpdateLog;
+    this.#publisher = new ScopePublisher({
+      connection: this.#nc,
+      cluster: this.config.cluster,
+      streamId: log.streamId as StreamId,
+      history: { get head() { return log.head; }, readHistory: (after, limit) => readHistorySkippingCompacted(log, after, limit) },
+      maxMessageBytes: this.config.publishMaxMessageBytes,
+      logger: this.#log,
+      resumeFrom: this.#startHead,
+      ...(this.#publishFaults ? { faults: this.#publishFaults } : {}),
+    });
+    this.#heartbeat = new ScopeHeartbeat({ connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }), streamId: log.streamId, heads: log, publisher: this.#publisher });
     this.#heartbeat.start();
-    this.#log.info({ servers: this.config.natsUrls.map(redactNatsUrl) }, 'connected to NATS; publishing, answering replay and agent registration');
+    this.#log.info({}, 'publishing updates and scope heartbeats');
   }
 
   #onCommitted(batch: CommittedBatch): void {
@@ -440,11 +470,39 @@ export class MetadataService {
     if (this.#state !== 'syncing' || this.#syncBarrier) return;
     const stats = this.reflectorStats();
     if (!stats.every((s) => s.synced || s.phase === 'unsupported')) return;
-    this.#syncBarrier = (this.#committer as GroupCommitter).barrier().then(() => {
-      if (this.#state !== 'syncing') return;
-      this.#state = 'ready';
-      this.#log.info({ head: this.head, ...this.#progress.summary(stats) }, 'initial sync complete; ready');
+    const committer = this.#committer as GroupCommitter;
+    this.#syncBarrier = committer
+      .barrier()
+      .then(() => this.#endStateSync(committer))
+      .then(
+        () => {
+          if (this.#state !== 'syncing') return;
+          this.#state = 'ready';
+          this.#log.info({ head: this.head, ...this.#progress.summary(stats) }, 'initial sync complete; ready');
+        },
+        (err: unknown) => {
+          // The floor could not be committed (store trouble): the next check tries again.
+          if (this.#state === 'syncing') this.#log.warn({ err: toError(err) }, 'could not complete the initial sync; retrying');
+          this.#syncBarrier = undefined;
+        },
+      );
+  }
+
+  /**
+   * After an initial sync committed as state: the floor goes above its versions (tails across
+   * them are answered by snapshot, the publisher never re-sends them), in one commit with the
+   * end of the state-sync marker; then publishing starts from there.
+   */
+  async #endStateSync(committer: GroupCommitter): Promise<void> {
+    if (!committer.committingState) return;
+    const log = this.#updateLog as UpdateLog;
+    await committer.endStateSync(async () => {
+      const head = log.head;
+      await log.raiseFloor(head + 1, { [STATE_SYNC_META]: null, [PUBLISHED_META]: encodeVersion(head) });
+      this.#startHead = head;
     });
+    this.#log.info({ head: log.head }, 'initial sync committed as current state; consumers bootstrap by snapshot from here');
+    this.#startPublishing();
   }
 
   async #compact(): Promise<void> {

@@ -49,6 +49,13 @@ describe('kubemeta serve against the simulator', () => {
     assert.deepEqual(collector.allGaps(), []);
     assert.deepEqual(collector.reused, []);
     assert.equal(collector.streamIds.size, 1);
+    // The initial sync of the new stream was committed as state: never published update by
+    // update; every scope was taken by snapshot, and the floor lies above the sync's versions.
+    assert.deepEqual(collector.bootstrapErrors, []);
+    assert.ok(collector.snapshots.has('cluster') && collector.snapshots.size >= 7, `scopes bootstrapped by snapshot: ${[...collector.snapshots].join(', ')}`);
+    const status = (await (await fetch(`${service.httpUrl}/status`)).json()) as { head: number; log: { floor: number }; publisher: { updates: number } };
+    assert.ok(status.log.floor > 1, `floor ${status.log.floor}`);
+    assert.ok(status.publisher.updates <= status.head - (status.log.floor - 1), `published ${status.publisher.updates} of ${status.head} updates, floor ${status.log.floor}`);
   });
 
   test('one watch per kind: the API server sees one WatchList stream per kind, whatever the scopes, and no LIST', async () => {
