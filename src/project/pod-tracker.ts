@@ -44,7 +44,7 @@ export interface PodChange {
 export class PodTracker {
   readonly #pods = new Map<string, PodEntry>();
   /** Containers restored before their pod (the store lists Container/ keys before Pod/). */
-  readonly #orphans = new Map<string, ContainerUpdate[]>();
+  readonly #orphans = new Map<string, Array<[ContainerUpdate, number]>>();
   readonly #clock: Clock;
   readonly #budget: NodeScopeBudget;
   suppressed = 0;
@@ -124,27 +124,29 @@ export class PodTracker {
     return { uid: pod.uid, namespace: pod.namespace, node: undefined, previousNode: node, deleted: true, ownerReferences: pod.ownerReferences };
   }
 
-  /** Rebuilds memory from the store's state after a restart (publishes nothing). */
-  restorePod(pod: PodUpdate): void {
-    const hash = payloadHash(makeUpdate('Pod', pod.uid, 'pod', pod, [], 'upsert').payload);
+  /**
+   * Rebuilds memory from the store's state after a restart (publishes nothing). `hash`: of the
+   * pod's stored payload (Projector.restore).
+   */
+  restorePod(pod: PodUpdate, hash: number): void {
     const existing = this.#pods.get(pod.uid);
     const containers = pod.containers.map((c) => existing?.containers.find((e) => e.cid === c.containerId && c.containerId !== '') ?? { name: c.name, type: c.type, cid: c.containerId, last: undefined, hash: 0 });
     this.#budget.release(existing?.node, pod.uid);
     const node = this.#budget.admit(pod.nodeName || undefined, pod.uid, true);
     this.#pods.set(pod.uid, { last: pod, hash, containers, node });
-    for (const c of this.#orphans.get(pod.uid) ?? []) this.restoreContainer(c);
+    for (const [c, h] of this.#orphans.get(pod.uid) ?? []) this.restoreContainer(c, h);
     this.#orphans.delete(pod.uid);
   }
 
-  restoreContainer(c: ContainerUpdate): void {
+  /** `hash`: of the container's stored payload (Projector.restore). */
+  restoreContainer(c: ContainerUpdate, hash: number): void {
     const entry = this.#pods.get(c.podUid);
     if (!entry) {
       const list = this.#orphans.get(c.podUid);
-      if (list) list.push(c);
-      else this.#orphans.set(c.podUid, [c]);
+      if (list) list.push([c, hash]);
+      else this.#orphans.set(c.podUid, [[c, hash]]);
       return;
     }
-    const hash = payloadHash(makeUpdate('Container', c.containerId, 'container', c, [], 'upsert').payload);
     const slot = entry?.containers.find((e) => e.cid === c.containerId);
     if (slot) {
       slot.last = c;

@@ -160,7 +160,7 @@ test('a projector restored from published state publishes nothing for the same o
   const latest = new Map(published.updates.filter((u) => u.scopes.includes('cluster')).map((u) => [u.objectKey, u]));
   const restored = new Projector();
   // In key order, as the store lists them: Container/ keys come before their Pod/.
-  for (const u of [...latest.values()].sort((a, b) => (a.objectKey < b.objectKey ? -1 : 1))) restored.restore(u.update);
+  for (const u of [...latest.values()].sort((a, b) => (a.objectKey < b.objectKey ? -1 : 1))) restored.restore(u.update, u.payload);
   for (const a of published.aux) if (a.value) restored.restoreAux(a.key, a.value);
   restored.finishRestore();
   const again = emptyProjection();
@@ -220,7 +220,7 @@ test('a projector restored from a store with more node scopes than its limit kee
   keep(first.apply('Namespace', 'ADDED', namespaceWeb()));
   for (let i = 0; i < 4; i++) keep(first.apply('Pod', 'ADDED', podWithInitAndSidecar(`p${i}`, `pod-${i}`, `n${i}`, `10.244.1.${i + 10}`, 10 * i + 1)));
   const restored = new Projector({ maxNodeScopes: 2 });
-  for (const u of [...published.values()].sort((a, b) => (a.objectKey < b.objectKey ? -1 : 1))) restored.restore(u.update);
+  for (const u of [...published.values()].sort((a, b) => (a.objectKey < b.objectKey ? -1 : 1))) restored.restore(u.update, u.payload);
   restored.finishRestore();
   assert.equal(restored.stats().nodeScopes, 4, 'every node scope in the store is kept');
   const deleted = restored.apply('Pod', 'DELETED', podWithInitAndSidecar('p3', 'pod-3', 'n3', '10.244.1.13', 31));

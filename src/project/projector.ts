@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { WorkloadUpdateSchema, isWorkloadKind, kindFromWire, type NamespaceUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
+import { ResourceUpdateSchema, WorkloadUpdateSchema, isWorkloadKind, kindFromWire, type NamespaceUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { controllerOwnerUid } from './convert-pod.ts';
 import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
@@ -139,28 +139,31 @@ export class Projector {
 
   /**
    * Rebuilds memory from one live object of the store's cluster-scope state (call for every
-   * object, then `finishRestore`). Publishes nothing.
+   * object, then `finishRestore`). Publishes nothing. `payload` is the update's stored
+   * encoding: its hash is the one the projector computed when it published it (the encoding is
+   * deterministic), so nothing is encoded again.
    */
-  restore(update: ResourceUpdate): void {
+  restore(update: ResourceUpdate, payload: Uint8Array): void {
     const o = update.object;
+    const hash = payloadHash(payload);
     switch (o.case) {
       case 'pod':
-        this.#pods.restorePod(o.value);
+        this.#pods.restorePod(o.value, hash);
         this.#route({ uid: o.value.uid, namespace: o.value.namespace, node: this.#pods.scopeNodeOf(o.value.uid), previousNode: undefined, deleted: false, ownerReferences: o.value.ownerReferences }, emptyProjection());
         return;
       case 'container':
-        this.#pods.restoreContainer(o.value);
+        this.#pods.restoreContainer(o.value, hash);
         return;
       case 'node': {
         const scope = this.#budget.admit(o.value.name, `Node/${o.value.uid}`, true);
-        this.#nodes.set(o.value.uid, { name: o.value.name, scope, hash: payloadHash(makeUpdate('Node', o.value.uid, 'node', o.value, [], 'upsert').payload) });
+        this.#nodes.set(o.value.uid, { name: o.value.name, scope, hash });
         return;
       }
       case 'namespace':
-        this.#rememberNamespace(o.value);
+        this.#rememberNamespace(o.value, payload);
         return;
       case 'workload':
-        this.#restoreWorkload(o.value);
+        this.#restoreWorkload(o.value, payload);
         return;
       case 'service':
         this.#services.restore(o.value);
@@ -271,10 +274,11 @@ export class Projector {
     else this.#namespaceUidByName.set(ns.name, ns.uid);
   }
 
-  #rememberNamespace(ns: NamespaceUpdate): void {
-    const u = makeUpdate('Namespace', ns.uid, 'namespace', ns, [CLUSTER], 'upsert');
+  #rememberNamespace(ns: NamespaceUpdate, payload: Uint8Array): void {
+    const update = create(ResourceUpdateSchema, { object: { case: 'namespace', value: ns } });
+    const u: ProjectedUpdate = { objectKey: objectKey('Namespace', ns.uid), kind: 'Namespace', update, payload, scopes: [CLUSTER], state: 'upsert' };
     this.#namespaceUidByName.set(ns.name, ns.uid);
-    const hash = payloadHash(u.payload);
+    const hash = payloadHash(payload);
     this.#shared.set(u.objectKey, { update: u, hash, view: u, viewHash: hash, name: ns.name });
   }
 
@@ -293,12 +297,12 @@ export class Projector {
     this.#publishShared(full, makeUpdate(kind, w.uid, 'workload', nodeViewOf(w), nodes, 'upsert'), w.name, out);
   }
 
-  #restoreWorkload(w: WorkloadUpdate): void {
+  #restoreWorkload(w: WorkloadUpdate, payload: Uint8Array): void {
     const kind = kindFromWire(w.kind);
     if (!kind || !isWorkloadKind(kind)) return;
     const key = objectKey(kind, w.uid);
     this.#router.linkOwner(key, parentKey(w));
-    const u = makeUpdate(kind, w.uid, 'workload', w, [CLUSTER], 'upsert');
+    const u: ProjectedUpdate = { objectKey: key, kind, update: create(ResourceUpdateSchema, { object: { case: 'workload', value: w } }), payload, scopes: [CLUSTER], state: 'upsert' };
     const view = makeUpdate(kind, w.uid, 'workload', nodeViewOf(w), [], 'upsert');
     this.#shared.set(key, { update: u, hash: payloadHash(u.payload), view, viewHash: payloadHash(view.payload), name: w.name });
   }

@@ -15,7 +15,7 @@ export async function restoreProjector(log: UpdateLog, projector: Projector, sig
     for await (const chunk of snapshot.chunks({ maxEntries: 2_000, maxBytes: 4 * 1024 * 1024, ...(signal ? { signal } : {}) })) {
       for (const entry of chunk) {
         if (entry.deleted) continue;
-        projector.restore(decodeResourceUpdate(entry.payload));
+        projector.restore(decodeResourceUpdate(entry.payload), entry.payload);
         objects++;
       }
     }
