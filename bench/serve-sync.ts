@@ -35,8 +35,11 @@ const { values } = parseArgs({
     'churn-seconds': { type: 'string', default: '15' },
     /** Quiet time between ready and churn: the disk flushes what the initial sync wrote. */
     'settle-seconds': { type: 'string', default: '10' },
-    /** Extra node flags for the serve child (comma-separated), e.g. --max-semi-space-size=64. */
-    'serve-node-flags': { type: 'string', default: '' },
+    /**
+     * Node flags for the serve child (comma-separated); the default is the service image's
+     * NODE_OPTIONS (Dockerfile).
+     */
+    'serve-node-flags': { type: 'string', default: '--max-semi-space-size=64' },
     /** Writes a CPU profile of the serve child into this directory (node --cpu-prof). */
     'serve-cpu-prof': { type: 'string' },
     /** Skip the floor measurements (the recording subscriber, the LIST and NATS floors). */

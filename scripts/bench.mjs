@@ -24,6 +24,7 @@ const BENCHES = [
   ['serve-sync', ['--max-old-space-size=8192'], ['--nodes', '5000', '--pods-per-node', '30', '--churn-rate', '50', '--churn-seconds', '20']],
   ['serve-restart', ['--max-old-space-size=8192'], ['--nodes', '5000', '--pods-per-node', '30', '--runs', '3']],
   ['churn-latency', ['--max-old-space-size=8192'], ['--nodes', '1000', '--pods-per-node', '30']],
+  ['node-cycling', [], []],
   ['control-plane', [], []],
 ];
 

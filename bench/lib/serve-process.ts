@@ -64,7 +64,8 @@ export async function spawnServe(options: ServeProcessOptions): Promise<ServePro
   const started = performance.now();
   const startedEpoch = performance.timeOrigin + started;
   const proc = spawnProcess(process.execPath, [
-    ...(options.nodeFlags ?? ['--max-old-space-size=8192']),
+    // The service image's NODE_OPTIONS (Dockerfile) and room for a large heap.
+    ...(options.nodeFlags ?? ['--max-old-space-size=8192', '--max-semi-space-size=64']),
     BIN, 'serve', '--kubeconfig', options.kubeconfig, '--nats-urls', options.natsUrl, '--store', `lmdb:${join(options.dir, 'store')}`,
     '--http', `127.0.0.1:${port}`, '--cluster', options.cluster, '--log-level', options.logLevel ?? 'warn', ...(options.args ?? []),
   ]);

@@ -72,6 +72,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'batchLingerMs', help: 'wait for more updates before a commit (default 2)' },
   { key: 'syncAsHistory', help: "commit and publish a new stream's initial sync update by update, not as current state consumers take as a snapshot (default off)", flag: true },
   { key: 'publishMaxMessageBytes', help: 'largest NATS message built (default 262144)' },
+  { key: 'goneScopeHeartbeatMs', help: 'heartbeats go on this long for a node scope no Node or pod refers to any more (default 300000)' },
   { key: 'maxNodeSubjects', help: 'node subjects (scopes) published on at once at most; pods on further nodes go to the cluster subject only (default 20000)' },
   { key: 'compactionIntervalMs', help: 'how often history is compacted (default 60000)' },
   { key: 'replayMaxLimit', help: 'largest tail one replay request may ask for, in updates (default 1000000)' },

@@ -106,6 +106,8 @@ export const serveConfigSchema = z
      * spec.nodeName, so they are bounded (4× Kubernetes' 5,000-node limit by default).
      */
     maxNodeSubjects: int(1, 10_000_000).default(20_000),
+    /** A node scope no Node or pod refers to any more still gets heartbeats this long. */
+    goneScopeHeartbeatMs: ms(0, 86_400_000).default(300_000),
 
     /** Replay limits (issue 8): the largest tail one request may ask for… */
     replayMaxLimit: int(1_000, 100_000_000).default(1_000_000),

@@ -48,6 +48,11 @@ export class NodeScopeBudget {
     return node;
   }
 
+  /** The node names holding a scope now. */
+  nodes(): IterableIterator<string> {
+    return this.#holders.keys();
+  }
+
   /** Whether `node` has a scope now (for objects that take no slot of their own). */
   has(node: string | undefined): node is string {
     return node !== undefined && this.#holders.has(node);

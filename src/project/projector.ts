@@ -96,6 +96,14 @@ export class Projector {
     };
   }
 
+  /**
+   * The node scopes in use now (a Node or a pod refers to them): what deserves heartbeats.
+   * Scopes of nodes that are gone are not among them.
+   */
+  liveNodeScopes(): string[] {
+    return Array.from(this.#budget.nodes(), nodeScopeName);
+  }
+
   /** One watch event. A malformed object is counted, logged and skipped; it never throws. */
   apply(kind: SourceKind, type: EventType, object: unknown, out: Projection = emptyProjection()): Projection {
     const before = out.updates.length;

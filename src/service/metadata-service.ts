@@ -24,6 +24,7 @@ import { Ingest } from './ingest.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { NatsConfigError, connectNats, redactNatsUrl } from './nats-connect.ts';
 import { SyncProgress } from './progress.ts';
+import { LiveScopes } from './live-scopes.ts';
 import { restoreProjector } from './restore.ts';
 import { ServiceError } from './errors.ts';
 
@@ -451,7 +452,10 @@ export class MetadataService {
       resumeFrom: this.#startHead,
       ...(this.#publishFaults ? { faults: this.#publishFaults } : {}),
     });
-    this.#heartbeat = new ScopeHeartbeat({ connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }), streamId: log.streamId, heads: log, publisher: this.#publisher });
+    // Heartbeats for the live cluster only: scopes of nodes gone for longer than the grace
+    // period cost nothing more (live-scopes.ts).
+    const heads = new LiveScopes({ heads: log, liveNodeScopes: () => this.#projector.liveNodeScopes(), clock: this.#clock, graceMs: this.config.goneScopeHeartbeatMs });
+    this.#heartbeat = new ScopeHeartbeat({ connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }), streamId: log.streamId, heads, publisher: this.#publisher });
     this.#heartbeat.start();
     this.#log.info({}, 'publishing updates and scope heartbeats');
   }

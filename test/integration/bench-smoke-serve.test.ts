@@ -1,4 +1,4 @@
-// bench/serve-sync.ts (with its floor), bench/churn-latency.ts and bench/serve-restart.ts at
+// bench/serve-sync.ts (with its floor), bench/churn-latency.ts, bench/serve-restart.ts and bench/node-cycling.ts at
 // tiny scale, so the benchmarks do not rot: each runs end to end (sim, nats-server, kubemeta
 // serve and its helpers in child processes) and writes its JSON. Structure and counts only,
 // never times.
@@ -94,6 +94,20 @@ test('bench/serve-restart.ts runs at tiny scale; restarts on a valid store send 
       assert.equal(r.apiLists, 0, `${r.mode}: a restart with valid stored resourceVersions sends no LIST`);
     }
     for (const mode of ['graceful', 'kill9']) assert.ok(isNumber(json.median[mode]?.['readyMs']), `median.${mode}.readyMs`);
+  } finally {
+    await out.remove();
+  }
+});
+
+test('bench/node-cycling.ts runs at tiny scale; heartbeats follow the node scopes in use', { timeout: 180_000 }, async () => {
+  const out = await makeTempDir('bench-smoke-cycling');
+  try {
+    await runBench('node-cycling', ['--nodes', '10', '--pods-per-node', '4', '--cycled', '30', '--rate', '40', '--window-seconds', '1', '--gone-scope-heartbeat-ms', '500'], out.path);
+    const json = JSON.parse(readFileSync(join(out.path, 'node-cycling.json'), 'utf8')) as { cycled: number; rows: Fields[] };
+    assert.ok(json.cycled >= 30);
+    const after = json.rows[1] as Fields;
+    for (const k of ['nodeScopesInUse', 'scopesEverSeen', 'heartbeatsPerSec', 'serveRssMb']) assert.ok(isNumber(after[k]), k);
+    assert.ok((after['scopesEverSeen'] as number) > (after['nodeScopesInUse'] as number) + 10, 'the log has seen more scopes than are in use');
   } finally {
     await out.remove();
   }
