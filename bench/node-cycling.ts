@@ -14,7 +14,7 @@ import { sleep } from '../src/core/index.ts';
 import { ScenarioEngine, startSimApiServer, writeKubeconfig } from '../src/sim/index.ts';
 import { makeTempDir, startNatsServer } from '../src/testing/index.ts';
 import { atExit, removeOnExit } from './lib/cleanup.ts';
-import { printTable, writeResult } from './lib/report.ts';
+import { printTable, rssOf, writeResult } from './lib/report.ts';
 import { spawnServe, type ServeProcess } from './lib/serve-process.ts';
 
 const { values } = parseArgs({
@@ -65,6 +65,9 @@ async function measure(phase: string): Promise<Record<string, string | number>> 
     scopesEverSeen: b.log.scopes,
     heartbeatsPerSec: Math.round((((b.heartbeat?.messages ?? 0) - (a.heartbeat?.messages ?? 0)) / windowMs) * 1000),
     serveRssMb: serve.rssMb(),
+    // Heap and private memory vs the store's mapped pages (LMDB), from /proc.
+    serveAnonMb: rssOf(serve.proc.child.pid as number).anonMb,
+    serveStoreMappedMb: rssOf(serve.proc.child.pid as number).fileMb,
   };
 }
 

@@ -37,11 +37,16 @@ export function writeResult(name: string, data: unknown, outDir?: string): strin
 }
 
 /** Peak and current resident memory of a process, from /proc (Linux). */
-export function rssOf(pid: number): { rssMb: number; peakMb: number } {
+/**
+ * Resident memory of a process, MB: `anonMb` is its heap and other private memory, `fileMb`
+ * the file pages it maps and touched (for serve: the LMDB store's pages it read or wrote).
+ */
+export function rssOf(pid: number): { rssMb: number; peakMb: number; anonMb: number; fileMb: number } {
   const { readFileSync } = require_fs();
   const text = readFileSync(`/proc/${pid}/status`, 'utf8') as string;
   const kb = (field: string) => Number(/\d+/.exec(text.split('\n').find((l) => l.startsWith(field)) ?? '0')?.[0] ?? 0);
-  return { rssMb: Math.round(kb('VmRSS:') / 1024), peakMb: Math.round(kb('VmHWM:') / 1024) };
+  const mb = (k: number): number => Math.round(k / 1024);
+  return { rssMb: mb(kb('VmRSS:')), peakMb: mb(kb('VmHWM:')), anonMb: mb(kb('RssAnon:')), fileMb: mb(kb('RssFile:')) };
 }
 
 /**

@@ -221,7 +221,10 @@ export class MetadataService {
       head: this.head,
       storeError: this.#storeTrouble?.message,
       backlog: this.#committer?.backlog ?? 0,
-      nats: this.#publisher?.stats().state ?? 'connecting',
+      // 'state' while a new stream's initial sync is committed as current state (nothing is
+      // published until it is complete), 'history' otherwise.
+      committing: this.#committer?.committingState === true ? 'state' : 'history',
+      nats: this.#publisher?.stats().state ?? (this.#nc && this.#committer?.committingState === true ? 'waiting for the initial sync' : 'connecting'),
       kinds: this.#progress.report(this.reflectorStats()),
     };
   }

@@ -8,6 +8,9 @@ import { MetadataService } from '../../src/service/index.ts';
 import { actualScope, diffScopes, expectedScopes } from '../helpers/cluster-truth.ts';
 import { startServeEnv, type ServeEnv } from '../helpers/serve-env.ts';
 import { StreamCollector } from '../helpers/stream-collector.ts';
+import { replay } from '../helpers/replay-client.ts';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { RequestErrorCode, clusterSubjects, parseScope } from '../../src/schema/index.ts';
 
 function assertConverged(env: ServeEnv, collector: StreamCollector): Promise<unknown> {
   let last: string[] = [];
@@ -153,5 +156,62 @@ describe('kubemeta serve against an API server without WatchList', () => {
     assert.ok(service.reflectorStats().every((r) => r.listMode === 'list'));
     const stats = env.api.stats();
     assert.equal(stats.openWatches, 11);
+  });
+});
+
+describe('a new stream whose initial sync is interrupted', () => {
+  let env: ServeEnv;
+  let collector: StreamCollector;
+  let nc: NatsConnection;
+
+  before(async () => {
+    env = await startServeEnv({ seed: 13, nodes: 3, podsPerNode: 6, namespaces: 2 });
+    collector = await StreamCollector.start(env.nats.url, 'test');
+    nc = await connect({ servers: env.nats.url });
+  });
+
+  after(async () => {
+    await nc?.close();
+    await collector?.stop();
+    await env?.stop();
+  });
+
+  /** The error code of a replay answer for the cluster scope (0: answered), once the replay server is up. */
+  const replayAnswer = (): Promise<number> =>
+    waitFor(
+      async () => {
+        const r = await replay(nc, clusterSubjects('test').replay, { scope: parseScope('cluster'), after: 0, requestId: `interrupted-${Math.random()}` }, { silenceMs: 5_000 });
+        return r.error ? r.error.code : -1;
+      },
+      { what: 'a replay answer', timeoutMs: 20_000 },
+    ).then((code) => (code === -1 ? 0 : code));
+
+  test('publishes nothing and answers replay UNAVAILABLE until the sync is complete, also across a restart; then consumers take snapshots', async () => {
+    // Pods cannot be listed: every other kind syncs, committed as state.
+    env.api.faults.failNext({ status: 500, verb: 'watch', kind: 'Pod', count: 1_000_000 });
+    const first = await MetadataService.start(env.serveConfig());
+    await waitFor(() => first.reflectorStats().filter((r) => r.synced).length === 10, { what: 'every kind but Pod to sync', timeoutMs: 20_000 });
+    assert.equal(first.readiness()['committing'], 'state');
+    assert.ok(first.head > 0, 'the synced kinds are committed');
+    assert.equal(await replayAnswer(), RequestErrorCode.UNAVAILABLE, 'no snapshot of half a sync');
+    await first.drain();
+    // A restart in the middle goes on committing as state.
+    const second = await MetadataService.start(env.serveConfig());
+    try {
+      await waitFor(() => second.readiness()['state'] === 'syncing', { what: 'the restarted service to sync', timeoutMs: 20_000 });
+      assert.equal(second.readiness()['committing'], 'state');
+      assert.equal(await replayAnswer(), RequestErrorCode.UNAVAILABLE);
+      assert.equal([...collector.scopes.values()].reduce((n, s) => n + s.updates, 0), 0, 'no update was published');
+      env.api.faults.reset();
+      await second.whenReady(AbortSignal.timeout(60_000));
+      assert.equal(second.readiness()['committing'], 'history');
+      await assertConverged(env, collector);
+      assert.deepEqual(collector.allGaps(), []);
+      assert.deepEqual(collector.bootstrapErrors, []);
+      assert.ok(collector.snapshots.has('cluster'));
+      assert.equal(await replayAnswer(), 0, 'answered once the sync is complete');
+    } finally {
+      await second.drain();
+    }
   });
 });
