@@ -184,6 +184,10 @@ export class ChaosSystem {
       node,
       agentInstanceId: `agent-${node}`,
       ...(persist ? { persistDir: join(this.env.dir, 'agents', node), persistIntervalMs: 500 } : {}),
+      // A serve that died for good must fail the schedule, not hang it.
+      signal: AbortSignal.timeout(120_000),
+    }).catch((err: unknown) => {
+      throw new Error(`agent of ${node} could not connect: ${(err as Error).message}\nserve output:\n${this.serveOutput().slice(-3000)}`);
     });
   }
 }

@@ -215,11 +215,30 @@ class LmdbStore implements UpdateStore {
     } finally {
       this.#applying.delete(txn);
     }
-    const durable = flushed.catch(async (err: unknown) => {
-      throw await this.#commitFailure(err);
-    });
+    const durable = flushed.catch((err: unknown) => this.#flushAgain(err));
     durable.catch(() => undefined);
     return { durable };
+  }
+
+  /**
+   * The flush covering an applied transaction failed: lmdb-js reports a later transaction's
+   * failure (a full disk) through the same flush. The transaction's pages are written; the next
+   * flush that succeeds makes them durable. Retried with backoff until one does (the committer
+   * holds publishing back meanwhile, and its bounded pipeline slows the source down), or the
+   * store closes.
+   */
+  async #flushAgain(first: unknown): Promise<void> {
+    let err = first;
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw await this.#commitFailure(err);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 50 * 2 ** attempt)));
+      try {
+        await this.#db.flushed;
+        return;
+      } catch (again) {
+        err = again;
+      }
+    }
   }
 
   async #commitFailure(err: unknown): Promise<StoreError> {
