@@ -196,7 +196,7 @@ class LmdbStore implements UpdateStore {
     let txn: Promise<unknown>;
     try {
       const apply = (): void => {
-        for (const op of inKeyOrder(ops)) applyOp(db, op);
+        for (const op of reads ? ops : inKeyOrder(ops)) applyOp(db, op);
       };
       txn = reads ? db.childTransaction(apply) : db.batch(apply);
     } catch (err) {
@@ -380,15 +380,15 @@ function scanRange(db: Db, options: ScanOptions, transaction: ReadTxn | undefine
 }
 
 /**
- * The ops of a commit sorted by key (stable: ops on one key keep their order), unless it holds
- * a range delete, whose effect depends on its place among the other ops. The result is the
+ * The ops of a commit without range deletes (whose effect depends on their place among the
+ * other ops), sorted by key (stable: ops on one key keep their order). The result is the
  * same; LMDB's B-tree is much cheaper to update in key order: a commit's state and object-table
  * keys are spread over the whole tree by their uids, and visiting the pages in order touches
  * each once (measured here: 300,000 puts of random 40-byte keys in batches of 20,000, 11.6 µs
  * a put in arrival order, 8.7 µs sorted; 1.6 µs for keys that are already sequential).
  */
 function inKeyOrder(ops: readonly StoreOp[]): readonly StoreOp[] {
-  if (ops.length < 2 || ops.some((op) => op.type === 'deleteRange')) return ops;
+  if (ops.length < 2) return ops;
   const keyed = ops as ReadonlyArray<Exclude<StoreOp, { type: 'deleteRange' }>>;
   return [...keyed].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
