@@ -132,6 +132,10 @@ describe('kubemeta over a three-server NATS cluster', () => {
     const onOtherServers = [...agents.keys()].filter((node, i) => i % 3 !== svc[0]);
     assert.ok(onOtherServers.length >= 2, 'some agents are on servers the service is not on');
 
+    // The collector joined a state-synced stream: it bootstraps the cluster scope by snapshot at
+    // the first heartbeat. Churn after that reaches it live; churn before it could all be inside
+    // the snapshot and leave nothing to count as received through the route.
+    await waitFor(() => collector.snapshots.has('cluster'), { what: 'the collector to bootstrap the cluster scope', timeoutMs: 30_000, intervalMs: 100 });
     env.engine.step(150, { mix: MIX });
     await converged('every client, on every server, to hold its scope');
     // The collector (started after the initial sync) is on another server than the service:
