@@ -1,7 +1,7 @@
 // Steady churn under rising load (issue 7): how fast `kubemeta serve` keeps node agents up to
 // date as the cluster changes faster, and what it costs.
 //
-// The simulator (in this process) holds N nodes × P pods; `kubemeta serve` (child process,
+// The simulator (its own process, bench/lib/sim-process.ts) holds N nodes × P pods; `kubemeta serve` (child process,
 // LMDB store on local disk, a real nats-server) syncs it; A node agents (SDK NodeAgentClient,
 // one per node, in one child process: bench/lib/churn-agents.ts) follow their nodes. Then the
 // simulator churns at rising rates, each for a fixed time. Per step:
@@ -16,8 +16,8 @@
 //              is charged from the later one, so this is a lower bound under backlog.
 //   - committed updates/s (serve's head over the churn window), serve's CPU seconds per second
 //     (from /proc) and per 1,000 committed updates/s, the churn the simulator actually made
-//     (actions/s and model writes/s: the simulator shares this process and can fall behind the
-//     offered rate), and this process's event-loop delay (part of every latency above).
+//     (actions/s and model writes/s: the simulator can fall behind the offered rate), and this
+//     process's event-loop delay (the probe's; part of every latency above).
 //
 // Stepping stops when a p99 (probe or churn writes) exceeds --max-p99-ms, or the committed rate rises less than
 // 10 % while the offered rate doubled (saturation). The highest sustained rate is the highest
@@ -31,13 +31,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ScenarioEngine, startSimApiServer, writeKubeconfig, type StoredObject } from '../src/sim/index.ts';
+import { writeKubeconfig } from '../src/sim/index.ts';
 import { makeTempDir, startNatsServer } from '../src/testing/index.ts';
 import { atExit, killOnExit, removeOnExit } from './lib/cleanup.ts';
 import type { ChurnAgentsConfig, ChurnAgentsMessage, PodChangeRow } from './lib/churn-agents.ts';
 import { cpuSecondsOf, percentile, printTable, writeResult } from './lib/report.ts';
 import { spawnServe } from './lib/serve-process.ts';
 import { fmt, svgChart } from './lib/svg-chart.ts';
+import { SimProcess } from './lib/sim-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -74,13 +75,9 @@ const now = (): number => performance.timeOrigin + performance.now();
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
 // ---- the cluster, serve, and the agents ----------------------------------------------------
-const t0 = performance.now();
-const engine = new ScenarioEngine({ seed: 3, nodes, podsPerNode, namespaces: 20, historyPerKind: 2_000_000 });
-engine.populate();
-engine.controllers.start();
-const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: 5_000 });
-for (const r of engine.model.resources()) for (const s of engine.model.list(r.kind).items) void s.json;
-console.log(`sim: ${engine.model.count('Pod')} pods, ${engine.model.count('Node')} nodes in ${Math.round(performance.now() - t0)} ms`);
+const sim = await SimProcess.start({ seed: 3, nodes, podsPerNode, namespaces: 20 });
+const api = { url: sim.url };
+console.log(`sim (own process): ${sim.info.pods} pods, ${sim.info.nodes} nodes, serving after ${sim.info.populateMs} ms`);
 const nats = await startNatsServer();
 atExit(() => void nats.kill());
 const dir = await makeTempDir('bench-churn-latency');
@@ -92,7 +89,7 @@ const ready = await serve.whenReady();
 console.log(`serve: ready in ${ready.readyMs} ms, head ${(await serve.status())?.head}`);
 
 // Agents on nodes spread over the cluster (every k-th node by name).
-const allNodes = engine.model.list('Node').items.map((s) => s.object.metadata.name);
+const allNodes = await sim.nodeNames();
 const agentNodes = Array.from({ length: agentCount }, (_, i) => allNodes[Math.floor((i * allNodes.length) / agentCount)] as string);
 const agentNodeSet = new Set(agentNodes);
 const agents = spawnAgents({ natsUrl: nats.url, cluster: CLUSTER, nodes: agentNodes, probeLabel: PROBE_LABEL, reportEveryMs: 200 });
@@ -104,6 +101,8 @@ console.log(`agents: ${synced.agents} in sync (${synced.pods} pods) after ${sync
 const pendingWrites = new Map<string, number[]>();
 /** Probe sequence number → write time (epoch ms). */
 const probeWrittenAt = new Map<number, number>();
+/** Probes an agent applied before the sim's answer with their write time arrived: seq → at. */
+const probeSeenAt = new Map<number, number>();
 interface Sample {
   writtenAt: number;
   latencyMs: number;
@@ -113,15 +112,15 @@ const probeSamples: Sample[] = [];
 const agentCounts = { overflows: 0, gaps: 0, bootstraps: 0, changes: 0 };
 let lastChangeAt = 0;
 
-let probing = false;
-engine.model.subscribe((e) => {
-  if (probing || e.stored.kind !== 'Pod') return;
-  const node = nodeOf(e.stored);
-  if (node === undefined || !agentNodeSet.has(node)) return;
-  const uid = e.stored.object.metadata.uid;
+// The sim reports pod writes (probes excluded) in batches, up to 20 ms late: an agent's change
+// can arrive before the write it answers; matchChange then finds no write yet and the change is
+// not sampled (the next change of the pod is). Under backlog that is rare, with no backlog the
+// agents' own 200 ms report interval lets the write arrive first.
+await sim.reportPodWrites((uid, at, node) => {
+  if (!agentNodeSet.has(node)) return;
   let writes = pendingWrites.get(uid);
   if (!writes) pendingWrites.set(uid, (writes = []));
-  writes.push(now());
+  writes.push(at);
 });
 agents.onChanges((m) => {
   agentCounts.overflows += m.overflows;
@@ -138,6 +137,8 @@ function matchChange([uid, probe, at]: PodChangeRow): void {
     if (writtenAt !== undefined) {
       probeSamples.push({ writtenAt, latencyMs: at - writtenAt });
       probeWrittenAt.delete(probe);
+    } else {
+      probeSeenAt.set(probe, at);
     }
   }
   // The change is charged to the pod's latest write before it (serve-sync's way); the writes
@@ -160,28 +161,27 @@ function matchChange([uid, probe, at]: PodChangeRow): void {
  */
 let probeTurn = 0;
 let probesWritten = 0;
+let probeInFlight = false;
 function writeProbe(): void {
-  const turn = probeTurn++;
-  // Churn removes nodes: skip agents whose node has no pod (left).
-  for (let i = 0; i < agentNodes.length; i++) {
-    const node = agentNodes[(turn + i) % agentNodes.length] as string;
-    const pods = engine.model.list('Pod', { nodeName: node }).items.filter((s) => s.object.metadata.deletionTimestamp === undefined);
-    const pod = pods[Math.floor(turn / agentNodes.length) % Math.max(1, pods.length)];
-    if (!pod) continue;
-    const seq = probesWritten;
-    const o = pod.object;
-    probing = true; // the probe is measured on its own, not as a churn write
-    try {
-      engine.model.update({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, [PROBE_LABEL]: String(seq) } } });
-      probeWrittenAt.set(seq, now());
-      probesWritten++;
-    } catch {
-      // the model refused the write (it should not: the pod was read just now); no probe
-    } finally {
-      probing = false;
+  // One probe at a time: the sim writes it and answers with its wall time (the write happens in
+  // the sim's process; churn removes nodes, so it skips agents whose node has no pod left).
+  if (probeInFlight) return;
+  probeInFlight = true;
+  const seq = probesWritten;
+  void sim.probe(agentNodes, probeTurn++, PROBE_LABEL, seq).then((writtenAt) => {
+    probeInFlight = false;
+    if (writtenAt === null) return;
+    probesWritten++;
+    const seenAt = probeSeenAt.get(seq);
+    if (seenAt === undefined) {
+      probeWrittenAt.set(seq, writtenAt);
+    } else {
+      probeSamples.push({ writtenAt, latencyMs: seenAt - writtenAt });
+      probeSeenAt.delete(seq);
     }
-    return;
-  }
+  }, () => {
+    probeInFlight = false;
+  });
 }
 
 /** Both p99s within the limit (a p99 without samples, NaN, does not count against it). */
@@ -189,16 +189,11 @@ function withinLimit(s: Step): boolean {
   return !(s.probe.p99Ms > maxP99Ms) && !(s.churn.p99Ms > maxP99Ms);
 }
 
-function nodeOf(s: StoredObject): string | undefined {
-  const spec = s.object['spec'] as { nodeName?: string } | undefined;
-  return spec?.nodeName;
-}
-
 // ---- the steps -----------------------------------------------------------------------------
 interface Step {
   offeredActionsPerSec: number;
   seconds: number;
-  /** What the simulator made (it shares this process and may fall behind the offered rate). */
+  /** What the simulator made (it may fall behind the offered rate). */
   simActionsPerSec: number;
   simWritesPerSec: number;
   /** serve's head over the churn window. */
@@ -214,7 +209,9 @@ interface Step {
   /** serve's CPU seconds per second for each 1,000 committed updates/s. */
   serveCpuPer1kUpdatesPerSec: number | null;
   agentsCpuPerSec: number;
-  /** This process (sim, its controllers, the bench): its event loop delay is part of every latency. */
+  /** The simulator's process (churn, controllers, serving watches). */
+  simCpuPerSec: number;
+  /** This process (the probe and the latency bookkeeping): its event loop delay is part of every latency. */
   benchCpuPerSec: number;
   benchLoopDelayP99Ms: number;
   agentOverflows: number;
@@ -237,18 +234,23 @@ async function head(): Promise<number> {
 }
 
 async function runStep(rate: number): Promise<Step> {
-  const actionsOf = (): number => Object.values(engine.stats().actions).reduce((a, b) => a + b, 0);
-  const before = { at: now(), head: await head(), serveCpu: serve.cpuSeconds(), agentsCpu: agents.cpu(), benchCpu: process.cpuUsage(), actions: actionsOf(), writes: engine.stats().writes };
+  const simCounts = async (): Promise<{ actions: number; writes: number; cpu: number }> => {
+    const st = await sim.stats();
+    return { actions: Object.values(st.actions).reduce((a, b) => a + b, 0), writes: st.writes, cpu: st.load.processCpuSeconds };
+  };
+  const simBefore = await simCounts();
+  const before = { at: now(), head: await head(), serveCpu: serve.cpuSeconds(), agentsCpu: agents.cpu(), benchCpu: process.cpuUsage(), actions: simBefore.actions, writes: simBefore.writes, simCpu: simBefore.cpu };
   const counts = { ...agentCounts };
   const firstProbe = probesWritten;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
-  engine.startChurn({ ratePerSecond: rate, tickMs: 50 });
+  await sim.startChurn(rate, { tickMs: 50 });
   const probes = setInterval(writeProbe, 1000 / probeRate);
   await new Promise((r) => setTimeout(r, stepSeconds * 1000));
   clearInterval(probes);
-  await engine.stopChurn();
-  const after = { at: now(), head: await head(), serveCpu: serve.cpuSeconds(), agentsCpu: agents.cpu(), benchCpu: process.cpuUsage(before.benchCpu), actions: actionsOf(), writes: engine.stats().writes };
+  await sim.stopChurn();
+  const simAfter = await simCounts();
+  const after = { at: now(), head: await head(), serveCpu: serve.cpuSeconds(), agentsCpu: agents.cpu(), benchCpu: process.cpuUsage(before.benchCpu), actions: simAfter.actions, writes: simAfter.writes, simCpu: simAfter.cpu };
   loop.disable();
   const drainMs = await drain();
   const seconds = (after.at - before.at) / 1000;
@@ -268,6 +270,7 @@ async function runStep(rate: number): Promise<Step> {
     serveCpuPer1kUpdatesPerSec: committed > 0 ? round(serveCpuPerSec / (committed / 1000), 3) : null,
     agentsCpuPerSec: round((after.agentsCpu - before.agentsCpu) / seconds, 2),
     benchCpuPerSec: round((after.benchCpu.user + after.benchCpu.system) / 1e6 / seconds, 2),
+    simCpuPerSec: round((after.simCpu - before.simCpu) / seconds, 2),
     benchLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
     agentOverflows: agentCounts.overflows - counts.overflows,
     agentGaps: agentCounts.gaps - counts.gaps,
@@ -313,15 +316,14 @@ try {
     if (previous && rate >= 1.5 * previous.offeredActionsPerSec && s.committedUpdatesPerSec < 1.1 * previous.committedUpdatesPerSec) {
       const simBehind = s.simActionsPerSec < 0.8 * rate;
       stopReason = `saturated at ${rate} actions/s: committed ${s.committedUpdatesPerSec} updates/s, less than 10 % above ${previous.committedUpdatesPerSec}` +
-        (simBehind ? ` (the simulator made only ${s.simActionsPerSec} actions/s: the bench process is the limit, not serve)` : '');
+        (simBehind ? ` (the simulator made only ${s.simActionsPerSec} actions/s: the simulator is the limit, not serve)` : '');
       break;
     }
   }
 } finally {
   await agents.kill();
   await serve.proc.stop(30_000);
-  await api.close();
-  engine.controllers.close();
+  await sim.close();
   await nats.stop();
   await dir.remove();
 }
@@ -333,7 +335,7 @@ const highestSustained = best
   ? { offeredActionsPerSec: best.offeredActionsPerSec, committedUpdatesPerSec: best.committedUpdatesPerSec, probeP99Ms: best.probe.p99Ms, churnP99Ms: best.churn.p99Ms, serveCpuPerSec: best.serveCpuPerSec }
   : null;
 printTable(
-  `steady churn: ${nodes} nodes, ${engine.model.count('Pod')} pods, ${agentNodes.length} agents; latency = sim write → agent state (ms)`,
+  `steady churn: ${nodes} nodes, ${sim.info.pods} pods, ${agentNodes.length} agents; latency = sim write → agent state (ms)`,
   steps.map((s) => ({
     offered: s.offeredActionsPerSec, 'sim actions/s': s.simActionsPerSec, 'sim writes/s': s.simWritesPerSec, 'committed/s': s.committedUpdatesPerSec,
     'probe p50': s.probe.p50Ms, 'probe p99': s.probe.p99Ms, 'probe max': s.probe.maxMs, 'churn p50': s.churn.p50Ms, 'churn p99': s.churn.p99Ms, 'churn max': s.churn.maxMs,
@@ -350,7 +352,7 @@ const outDir = values['out-dir'];
 const command = `node --max-old-space-size=8192 --import tsx bench/churn-latency.ts --nodes ${nodes} --pods-per-node ${podsPerNode} --agents ${agentCount} --rates ${rates.join(',')} --step-seconds ${stepSeconds} --probe-rate ${probeRate} --max-p99-ms ${maxP99Ms}`;
 const jsonPath = writeResult('churn-latency', {
   command,
-  cluster: { nodes, podsPerNode, pods: engine.model.count('Pod') },
+  cluster: { nodes, podsPerNode, pods: sim.info.pods },
   serveReadyMs: ready.readyMs,
   agents: { count: agentNodes.length, nodes: agentNodes, pods: synced.pods },
   notes: [
@@ -368,7 +370,7 @@ const svgPath = join(outDir ?? new URL('./results/', import.meta.url).pathname, 
 const at = (pick: (s: Step) => number): Array<readonly [number, number]> => steps.map((s) => [s.offeredActionsPerSec, pick(s)] as const).filter(([, y]) => Number.isFinite(y));
 writeFileSync(
   svgPath,
-  svgChart(`Steady churn: ${nodes} nodes, ${fmt(engine.model.count('Pod'))} pods, ${agentNodes.length} node agents`, [
+  svgChart(`Steady churn: ${nodes} nodes, ${fmt(sim.info.pods)} pods, ${agentNodes.length} node agents`, [
     {
       title: 'sim write → agent state', xLabel: 'offered churn (actions/s)', yLabel: 'latency (ms)', logX: true, logY: true,
       series: [

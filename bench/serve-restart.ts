@@ -1,8 +1,8 @@
 // Restart of `kubemeta serve` on its own store (issue 7): what a restart costs the API server and
 // how long until serve is ready again, after a graceful stop (SIGTERM) and after kill -9.
 //
-// The simulator (this process) holds N nodes × P pods and does not change during the bench (no
-// churn): serve syncs it once, then is stopped and started again on the same LMDB store,
+// The simulator (its own process, bench/lib/sim-process.ts) holds N nodes × P pods and does not
+// change during the bench (no churn): serve syncs it once, then is stopped and started again on the same LMDB store,
 // `--runs` times per way of stopping. A restart with valid stored resourceVersions must not
 // LIST (design §6): it rebuilds its projector state from the store, then watches every kind
 // from where it stopped. Per restart:
@@ -27,11 +27,12 @@
 //        [--runs 3] [--out-dir bench/results]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ScenarioEngine, startSimApiServer, writeKubeconfig, type LoadStats } from '../src/sim/index.ts';
+import { writeKubeconfig, type LoadStats } from '../src/sim/index.ts';
 import { makeTempDir, spawnProcess, startNatsServer } from '../src/testing/index.ts';
 import { atExit, removeOnExit } from './lib/cleanup.ts';
 import { median, printTable, writeResult } from './lib/report.ts';
 import { spawnServe, type ServeProcess } from './lib/serve-process.ts';
+import { SimProcess } from './lib/sim-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -55,13 +56,10 @@ const graceMs = Number(values['stop-grace-seconds']) * 1000;
 const CLUSTER = 'bench';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const t0 = performance.now();
-const engine = new ScenarioEngine({ seed: 5, nodes, podsPerNode, namespaces: 20, historyPerKind: 2_000_000 });
-engine.populate();
-const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: 5_000 });
-// Serialize every object once (the sim keeps the JSON), as bench/serve-sync.ts does.
-for (const r of engine.model.resources()) for (const s of engine.model.list(r.kind).items) void s.json;
-console.log(`sim: ${engine.model.count('Pod')} pods, ${engine.model.count('Node')} nodes in ${Math.round(performance.now() - t0)} ms`);
+// No controllers (nothing changes), every object serialized once (warm), as in serve-sync.
+const sim = await SimProcess.start({ seed: 5, nodes, podsPerNode, namespaces: 20, controllers: false });
+console.log(`sim (own process): ${sim.info.pods} pods, ${sim.info.nodes} nodes, serving after ${sim.info.populateMs} ms`);
+const api = { url: sim.url, stats: async (): Promise<LoadStats> => (await sim.stats()).load, openWatches: async (): Promise<number> => (await sim.stats()).openWatches };
 const nats = await startNatsServer();
 atExit(() => void nats.kill());
 const dir = await makeTempDir('bench-serve-restart');
@@ -107,7 +105,7 @@ async function headOf(s: ServeProcess): Promise<number> {
 /** Waits (up to 60 s) until `count` watches are open on the sim; ms since `since`, or NaN. */
 async function watchesOpen(count: number, since: number): Promise<number> {
   const deadline = performance.now() + 60_000;
-  while (api.openWatches < count) {
+  while ((await api.openWatches()) < count) {
     if (performance.now() > deadline) return NaN;
     await sleep(10);
   }
@@ -115,8 +113,8 @@ async function watchesOpen(count: number, since: number): Promise<number> {
 }
 
 async function restart(serve: ServeProcess, mode: Mode, run: number): Promise<{ serve: ServeProcess; result: Restart }> {
-  const watches = api.openWatches;
-  const before = api.stats();
+  const watches = await api.openWatches();
+  const before = await api.stats();
   const head = await headOf(serve);
   const stopStarted = performance.now();
   if (mode === 'graceful') await serve.proc.stop(graceMs);
@@ -128,14 +126,14 @@ async function restart(serve: ServeProcess, mode: Mode, run: number): Promise<{ 
   }
   // The old process's watches close as its sockets do.
   const closeDeadline = performance.now() + 30_000;
-  while (api.openWatches > 0 && performance.now() < closeDeadline) await sleep(10);
+  while ((await api.openWatches()) > 0 && performance.now() < closeDeadline) await sleep(10);
   const spawned = performance.now();
   const next = await start();
   const times = await next.whenReady();
   const restored = next.loggedAt(RESTORED);
   const watchingMs = await watchesOpen(watches, spawned);
   const serveCpuSeconds = next.cpuSeconds();
-  const after = api.stats();
+  const after = await api.stats();
   const result: Restart = {
     mode,
     run,
@@ -161,7 +159,7 @@ async function restart(serve: ServeProcess, mode: Mode, run: number): Promise<{ 
 let serve = await start();
 const first = await serve.whenReady();
 const firstHead = await headOf(serve);
-const initial = { readyMs: first.readyMs, head: firstHead, serveCpuSeconds: serve.cpuSeconds(), peakRssMb: first.peakRssMb, apiLists: sum(api.stats().requests['list']) };
+const initial = { readyMs: first.readyMs, head: firstHead, serveCpuSeconds: serve.cpuSeconds(), peakRssMb: first.peakRssMb, apiLists: sum((await api.stats()).requests['list']) };
 console.log(`initial sync: ready in ${initial.readyMs} ms, ${initial.head} updates, ${initial.apiLists} LIST requests; settling ${settleMs / 1000} s …`);
 await sleep(settleMs);
 
@@ -188,7 +186,7 @@ try {
   }
 } finally {
   await serve.proc.stop(graceMs);
-  await api.close();
+  await sim.close();
   await nats.stop();
   await dir.remove();
 }
@@ -200,11 +198,11 @@ const medians = Object.fromEntries(
     return [mode, Object.fromEntries(METRICS.map((m) => [m, Math.round(median(rs.map((r) => r[m])) * 100) / 100]))];
   }),
 ) as Record<Mode, Record<(typeof METRICS)[number], number>>;
-printTable(`serve restart on its store: ${nodes} nodes, ${engine.model.count('Pod')} pods, ${initial.head} updates in the store; no churn`, results.map((r) => ({ ...r })));
+printTable(`serve restart on its store: ${nodes} nodes, ${sim.info.pods} pods, ${initial.head} updates in the store; no churn`, results.map((r) => ({ ...r })));
 printTable(`median of ${runs}`, (['graceful', 'kill9'] as const).map((mode) => ({ mode, ...medians[mode] })));
 const path = writeResult('serve-restart', {
   command: `node --max-old-space-size=8192 --import tsx bench/serve-restart.ts --nodes ${nodes} --pods-per-node ${podsPerNode} --runs ${runs}`,
-  cluster: { nodes, podsPerNode, pods: engine.model.count('Pod') },
+  cluster: { nodes, podsPerNode, pods: sim.info.pods },
   notes: [
     'No churn: the stored resourceVersions stay valid, so a restart should make no LIST request and commit nothing.',
     'Times are ms from spawning the new process: readyMs polled on /status every 25 ms (serve checks readiness once a second), storeOpenedMs and restoredMs from serve\'s log, watchingMs from the sim\'s open watches.',

@@ -1,12 +1,13 @@
-// Initial sync of a large cluster through `kubemeta serve` (issue 3, 7): the simulator with
-// N nodes × P pods per node, a real nats-server, and `kubemeta serve` as a child process with
-// its LMDB store on local disk. Measures time to ready (spawn → /readyz 200), updates/s,
+// Initial sync of a large cluster through `kubemeta serve` (issue 3, 7, 13): the simulator with
+// N nodes × P pods per node in a process of its own (bench/lib/sim-process.ts), a real
+// nats-server, and `kubemeta serve` as a child process with its LMDB store on local disk. Measures time to ready (spawn → /readyz 200), updates/s,
 // serve's peak RSS, and API requests. Then churn at a fixed rate: the sustained update rate and
 // the latency from a sim write to the update reaching a NATS subscriber (p50/p99).
 //
 // In the same run, the physical floor of the sync (bench/lib/sync-floor.ts): the time to only
-// download and JSON.parse the same LISTs, and to only publish the same NATS messages (their
-// sizes are recorded during the first sync); printed as "serve vs floor". The sim serializes
+// download and JSON.parse the same LISTs (pages, and WatchList streams: the cheaper counts),
+// and to only publish the same NATS messages (their sizes are recorded during the first sync);
+// printed as "serve vs floor". The sim serializes
 // every object once before serve starts (its JSON is then cached), so serve and the LIST floor
 // read the same warm sim; --cold-sim leaves that to serve's first LIST, as in the runs made
 // before the floor existed.
@@ -18,12 +19,13 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import { clusterSubjects, decodeUpdateBatch } from '../src/schema/index.ts';
-import { ScenarioEngine, startSimApiServer, writeKubeconfig } from '../src/sim/index.ts';
+import { writeKubeconfig } from '../src/sim/index.ts';
 import { serveConfigSchema } from '../src/config/index.ts';
 import { freePort, makeTempDir, spawnProcess, startNatsServer } from '../src/testing/index.ts';
 import { cpuSecondsOf, median, percentile, printTable, rssOf, writeResult } from './lib/report.ts';
 import { atExit, killOnExit, removeOnExit } from './lib/cleanup.ts';
 import { measureListFloor, PublishRecorder, rateLimitFloorMs, type NatsFloorResult } from './lib/sync-floor.ts';
+import { SimProcess, wallMs } from './lib/sim-process.ts';
 import type { ListFloorResult } from './lib/list-floor.ts';
 
 const { values } = parseArgs({
@@ -54,21 +56,14 @@ const withFloor = values['skip-floor'] !== true;
 const nodes = Number(values.nodes);
 const podsPerNode = Number(values['pods-per-node']);
 
-const t0 = performance.now();
-const engine = new ScenarioEngine({ seed: 1, nodes, podsPerNode, namespaces: 20, historyPerKind: 2_000_000 });
-const populate = engine.populate();
-engine.controllers.start();
-const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: 5_000 });
-console.log(`sim: ${engine.model.count('Pod')} pods, ${engine.model.count('Node')} nodes in ${Math.round(performance.now() - t0)} ms`);
-// The sim serializes an object the first time it is read and keeps the JSON: do it for every
-// object now, so serve's LISTs and the LIST floor both read a warm sim.
-let simSerializeMs: number | undefined;
-if (values['cold-sim'] !== true) {
-  const t = performance.now();
-  for (const r of engine.model.resources()) for (const s of engine.model.list(r.kind).items) void s.json;
-  simSerializeMs = Math.round(performance.now() - t);
-  console.log(`sim: every object serialized once in ${simSerializeMs} ms (the JSON is kept)`);
-}
+// The sim serializes an object the first time it is read and keeps the JSON: unless --cold-sim,
+// its process does it for every object before it serves, so serve's LISTs and the LIST floor
+// both read a warm sim.
+const sim = await SimProcess.start({ nodes, podsPerNode, namespaces: 20, warm: values['cold-sim'] !== true });
+const simPods = sim.info.pods;
+const simSerializeMs = sim.info.serializeMs;
+console.log(`sim (own process): ${simPods} pods, ${sim.info.nodes} nodes, serving after ${sim.info.populateMs} ms` + (simSerializeMs === undefined ? '' : ` (every object serialized once in ${simSerializeMs} ms; the JSON is kept)`));
+const api = { url: sim.url, stats: async () => (await sim.stats()).load };
 const nats = await startNatsServer();
 atExit(() => void nats.kill());
 const serveDefaults = serveConfigSchema.parse({});
@@ -102,7 +97,7 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: api.url });
   const port = await freePort();
-  const before = api.stats();
+  const before = await api.stats();
   const started = performance.now();
   const proc = spawnProcess(process.execPath, [
     '--max-old-space-size=8192',
@@ -125,7 +120,7 @@ async function syncOnce(dir: string): Promise<{ run: Run; port: number; stop: ()
   const readyMs = performance.now() - started;
   const cpuSeconds = proc.child.pid ? cpuSecondsOf(proc.child.pid) : 0;
   const s = (await status(port)) as { head: number };
-  const after = api.stats();
+  const after = await api.stats();
   const sum = (r: Record<string, number> | undefined) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
   return {
     run: {
@@ -169,7 +164,7 @@ for (let i = 0; i < Number(values.runs); i++) {
     recorded = { ...(await recorder.stop()), servePublishedMessages: served.publisher?.messages };
   }
 }
-printTable(`initial sync: ${nodes} nodes, ${engine.model.count('Pod')} pods`, runs.map((r, i) => ({ run: i + 1, ...r })));
+printTable(`initial sync: ${nodes} nodes, ${simPods} pods`, runs.map((r, i) => ({ run: i + 1, ...r })));
 
 // The floor, on the same sim and nats-server while serve idles (no churn yet).
 let floor: SyncFloor | undefined;
@@ -180,19 +175,18 @@ if (recorder && recorded) {
 }
 await floorDir.remove();
 
-// Churn: latency from the sim's write (model commit) to the update on the cluster subject.
+// Churn: latency from the sim's write (model commit, in the sim's process, wall clock) to the
+// update on the cluster subject (this process, same clock).
 const nc = await connect({ servers: nats.url });
 const sub = nc.subscribe(clusterSubjects('bench').clusterScope);
 const latencies: number[] = [];
 let received = 0;
 const podWrittenAt = new Map<string, number>();
-engine.model.subscribe((e) => {
-  if (e.stored.kind === 'Pod') podWrittenAt.set(e.stored.object.metadata.uid, performance.now());
-});
+await sim.reportPodWrites((uid, at) => podWrittenAt.set(uid, at));
 void (async () => {
   for await (const m of sub) {
     if (m.data.length === 0) continue;
-    const now = performance.now();
+    const now = wallMs();
     for (const u of decodeUpdateBatch(m.data).updates) {
       received++;
       if (u.update.object.case !== 'pod') continue;
@@ -210,9 +204,9 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 const headBefore = (await status(last!.port))!.head;
 const churnStart = performance.now();
-engine.startChurn({ ratePerSecond: Number(values['churn-rate']), tickMs: 50 });
+await sim.startChurn(Number(values['churn-rate']), { tickMs: 50 });
 await new Promise((r) => setTimeout(r, Number(values['churn-seconds']) * 1000));
-await engine.stopChurn();
+await sim.stopChurn();
 const churnSeconds = (performance.now() - churnStart) / 1000;
 const headAfter = (await status(last!.port))!.head;
 loopDelay.disable();
@@ -233,7 +227,7 @@ const churn = {
   serveEventToPublishP99Ms: inServe('kubemeta_event_to_publish_seconds', 0.99),
   serveCommitP50Ms: inServe('kubemeta_commit_duration_seconds', 0.5),
   serveCommitP99Ms: inServe('kubemeta_commit_duration_seconds', 0.99),
-  // The bench process runs the simulator, its controllers and the subscriber: how late its
+  // The bench process runs the subscriber (the simulator has its own process): how late its
   // event loop ran is part of every write → subscriber latency above.
   benchLoopDelayP50Ms: Math.round(loopDelay.percentile(50) / 1e5) / 10,
   benchLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10,
@@ -242,12 +236,11 @@ printTable('churn', [churn]);
 await nc.close();
 await last?.stop();
 await last?.dir.remove();
-await api.close();
-engine.controllers.close();
+await sim.close();
 await nats.stop();
 const path = writeResult('serve-sync', {
   command: `node --import tsx bench/serve-sync.ts --nodes ${nodes} --pods-per-node ${podsPerNode} --runs ${values.runs}${withFloor ? '' : ' --skip-floor'}${values['cold-sim'] ? ' --cold-sim' : ''}`,
-  cluster: { nodes, pods: engine.model.count('Pod'), populateMs: Math.round(populate.durationMs), simSerializeMs },
+  cluster: { nodes, pods: simPods, populateMs: sim.info.populateReportMs, simSerializeMs, simInOwnProcess: true },
   runs,
   median: { readyMs: median(runs.map((r) => r.readyMs)), updatesPerSec: median(runs.map((r) => r.updatesPerSec)), peakRssMb: median(runs.map((r) => r.peakRssMb)) },
   floor,
@@ -259,8 +252,13 @@ process.exit(0);
 interface SyncFloor {
   /** Run 1, whose published messages were recorded. */
   serveReadyMs: number;
-  /** Download + JSON.parse of serve's LISTs, no rate limit (bench/lib/list-floor.ts). */
-  list: ListFloorResult;
+  /**
+   * Download + JSON.parse of serve's LISTs, no rate limit (bench/lib/list-floor.ts): the cheaper
+   * of the two ways the API offers (`list.mode`), each measured below.
+   */
+  list: ListFloorResult & { mode: 'pages' | 'watchList' };
+  listPages: ListFloorResult;
+  listWatchList: ListFloorResult | null;
   /** The least time serve's API client limiter (--api-qps, --api-burst; defaults) allows for serve's requests of run 1. */
   rateLimit: { requests: number; qps: number; burst: number; ms: number };
   /** What the recorder saw serve publish during run 1 (update messages; heartbeats excluded). */
@@ -276,7 +274,13 @@ interface SyncFloor {
 
 async function measureFloor(run: Run, rec: PublishRecorder, seen: NonNullable<typeof recorded>): Promise<SyncFloor> {
   console.log(`\nfloor: downloading and parsing the same LISTs (pages of ${serveDefaults.listPageSize}) …`);
-  const list = await measureListFloor(api.url, serveDefaults.listPageSize);
+  const listPages = await measureListFloor(api.url, serveDefaults.listPageSize);
+  console.log('floor: downloading and parsing the same objects as WatchList streams …');
+  const listWatchList = await measureListFloor(api.url, serveDefaults.listPageSize, undefined, 'watchList').catch((err: Error) => {
+    console.log(`  WatchList floor failed (${err.message}); the paginated LIST is the floor`);
+    return null;
+  });
+  const list = listWatchList !== null && listWatchList.ms < listPages.ms ? { ...listWatchList, mode: 'watchList' as const } : { ...listPages, mode: 'pages' as const };
   let natsFloor: NatsFloorResult | null = null;
   if (seen.messages > 0) {
     console.log(`floor: publishing the ${seen.messages} messages (${Math.round(seen.bytes / 1e6)} MB) serve published, to a fresh subject …`);
@@ -290,6 +294,8 @@ async function measureFloor(run: Run, rec: PublishRecorder, seen: NonNullable<ty
   const result: SyncFloor = {
     serveReadyMs: run.readyMs,
     list,
+    listPages,
+    listWatchList,
     rateLimit,
     recorded: seen,
     nats: natsFloor,
@@ -298,7 +304,11 @@ async function measureFloor(run: Run, rec: PublishRecorder, seen: NonNullable<ty
   const mb = (b: number): number => Math.round(b / 1e5) / 10;
   printTable('serve vs floor (run 1): what the two ends of the pipeline cost alone', [
     { measure: 'serve: spawn → ready', ms: run.readyMs, detail: `${run.head} updates committed, ${run.apiRequests} API requests; process up (HTTP answering) after ${run.httpMs} ms`, 'serve ÷ this': '1' },
-    { measure: 'LIST download + JSON.parse', ms: list.ms, detail: `${list.pages} pages, ${list.objects} objects, ${mb(list.bytes)} MB; JSON.parse ${list.parseMs} ms; ${list.cpuSeconds} CPU s`, 'serve ÷ this': `${result.ratios.list}×` },
+    { measure: 'LIST download + JSON.parse (pages)', ms: listPages.ms, detail: `${listPages.pages} pages, ${listPages.objects} objects, ${mb(listPages.bytes)} MB; JSON.parse ${listPages.parseMs} ms; ${listPages.cpuSeconds} CPU s`, 'serve ÷ this': `${ratio(listPages.ms)}×` },
+    listWatchList
+      ? { measure: 'WatchList download + JSON.parse', ms: listWatchList.ms, detail: `${listWatchList.pages} streams, ${listWatchList.objects} objects, ${mb(listWatchList.bytes)} MB; JSON.parse ${listWatchList.parseMs} ms; ${listWatchList.cpuSeconds} CPU s`, 'serve ÷ this': `${ratio(listWatchList.ms)}×` }
+      : { measure: 'WatchList download + JSON.parse', ms: 0, detail: 'failed', 'serve ÷ this': '-' },
+    { measure: `floor (the cheaper: ${list.mode})`, ms: list.ms, detail: 'serve ÷ floor is the figure of the sync target', 'serve ÷ this': `${result.ratios.list}×` },
     { measure: `API rate limit (${rateLimit.qps} QPS, burst ${rateLimit.burst})`, ms: rateLimit.ms, detail: `${rateLimit.requests} requests; a floor of serve's own client`, 'serve ÷ this': result.ratios.rateLimit === null ? '-' : `${result.ratios.rateLimit}×` },
     natsFloor
       ? { measure: 'NATS publish → last delivered', ms: natsFloor.deliveredMs, detail: `${natsFloor.messages} msgs, ${mb(natsFloor.bytes)} MB: ${natsFloor.messagesPerSec} msgs/s, ${natsFloor.mbPerSec} MB/s; received ${natsFloor.received}`, 'serve ÷ this': `${result.ratios.nats}×` }

@@ -1,8 +1,9 @@
 // The LIST half of the physical floor of an initial sync (bench/sync-floor.ts): download and
-// JSON.parse the same paginated LISTs `kubemeta serve` makes — the same kinds, one pager per
-// kind running concurrently as serve's reflectors do, the same page size — and nothing else:
+// JSON.parse the same LISTs `kubemeta serve` makes — the same kinds, one pager (or one WatchList
+// stream, mode 'watchList') per kind running concurrently as serve's reflectors do, the same
+// page size — and nothing else:
 // no rate limiter, no projection, no store, no publishing. Runs in its own process (as serve
-// does), so the simulated API server in the bench process does not share its event loop.
+// does), apart from the simulated API server (its own process in serve-sync) and serve.
 //
 //   BENCH_LIST_FLOOR='<json: ListFloorConfig>' node --import tsx bench/lib/list-floor.ts
 // Prints one line of JSON (ListFloorResult) on stdout and exits.
@@ -14,6 +15,12 @@ export interface ListFloorConfig {
   /** Collection paths, e.g. /api/v1/pods. */
   paths: string[];
   pageSize: number;
+  /**
+   * 'pages': paginated LISTs (the default). 'watchList': one streaming list per kind (KEP-3157:
+   * a watch with sendInitialEvents, each object its own JSON line, up to the bookmark that ends
+   * the initial events), as serve reads a server that offers it.
+   */
+  mode?: 'pages' | 'watchList';
 }
 
 export interface ListFloorResult {
@@ -63,9 +70,49 @@ async function listAll(path: string): Promise<void> {
   } while (continueToken);
 }
 
+/** One kind as a WatchList: JSON lines, parsed one by one, until the initial-events-end bookmark. */
+function watchListAll(path: string): Promise<void> {
+  const url = new URL(config.server + path);
+  for (const [k, v] of Object.entries({ watch: '1', sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: 'true' })) url.searchParams.set(k, v);
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: { accept: 'application/json' } }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`GET ${url.pathname} (WatchList): HTTP ${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      let rest: Buffer | undefined;
+      res.on('data', (chunk: Buffer) => {
+        totals.bytes += chunk.length;
+        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+        let start = 0;
+        for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+          const t = performance.now();
+          const event = JSON.parse(buf.toString('utf8', start, nl)) as { type: string; object: { metadata?: { annotations?: Record<string, string> } } };
+          totals.parseMs += performance.now() - t;
+          start = nl + 1;
+          if (event.type === 'ADDED') totals.objects++;
+          else if (event.type === 'BOOKMARK' && event.object.metadata?.annotations?.['k8s.io/initial-events-end'] === 'true') {
+            totals.pages++;
+            req.destroy();
+            resolve();
+            return;
+          }
+        }
+        rest = start < buf.length ? buf.subarray(start) : undefined;
+      });
+      res.on('end', () => reject(new Error(`GET ${url.pathname} (WatchList): ended before the initial-events-end bookmark`)));
+      res.on('error', () => undefined);
+    });
+    req.on('error', (err) => {
+      if (!req.destroyed) reject(err);
+    });
+  });
+}
+
 const cpu = process.cpuUsage();
 const started = performance.now();
-await Promise.all(config.paths.map(listAll));
+await Promise.all(config.paths.map(config.mode === 'watchList' ? watchListAll : listAll));
 const ms = performance.now() - started;
 const used = process.cpuUsage(cpu);
 const result: ListFloorResult = {

@@ -10,9 +10,10 @@
 //                (bench/lib/nats-floor.ts, both in child processes).
 //
 // What the floors leave out, so what serve ÷ floor means: the store (LMDB commits; see
-// bench/log-commit.ts), projection and encoding, and the sim's share of the two cores (the
-// sim serves the LIST in the bench process in both cases). The floors run one after the other
-// on an idle serve; in serve they overlap.
+// bench/log-commit.ts), projection and encoding. The sim serves both from its own process
+// (bench/lib/sim-process.ts). The LIST floor is measured both ways the API offers (pages of 500,
+// and WatchList streams); the cheaper is the floor. The floors run one after the other on an
+// idle serve; in serve they overlap.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { collectionPath, WATCHED_KINDS } from '../../src/source/index.ts';
@@ -171,8 +172,8 @@ export class PublishRecorder {
 }
 
 /** Downloads and parses serve's LISTs from `server` in a child process (see list-floor.ts). */
-export async function measureListFloor(server: string, pageSize: number, paths: readonly string[] = SERVE_LIST_PATHS): Promise<ListFloorResult> {
-  const c = spawnChild('list-floor.ts', 'BENCH_LIST_FLOOR', { server, paths: [...paths], pageSize } satisfies ListFloorConfig, false);
+export async function measureListFloor(server: string, pageSize: number, paths: readonly string[] = SERVE_LIST_PATHS, mode: ListFloorConfig['mode'] = 'pages'): Promise<ListFloorResult> {
+  const c = spawnChild('list-floor.ts', 'BENCH_LIST_FLOOR', { server, paths: [...paths], pageSize, mode } satisfies ListFloorConfig, false);
   const code = await new Promise<number | null>((r) => c.child.once('exit', (n) => r(n)));
   const line = c.output().trim().split('\n').pop() ?? '';
   if (code !== 0) throw new Error(`list-floor exited ${code}:\n${c.output()}`);
