@@ -156,11 +156,11 @@ export class Projector {
     const hash = payloadHash(payload);
     switch (o.case) {
       case 'pod':
-        this.#pods.restorePod(o.value, hash);
+        this.#pods.restorePod(o.value, payload, hash);
         this.#route({ uid: o.value.uid, namespace: o.value.namespace, node: this.#pods.scopeNodeOf(o.value.uid), previousNode: undefined, deleted: false, ownerReferences: o.value.ownerReferences }, emptyProjection());
         return;
       case 'container':
-        this.#pods.restoreContainer(o.value, hash);
+        this.#pods.restoreContainer(o.value, payload, hash);
         return;
       case 'node': {
         const scope = this.#budget.admit(o.value.name, `Node/${o.value.uid}`, true);
