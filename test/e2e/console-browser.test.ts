@@ -203,8 +203,12 @@ if (!existsSync(CHROMIUM)) {
       const ns = target.metadata.namespace;
       await input.pressSequentially(ns.slice(0, 2), { delay: 20 });
       await waitFor(async () => (await listbox.getByRole('option').allInnerTexts()).some((t) => t.includes(ns)), { what: `namespace ${ns} offered`, timeoutMs: 5_000 });
-      const options = await listbox.getByRole('option').allInnerTexts();
-      for (let i = 0; i <= options.findIndex((t) => t.includes(ns)); i++) await input.press('ArrowDown');
+      // The suggestions may still be re-ranked while the cluster's state arrives (a namespace
+      // with no pod yet sorts like any other): move down until the highlighted option is the
+      // namespace, instead of counting positions in a list read earlier.
+      const highlighted = async (): Promise<string> => (await listbox.locator('[role="option"][aria-selected="true"]').allInnerTexts()).join();
+      for (let i = 0; i < 50 && !(await highlighted()).includes(ns); i++) await input.press('ArrowDown');
+      assert.ok((await highlighted()).includes(ns), `namespace ${ns} highlighted`);
       await input.press('Enter');
       assert.equal(await input.inputValue(), `p99 latency in namespace ${ns} `);
 
