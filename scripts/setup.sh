@@ -17,6 +17,8 @@ missing=()
 command -v nats-server >/dev/null || missing+=(nats-server)
 command -v etcd >/dev/null || missing+=(etcd-server)
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
+dpkg -s python3-protobuf >/dev/null 2>&1 || missing+=(python3-protobuf) # examples/python-agent
+dpkg -s python3-kubernetes >/dev/null 2>&1 || missing+=(python3-kubernetes) # the official Python client against the sim
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
