@@ -6,16 +6,17 @@ import type { ClusterModel } from './cluster-model.ts';
 import { createDiscovery } from './discovery.ts';
 import { SimApiError } from './errors.ts';
 import { SimFaults } from './faults.ts';
-import { readJsonBody, reasonForStatus, sendError, sendJson, statusJson } from './http-io.ts';
+import { readJsonBody, reasonForStatus, sendJson, statusOptionsOf } from './http-io.ts';
 import { ListSnapshotCache, serveList } from './list.ts';
 import { LoadCounters, type LoadStats } from './load-counters.ts';
-import { contentTypeOf, negotiate, singleJson } from './media.ts';
+import { negotiate, OBJECT } from './media.ts';
 import { openApiResponse } from './openapi.ts';
+import { errorEncoding, sendApiObject, sendStatus, sendStored } from './respond.ts';
 import { parseResourcePath, verbOf, type ResourceRoute, type Verb } from './routing.ts';
 import { compileFilter, type ObjectFilter } from './selectors.ts';
 import { generateSimTls, type SimTlsMaterial } from './tls.ts';
 import { WatchHub } from './watch.ts';
-import { createObject, deleteCollection, deleteObject, getObject, patchObject, subresourceJson, updateObject, type ObjectRequest } from './writes.ts';
+import { createObject, deleteCollection, deleteObject, getObject, patchObject, scaleJson, updateObject, type ObjectRequest } from './writes.ts';
 
 export interface SimApiServerOptions {
   /** BOOKMARK interval for watches with allowWatchBookmarks=true (default 5000; real servers ~60 s). */
@@ -59,8 +60,9 @@ export type SimApiServerState = 'created' | 'listening' | 'closing' | 'closed';
 
 /**
  * The simulated Kubernetes API server: discovery, LIST/WATCH/GET and writes for every kind in
- * RESOURCES over the model, Table output for kubectl, fault injection (`faults`, and
- * /_sim/faults over HTTP), load counters (`counters`, /metrics and /_sim/stats).
+ * RESOURCES over the model, in JSON or Kubernetes protobuf as the client negotiates, Table
+ * output for kubectl, fault injection (`faults`, and /_sim/faults over HTTP), load counters
+ * (`counters`, /metrics and /_sim/stats).
  */
 export interface SimApiServer {
   readonly model: ClusterModel;
@@ -196,22 +198,23 @@ class SimApiServerImpl implements SimApiServer {
     try {
       await this.#route(req, res);
     } catch (err) {
-      this.#fail(res, err);
+      this.#fail(req, res, err);
     }
   }
 
-  #fail(res: ServerResponse, err: unknown): void {
+  #fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const encoding = errorEncoding(req);
     if (err instanceof SimApiError) {
-      sendError(res, err);
+      sendStatus(res, statusOptionsOf(err), encoding);
       return;
     }
     if (isAbortError(err) || err instanceof ClosedError) {
-      sendJson(res, 503, statusJson({ code: 503, reason: 'ServiceUnavailable', message: 'the sim API server is shutting down' }));
+      sendStatus(res, { code: 503, reason: 'ServiceUnavailable', message: 'the sim API server is shutting down' }, encoding);
       return;
     }
     this.#logger.error({ err }, 'sim request failed');
     const message = `internal error in kubemeta sim: ${err instanceof Error ? err.message : String(err)}`;
-    sendJson(res, 500, statusJson({ code: 500, reason: 'InternalError', message }));
+    sendStatus(res, { code: 500, reason: 'InternalError', message }, encoding);
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -232,7 +235,7 @@ class SimApiServerImpl implements SimApiServer {
     const verb = verbOf(method, route, url.searchParams);
     if (!verb) throw methodNotAllowed(method, path);
     this.counters.request(verb, route.info.kind);
-    if (await this.#injectFault(res, verb, route.info.kind)) return;
+    if (await this.#injectFault(req, res, verb, route.info.kind)) return;
     return this.#serve(req, res, route, verb, url.searchParams);
   }
 
@@ -240,15 +243,17 @@ class SimApiServerImpl implements SimApiServer {
     if (route.name !== undefined && route.info.namespaced && route.namespace === undefined) {
       throw new SimApiError('NotFound', 'the server could not find the requested resource');
     }
-    const r: ObjectRequest = { req, res, route, query, model: this.model };
+    // Negotiated before anything happens: a 406 leaves the cluster unchanged, as on the API server.
+    const negotiated = negotiate(req.headers.accept, query, { watch: verb === 'watch' });
+    const r: ObjectRequest = { req, res, route, query, model: this.model, negotiated };
     switch (verb) {
       case 'list':
-        return serveList(res, { info: route.info, filter: this.#filter(route, query), query, representation: negotiate(req.headers.accept, query) }, this.#listContext());
+        return serveList(res, { info: route.info, filter: this.#filter(route, query), query, negotiated }, this.#listContext());
       case 'watch':
         if (!this.#watchList && query.has('resourceVersionMatch')) {
           throw new SimApiError('BadRequest', 'resourceVersionMatch is forbidden for watch');
         }
-        return this.#hub.start(res, { info: route.info, filter: this.#filter(route, query), query, representation: negotiate(req.headers.accept, query) });
+        return this.#hub.start(res, { info: route.info, filter: this.#filter(route, query), query, negotiated });
       case 'get':
         return this.#get(r);
       case 'create':
@@ -269,9 +274,10 @@ class SimApiServerImpl implements SimApiServer {
 
   #get(r: ObjectRequest): void {
     const stored = getObject(r);
-    if (r.route.subresource !== undefined) return sendJson(r.res, 200, subresourceJson(r.route, stored));
-    const representation = negotiate(r.req.headers.accept, r.query);
-    sendJson(r.res, 200, singleJson(representation, stored, this.#clock.now()), contentTypeOf(representation, false));
+    if (r.route.subresource === 'scale') return sendApiObject(r.res, 200, r.negotiated.encoding, scaleJson(stored));
+    // The status subresource answers with the whole object.
+    const negotiated = r.route.subresource === undefined ? r.negotiated : { encoding: r.negotiated.encoding, representation: OBJECT };
+    sendStored(r.res, 200, negotiated, stored, this.#clock.now());
   }
 
   #filter(route: ResourceRoute, query: URLSearchParams): ObjectFilter {
@@ -287,14 +293,14 @@ class SimApiServerImpl implements SimApiServer {
   }
 
   /** Applies pending failure and stall faults; true when the request has been answered. */
-  async #injectFault(res: ServerResponse, verb: Verb, kind: string): Promise<boolean> {
+  async #injectFault(req: IncomingMessage, res: ServerResponse, verb: Verb, kind: string): Promise<boolean> {
     const failure = this.faults.takeFailure(verb, kind);
     if (failure) {
       this.counters.faultsInjected++;
       const retry = failure.retryAfterSeconds;
       const details = retry !== undefined ? { retryAfterSeconds: retry } : undefined;
-      const body = statusJson({ code: failure.status, reason: reasonForStatus(failure.status), message: failure.message, details });
-      sendJson(res, failure.status, body, 'application/json', retry !== undefined ? { 'Retry-After': String(retry) } : {});
+      const status = { code: failure.status, reason: reasonForStatus(failure.status), message: failure.message, details };
+      sendStatus(res, status, errorEncoding(req), retry !== undefined ? { 'Retry-After': String(retry) } : {});
       return true;
     }
     const stallMs = this.faults.takeStallMs();

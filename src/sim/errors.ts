@@ -30,8 +30,8 @@ export class SimApiError extends KubemetaError {
   readonly httpStatus: number;
   readonly details: { name?: string; kind?: string; group?: string } | undefined;
 
-  constructor(reason: StatusReason, message: string, details?: { name?: string; kind?: string; group?: string }) {
-    super(`SIM_${reason.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c : `_${c}`)).toUpperCase()}`, message);
+  constructor(reason: StatusReason, message: string, details?: { name?: string; kind?: string; group?: string }, options?: ErrorOptions) {
+    super(`SIM_${reason.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c : `_${c}`)).toUpperCase()}`, message, options);
     this.reason = reason;
     this.httpStatus = STATUS_REASONS[reason];
     this.details = details;

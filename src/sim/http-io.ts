@@ -1,32 +1,43 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { SimApiError, STATUS_REASONS, type StatusReason } from './errors.ts';
+import { requestEncoding } from './media.ts';
+import { decodeObject, type ExpectedType } from './protobuf-codec.ts';
 
 /** The request body limit of the real API server (3 MiB), so clients see the same refusal. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-/** A Kubernetes `Status` object (kind Status, apiVersion v1) as JSON text. */
-export function statusJson(options: {
+export interface StatusOptions {
   code: number;
   reason: string;
   message: string;
   details?: Record<string, unknown> | undefined;
   success?: boolean;
-}): string {
-  return JSON.stringify({
+  /** ListMeta of the Status: a 410 for an expired continue token carries a fresh token here. */
+  metadata?: { continue?: string };
+}
+
+/** A Kubernetes `Status` object (kind Status, apiVersion v1). */
+export function statusObject(options: StatusOptions): { apiVersion: string; kind: string; [field: string]: unknown } {
+  return {
     kind: 'Status',
     apiVersion: 'v1',
-    metadata: {},
+    metadata: options.metadata ?? {},
     status: options.success ? 'Success' : 'Failure',
     message: options.message,
     reason: options.reason,
     details: options.details ?? {},
     code: options.code,
-  });
+  };
 }
 
-export function statusOfError(err: SimApiError): string {
-  return statusJson({ code: err.httpStatus, reason: err.reason, message: err.message, details: err.details });
+/** A Kubernetes `Status` object as JSON text. */
+export function statusJson(options: StatusOptions): string {
+  return JSON.stringify(statusObject(options));
+}
+
+export function statusOptionsOf(err: SimApiError): StatusOptions {
+  return { code: err.httpStatus, reason: err.reason, message: err.message, details: err.details };
 }
 
 /** The Status reason a fault-injected HTTP status is reported with. */
@@ -35,22 +46,18 @@ export function reasonForStatus(code: number): StatusReason {
   return found ? found[0] : code >= 500 ? 'InternalError' : 'BadRequest';
 }
 
-export function sendJson(res: ServerResponse, code: number, body: string | Buffer, contentType = 'application/json', headers: Record<string, string> = {}): void {
+export function sendJson(res: ServerResponse, code: number, body: string | Uint8Array, contentType = 'application/json', headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   res.writeHead(code, {
     'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
     'Cache-Control': 'no-cache, private',
     ...headers,
   });
   res.end(body);
-}
-
-export function sendError(res: ServerResponse, err: SimApiError, headers: Record<string, string> = {}): void {
-  sendJson(res, err.httpStatus, statusOfError(err), 'application/json', headers);
 }
 
 /** Reads the whole body, refusing more than MAX_BODY_BYTES with 413 as the real server does. */
@@ -69,28 +76,44 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /** Parses a JSON (or YAML, when the Content-Type says so) request body; 400 Status when malformed. */
 export async function readJsonBody(req: IncomingMessage, options: { optional?: boolean } = {}): Promise<unknown> {
-  const text = (await readBody(req)).toString('utf8');
+  return parseTextBody((await readBody(req)).toString('utf8'), /yaml/i.test(req.headers['content-type'] ?? '') ? 'yaml' : 'json', options);
+}
+
+function parseTextBody(text: string, encoding: 'json' | 'yaml', options: { optional?: boolean }): unknown {
   if (text.trim() === '') {
     if (options.optional) return undefined;
     throw new SimApiError('BadRequest', 'the request body is empty: send a JSON object');
   }
-  const yaml = /yaml/i.test(req.headers['content-type'] ?? '');
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    return encoding === 'yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     const problem = err instanceof Error ? err.message : String(err);
-    throw new SimApiError('BadRequest', `the request body is not valid ${yaml ? 'YAML' : 'JSON'}: ${problem}`);
+    throw new SimApiError('BadRequest', `the request body is not valid ${encoding === 'yaml' ? 'YAML' : 'JSON'}: ${problem}`);
   }
+}
+
+/**
+ * Reads an object body (create, update, delete options) in the encoding its Content-Type names:
+ * JSON (also when there is none), YAML, or Kubernetes protobuf, decoded to the JSON object a
+ * JSON client would have sent (`expected` is the kind and apiVersion the path takes). Other
+ * Content-Types are 415, a malformed body is 400, as on the API server.
+ */
+export async function readObjectBody(req: IncomingMessage, expected: ExpectedType, options: { optional?: boolean } = {}): Promise<unknown> {
+  const encoding = requestEncoding(req.headers['content-type']);
+  const body = await readBody(req);
+  if (encoding !== 'protobuf') return parseTextBody(body.toString('utf8'), encoding, options);
+  if (body.length === 0 && options.optional) return undefined;
+  return decodeObject(body, expected);
 }
 
 /** Body parts are encoded into buffers of about this size, one socket write each. */
 const WRITE_CHUNK = 1024 * 1024;
 
 /**
- * Coalesces many small strings (LIST items, watch events) into large socket writes,
- * honouring backpressure. Parts are encoded straight into preallocated buffers: no string
- * concatenation (a rope would have to be flattened, i.e. copied, before it is written) and
- * one UTF-8 pass; a part never needs more than 3 bytes per UTF-16 unit.
+ * Coalesces many small parts (LIST items, watch events: JSON strings or protobuf bytes) into
+ * large socket writes, honouring backpressure. Strings are encoded straight into preallocated
+ * buffers: no string concatenation (a rope would have to be flattened, i.e. copied, before it
+ * is written) and one UTF-8 pass; a string never needs more than 3 bytes per UTF-16 unit.
  *
  * `add` returns true synchronously unless it had to write a full buffer and wait for
  * 'drain'; then it returns a promise of false if the client went away meanwhile.
@@ -106,16 +129,23 @@ export class BodyWriter {
     this.#res = res;
   }
 
-  add(part: string): Promise<boolean> | true {
-    if (this.#used + part.length * 3 > this.#buffer.length) {
+  add(part: string | Uint8Array): Promise<boolean> | true {
+    const room = typeof part === 'string' ? part.length * 3 : part.length;
+    if (this.#used + room > this.#buffer.length) {
       const flushed = this.flush();
-      this.#buffer = Buffer.allocUnsafe(Math.max(WRITE_CHUNK, part.length * 3));
-      this.#used += this.#buffer.write(part, 0);
+      this.#buffer = Buffer.allocUnsafe(Math.max(WRITE_CHUNK, room));
+      this.#used += this.#put(part, 0);
       if (flushed !== true) return flushed;
       return true;
     }
-    this.#used += this.#buffer.write(part, this.#used);
+    this.#used += this.#put(part, this.#used);
     return true;
+  }
+
+  #put(part: string | Uint8Array, offset: number): number {
+    if (typeof part === 'string') return this.#buffer.write(part, offset);
+    this.#buffer.set(part, offset);
+    return part.length;
   }
 
   /** Writes what is buffered (waiting for 'drain' if the socket is full). */
@@ -139,7 +169,7 @@ export class BodyWriter {
 }
 
 /** Writes `parts` as one chunked response body with BodyWriter; returns the bytes written. */
-export async function writeParts(res: ServerResponse, parts: Iterable<string>): Promise<number> {
+export async function writeParts(res: ServerResponse, parts: Iterable<string | Uint8Array>): Promise<number> {
   const writer = new BodyWriter(res);
   for (const part of parts) {
     const added = writer.add(part);

@@ -4,11 +4,13 @@ import type { Clock } from '../core/index.ts';
 import type { ClusterModel } from './cluster-model.ts';
 import { SimApiError } from './errors.ts';
 import type { SimFaults } from './faults.ts';
-import { sendJson, writeParts } from './http-io.ts';
+import { writeParts } from './http-io.ts';
 import type { LoadCounters } from './load-counters.ts';
-import { contentTypeOf, itemJson, listFrame, type Representation } from './media.ts';
+import { contentTypeOf, itemJson, listFrame, type Negotiated } from './media.ts';
 import type { StoredObject } from './objects.ts';
+import { encodeList, type ListMetaJson } from './protobuf-codec.ts';
 import { apiVersionOf, type ResourceInfo } from './resources.ts';
+import { sendStatus } from './respond.ts';
 import type { ObjectFilter } from './selectors.ts';
 
 /**
@@ -106,7 +108,7 @@ export interface ListRequest {
   readonly info: ResourceInfo;
   readonly filter: ObjectFilter;
   readonly query: URLSearchParams;
-  readonly representation: Representation;
+  readonly negotiated: Negotiated;
 }
 
 const EXPIRED_CONTINUE =
@@ -133,7 +135,12 @@ export async function serveList(res: ServerResponse, request: ListRequest, ctx: 
     continueToken = encodeToken({ v: 'kubemeta-sim/v1', rv: snapshot.rv, off: page.next, start: page.lastKey, snap: cached.id as string });
   }
   const remaining = continueToken !== undefined && !request.filter.selective ? snapshot.items.length - page.next : undefined;
-  await writeList(res, request, ctx, page.items, listMetaJson(snapshot.rv, continueToken, remaining));
+  const meta: ListMetaJson = {
+    resourceVersion: String(snapshot.rv),
+    ...(continueToken !== undefined ? { continue: continueToken } : {}),
+    ...(remaining !== undefined ? { remainingItemCount: remaining } : {}),
+  };
+  await writeList(res, request, ctx, page.items, meta);
 }
 
 function resume(res: ServerResponse, request: ListRequest, ctx: ListContext, raw: string, limit: number): { snapshot: { items: readonly StoredObject[]; rv: number; id: string }; offset: number } | undefined {
@@ -158,14 +165,12 @@ function sendExpiredContinue(res: ServerResponse, request: ListRequest, ctx: Lis
   ctx.counters.gone410++;
   const current = ctx.model.list(request.info.kind, { namespace: request.filter.namespace, nodeName: request.filter.nodeName });
   const offset = firstIndexAfter(current.items, lastKey);
-  let meta = '{}';
+  let metadata: { continue?: string } = {};
   if (limit > 0 && offset < current.items.length) {
     const snapshot = ctx.snapshots.add(request.filter.description, current.items, current.resourceVersion);
-    const next = encodeToken({ v: 'kubemeta-sim/v1', rv: current.resourceVersion, off: offset, start: lastKey, snap: snapshot.id });
-    meta = JSON.stringify({ continue: next });
+    metadata = { continue: encodeToken({ v: 'kubemeta-sim/v1', rv: current.resourceVersion, off: offset, start: lastKey, snap: snapshot.id }) };
   }
-  const body = `{"kind":"Status","apiVersion":"v1","metadata":${meta},"status":"Failure","message":${JSON.stringify(EXPIRED_CONTINUE)},"reason":"Expired","code":410}`;
-  sendJson(res, 410, body);
+  sendStatus(res, { code: 410, reason: 'Expired', message: EXPIRED_CONTINUE, metadata }, request.negotiated.encoding);
 }
 
 /** Validates resourceVersion/resourceVersionMatch of a first page; answers the error itself. */
@@ -183,8 +188,7 @@ function checkResourceVersion(res: ServerResponse, request: ListRequest, ctx: Li
   const current = ctx.model.resourceVersion;
   if (rv > current) {
     const details = { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 };
-    const body = `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Too large resource version: ${rv}, current: ${current}","reason":"Timeout","details":${JSON.stringify(details)},"code":504}`;
-    sendJson(res, 504, body);
+    sendStatus(res, { code: 504, reason: 'Timeout', message: `Too large resource version: ${rv}, current: ${current}`, details }, request.negotiated.encoding);
     return false;
   }
   if (match === 'Exact' && rv !== 0 && rv !== current) {
@@ -234,18 +238,19 @@ function firstIndexAfter(items: readonly StoredObject[], key: string): number {
   return lo;
 }
 
-function listMetaJson(rv: number, continueToken: string | undefined, remaining: number | undefined): string {
-  let meta = `{"resourceVersion":"${rv}"`;
-  if (continueToken !== undefined) meta += `,"continue":"${continueToken}"`;
-  if (remaining !== undefined) meta += `,"remainingItemCount":${remaining}`;
-  return `${meta}}`;
+function listMetaJson(meta: ListMetaJson): string {
+  let json = `{"resourceVersion":"${meta.resourceVersion}"`;
+  if (meta.continue !== undefined) json += `,"continue":"${meta.continue}"`;
+  if (meta.remainingItemCount !== undefined) json += `,"remainingItemCount":${meta.remainingItemCount}`;
+  return `${json}}`;
 }
 
-async function writeList(res: ServerResponse, request: ListRequest, ctx: ListContext, items: readonly StoredObject[], listMeta: string): Promise<void> {
-  const { info, representation } = request;
-  const frame = listFrame(representation, info.kind, info.listKind, apiVersionOf(info), listMeta);
+async function writeList(res: ServerResponse, request: ListRequest, ctx: ListContext, items: readonly StoredObject[], meta: ListMetaJson): Promise<void> {
+  const { info, negotiated } = request;
+  const representation = negotiated.representation;
   const now = ctx.clock.now();
-  function* parts(): Generator<string> {
+  function* jsonParts(): Generator<string> {
+    const frame = listFrame(representation, info.kind, info.listKind, apiVersionOf(info), listMetaJson(meta));
     yield frame.head;
     for (let i = 0; i < items.length; i++) {
       // The comma is its own part: `,${json}` would build a rope that must be flattened (copied) to be written.
@@ -254,8 +259,9 @@ async function writeList(res: ServerResponse, request: ListRequest, ctx: ListCon
     }
     yield frame.tail;
   }
-  res.writeHead(200, { 'Content-Type': contentTypeOf(representation, true), 'Cache-Control': 'no-cache, private' });
-  const bytes = await writeParts(res, parts());
+  res.writeHead(200, { 'Content-Type': contentTypeOf(negotiated, true), 'Cache-Control': 'no-cache, private' });
+  const parts = negotiated.encoding === 'protobuf' ? encodeList(apiVersionOf(info), info.listKind, meta, items) : jsonParts();
+  const bytes = await writeParts(res, parts);
   ctx.counters.listObjects += items.length;
   ctx.counters.listBytes += bytes;
 }

@@ -95,6 +95,11 @@ export function verbOf(method: string, route: ResourceRoute, query: URLSearchPar
   }
 }
 
+/**
+ * A boolean query parameter as the API server reads it (apimachinery's
+ * Convert_Slice_string_To_bool): absent, "0" and "false" in any case are false; anything else,
+ * "True" and the empty string included, is true. The official Python client sends `watch=True`.
+ */
 export function isTrue(value: string | null): boolean {
-  return value === 'true' || value === '1';
+  return value !== null && value !== '0' && value.toLowerCase() !== 'false';
 }

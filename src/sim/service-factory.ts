@@ -37,7 +37,6 @@ export interface ServiceInput {
 
 export function buildService(input: ServiceInput): KubeObjectInput {
   const type = input.type ?? 'ClusterIP';
-  const headless = input.clusterIP === 'None';
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -51,7 +50,6 @@ export function buildService(input: ServiceInput): KubeObjectInput {
       ipFamilies: ['IPv4'],
       ipFamilyPolicy: 'SingleStack',
       ports: input.ports.map((p) => ({ ...p })),
-      ...(headless ? { publishNotReadyAddresses: false } : {}),
       ...(input.selector ? { selector: input.selector } : {}),
       sessionAffinity: 'None',
       type,

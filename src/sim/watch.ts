@@ -3,18 +3,21 @@ import type { Clock } from '../core/index.ts';
 import type { ClusterModel } from './cluster-model.ts';
 import { SimApiError } from './errors.ts';
 import type { DropMode, SimFaults } from './faults.ts';
-import { BodyWriter } from './http-io.ts';
+import { BodyWriter, statusObject } from './http-io.ts';
 import { parseResourceVersion } from './list.ts';
 import type { LoadCounters, WatchCloseReason } from './load-counters.ts';
-import { contentTypeOf, representationKey, singleJson, type Representation } from './media.ts';
+import { representationKey, singleJson, watchContentTypeOf, type Negotiated } from './media.ts';
 import type { ModelEvent, StoredObject, WatchEventType } from './objects.ts';
+import { encodeJsonObject, encodeStored } from './protobuf-codec.ts';
+import { watchFrame } from './protobuf-wire.ts';
 import { apiVersionOf, type ResourceInfo } from './resources.ts';
 import { isTrue } from './routing.ts';
 import type { ObjectFilter } from './selectors.ts';
 
 /**
- * WATCH streams: newline-delimited `{"type":...,"object":...}` events, built from each
- * record's cached JSON.
+ * WATCH streams: newline-delimited `{"type":...,"object":...}` events built from each record's
+ * cached JSON, or, when the client negotiated protobuf, length-prefixed WatchEvent frames built
+ * from each record's cached protobuf bytes (protobuf-wire.ts).
  *
  * The hub subscribes to the model once and fans each committed event out to the watchers of
  * its kind, synchronously: a live watcher has been handed every event up to the model's
@@ -54,15 +57,18 @@ export interface WatchRequest {
   readonly info: ResourceInfo;
   readonly filter: ObjectFilter;
   readonly query: URLSearchParams;
-  readonly representation: Representation;
+  readonly negotiated: Negotiated;
 }
+
+/** A rendered event: a JSON line or a protobuf frame. */
+type Frame = string | Buffer;
 
 type Prev = StoredObject | undefined | 'unknown';
 /** One event on its way to the watchers; `lines` caches its rendering per event type and representation. */
 interface Pending {
   readonly event: ModelEvent;
   readonly prev: Prev;
-  lines?: Map<string, string>;
+  lines?: Map<string, Frame>;
 }
 
 export class WatchHub {
@@ -95,17 +101,17 @@ export class WatchHub {
     const sendInitial = initialEvents === null ? sinceRv === 0 : isTrue(initialEvents);
     if (o.faults.takeExpire('watch')) {
       o.counters.faultsInjected++;
-      return this.#expired(res, kind, sinceRv);
+      return this.#expired(res, request, sinceRv);
     }
     // resourceVersion unset or "0" with sendInitialEvents=false: start now, without initial events.
     const fromNow = !sendInitial && sinceRv === 0;
     const history = sendInitial || fromNow ? [] : o.model.eventsSince(kind, sinceRv);
-    if (history === 'expired') return this.#expired(res, kind, sinceRv);
+    if (history === 'expired') return this.#expired(res, request, sinceRv);
     const snapshot = sendInitial ? o.model.list(kind, { namespace: request.filter.namespace, nodeName: request.filter.nodeName }) : undefined;
     const minRv = sendInitial ? 0 : fromNow ? o.model.resourceVersion : sinceRv;
     const watcher = new Watcher(this, o, request, res, minRv, this.#timeoutMs(request.query));
     this.#add(watcher);
-    res.writeHead(200, { 'Content-Type': contentTypeOf(request.representation, false), 'Cache-Control': 'no-cache, private' });
+    res.writeHead(200, { 'Content-Type': watchContentTypeOf(request.negotiated), 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     const initial: Pending[] = snapshot
       ? snapshot.items.map((stored): Pending => ({ event: { type: 'ADDED', stored }, prev: undefined }))
@@ -162,14 +168,17 @@ export class WatchHub {
     }
   }
 
-  #expired(res: ServerResponse, kind: string, sinceRv: number): void {
+  /** Answers a watch from an expired resourceVersion: one ERROR event with a 410 Status, then the end. */
+  #expired(res: ServerResponse, request: WatchRequest, sinceRv: number): void {
     const o = this.#options;
     o.counters.gone410++;
-    const status = `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: ${sinceRv} (${o.model.oldestResumableRv(kind)})","reason":"Expired","code":410}`;
-    const line = `{"type":"ERROR","object":${status}}\n`;
-    o.counters.watchBytes += Buffer.byteLength(line);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
-    res.end(line);
+    const message = `too old resource version: ${sinceRv} (${o.model.oldestResumableRv(request.info.kind)})`;
+    const status = statusObject({ code: 410, reason: 'Expired', message });
+    delete status['details'];
+    const frame = request.negotiated.encoding === 'protobuf' ? watchFrame('ERROR', encodeJsonObject(status)) : `{"type":"ERROR","object":${JSON.stringify(status)}}\n`;
+    o.counters.watchBytes += Buffer.byteLength(frame);
+    res.writeHead(200, { 'Content-Type': watchContentTypeOf(request.negotiated), 'Cache-Control': 'no-cache, private' });
+    res.end(frame);
   }
 
   #timeoutMs(query: URLSearchParams): number {
@@ -213,13 +222,13 @@ class Watcher {
     this.#o = o;
     this.#request = request;
     this.#res = res;
-    this.#reprKey = representationKey(request.representation);
+    this.#reprKey = representationKey(request.negotiated);
     this.#minRv = minRv;
     o.counters.openWatches++;
     o.counters.watchesStarted++;
     res.on('close', () => this.close('client', 'end'));
     this.#timers.push(setTimeout(() => this.close('timeout', 'end'), timeoutMs));
-    if (isTrue(request.query.get('allowWatchBookmarks')) && request.representation.as !== 'table') {
+    if (isTrue(request.query.get('allowWatchBookmarks')) && request.negotiated.representation.as !== 'table') {
       this.#timers.push(setInterval(() => this.#bookmark(), o.bookmarkIntervalMs));
     }
   }
@@ -228,7 +237,7 @@ class Watcher {
   async run(initial: readonly Pending[], initialEventsEndRv: number | undefined): Promise<void> {
     // Initial events are coalesced into large writes; live events are written one by one.
     const writer = new BodyWriter(this.#res);
-    const send = (line: string | undefined): Promise<boolean> | boolean => (line === undefined || this.#state !== 'init' ? this.#state === 'init' : writer.add(line));
+    const send = (line: Frame | undefined): Promise<boolean> | boolean => (line === undefined || this.#state !== 'init' ? this.#state === 'init' : writer.add(line));
     try {
       for (const p of initial) {
         const sent = send(this.#line(p));
@@ -280,8 +289,8 @@ class Watcher {
     else this.#res.end();
   }
 
-  /** The line to send for `p`, if it concerns this watcher (and no fault drops it); counts the event. */
-  #line(p: Pending): string | undefined {
+  /** The frame to send for `p`, if it concerns this watcher (and no fault drops it); counts the event. */
+  #line(p: Pending): Frame | undefined {
     if (p.event.stored.rv <= this.#minRv) return undefined;
     const decided = decide(this.#request.filter, p);
     if (!decided) return undefined;
@@ -292,15 +301,19 @@ class Watcher {
     const key = `${decided.type}${decided.stored === p.event.stored ? '' : '~'}${this.#reprKey}`;
     let line = p.lines?.get(key);
     if (line === undefined) {
-      line = `{"type":"${decided.type}","object":${singleJson(this.#request.representation, decided.stored, this.#o.clock.now())}}\n`;
+      const n = this.#request.negotiated;
+      line =
+        n.encoding === 'protobuf'
+          ? watchFrame(decided.type, encodeStored(decided.stored))
+          : `{"type":"${decided.type}","object":${singleJson(n.representation, decided.stored, this.#o.clock.now())}}\n`;
       (p.lines ??= new Map()).set(key, line);
     }
     this.#o.counters.watchEvents++;
     return line;
   }
 
-  /** Writes a live line; a watcher whose unsent bytes exceed the bound is dropped as slow. */
-  #write(line: string): void {
+  /** Writes a live frame; a watcher whose unsent bytes exceed the bound is dropped as slow. */
+  #write(line: Frame): void {
     if (this.#state !== 'live') return;
     this.#o.counters.watchBytes += Buffer.byteLength(line);
     this.#res.write(line);
@@ -317,8 +330,12 @@ class Watcher {
     this.#write(this.#bookmarkLine(this.#o.model.resourceVersion, false));
   }
 
-  #bookmarkLine(rv: number, initialEventsEnd: boolean): string {
-    const r = this.#request.representation;
+  #bookmarkLine(rv: number, initialEventsEnd: boolean): Frame {
+    const r = this.#request.negotiated.representation;
+    if (this.#request.negotiated.encoding === 'protobuf') {
+      const metadata = { resourceVersion: String(rv), ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) };
+      return watchFrame('BOOKMARK', encodeJsonObject({ apiVersion: apiVersionOf(this.#request.info), kind: this.kind, metadata }));
+    }
     const typeMeta = r.as === 'metadata' ? `"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/${r.version}"` : `"kind":"${this.kind}","apiVersion":"${apiVersionOf(this.#request.info)}"`;
     const annotations = initialEventsEnd ? ',"annotations":{"k8s.io/initial-events-end":"true"}' : '';
     return `{"type":"BOOKMARK","object":{${typeMeta},"metadata":{"resourceVersion":"${rv}","creationTimestamp":null${annotations}}}}\n`;

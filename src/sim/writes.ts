@@ -1,10 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterModel } from './cluster-model.ts';
 import { SimApiError } from './errors.ts';
-import { readJsonBody, sendJson, statusJson } from './http-io.ts';
+import { readJsonBody, readObjectBody, sendJson, statusJson } from './http-io.ts';
+import { contentTypeOf, type Negotiated } from './media.ts';
 import type { KubeObject, KubeObjectInput, StoredObject } from './objects.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
+import { encodeList } from './protobuf-codec.ts';
+import { concat } from './protobuf-wire.ts';
 import { apiVersionOf, type ResourceInfo } from './resources.ts';
+import { sendApiObject, sendStored } from './respond.ts';
 import type { ResourceRoute } from './routing.ts';
 
 /**
@@ -13,9 +17,12 @@ import type { ResourceRoute } from './routing.ts';
  * errors. Like the real server, PUT and PATCH of the main resource keep the current status of
  * kinds that have a status subresource, and writes to `/status` change only the status.
  *
+ * Bodies are JSON, YAML or Kubernetes protobuf (by Content-Type; patches are JSON patch
+ * types only, as on the API server), answers in what the client's Accept negotiated.
+ *
  * Not simulated: dry runs (refused with 400), server-side apply (415), garbage collection of
  * dependents on delete (the scenario's controllers do that, if anyone), admission defaults
- * beyond a Namespace's and a Pod's initial phase.
+ * beyond a Namespace's finalizer, label and phase and a Pod's initial phase.
  */
 export interface ObjectRequest {
   readonly req: IncomingMessage;
@@ -23,6 +30,8 @@ export interface ObjectRequest {
   readonly route: ResourceRoute;
   readonly query: URLSearchParams;
   readonly model: ClusterModel;
+  /** The answer's encoding and representation, from the Accept header. */
+  readonly negotiated: Negotiated;
 }
 
 export function getObject(r: ObjectRequest): StoredObject {
@@ -31,33 +40,28 @@ export function getObject(r: ObjectRequest): StoredObject {
   return stored;
 }
 
-/** The JSON a GET of the object or one of its subresources answers with. */
-export function subresourceJson(route: ResourceRoute, stored: StoredObject): string {
-  return route.subresource === 'scale' ? scaleJson(stored) : stored.json;
-}
-
 export async function createObject(r: ObjectRequest): Promise<void> {
   refuseDryRun(r.query);
   const { info, namespace } = r.route;
   if (info.namespaced && namespace === undefined) {
     throw new SimApiError('MethodNotAllowed', `create ${info.plural} in a namespace: POST to .../namespaces/<namespace>/${info.plural}`);
   }
-  const input = asObjectInput(await readJsonBody(r.req), info);
+  const input = asObjectInput(await readObjectBody(r.req, expectedOf(info)), info);
   input.metadata = { ...input.metadata, namespace: checkNamespace(input, namespace) };
   if (input.metadata.resourceVersion) throw new SimApiError('BadRequest', 'resourceVersion should not be set on objects to be created');
-  withInitialStatus(input);
-  const stored = r.model.create(input);
-  sendJson(r.res, 201, stored.json);
+  withCreateDefaults(input);
+  answer(r, 201, r.model.create(input));
 }
 
 export async function updateObject(r: ObjectRequest): Promise<void> {
   refuseDryRun(r.query);
-  const body = await readJsonBody(r.req);
+  const scaling = r.route.subresource === 'scale';
+  const body = await readObjectBody(r.req, scaling ? SCALE : expectedOf(r.route.info));
   const current = getObject(r);
-  if (r.route.subresource === 'scale') {
+  if (scaling) {
     const scale = asRecord(body, 'Scale');
     const stored = r.model.update(withReplicas(current, replicasOf(scale), metadataOf(scale)['resourceVersion']));
-    sendJson(r.res, 200, scaleJson(stored));
+    sendApiObject(r.res, 200, r.negotiated.encoding, scaleJson(stored));
     return;
   }
   const input = asObjectInput(body, r.route.info);
@@ -66,18 +70,19 @@ export async function updateObject(r: ObjectRequest): Promise<void> {
   }
   input.metadata = { ...input.metadata, name: current.object.metadata.name, namespace: checkNamespace(input, r.route.namespace) };
   const next = r.route.subresource === 'status' ? withStatusOf(current.object, input) : keepStatus(r.route.info, input, current.object);
-  sendJson(r.res, 200, r.model.update(next).json);
+  answer(r, 200, r.model.update(next));
 }
 
 export async function patchObject(r: ObjectRequest): Promise<void> {
   refuseDryRun(r.query);
   const type = patchTypeOf(r.req.headers['content-type']);
+  // Patch bodies are JSON whatever their patch type (patchTypeOf refused every other Content-Type).
   const patch = await readJsonBody(r.req);
   const current = getObject(r);
   if (r.route.subresource === 'scale') {
     const scale = asRecord(applyPatch(type, JSON.parse(scaleJson(current)), patch), 'Scale');
     const stored = r.model.update(withReplicas(current, replicasOf(scale), metadataOf(scale)['resourceVersion']));
-    sendJson(r.res, 200, scaleJson(stored));
+    sendApiObject(r.res, 200, r.negotiated.encoding, scaleJson(stored));
     return;
   }
   const patched = asRecord(applyPatch(type, current.object, patch), r.route.info.kind) as KubeObjectInput;
@@ -87,7 +92,7 @@ export async function patchObject(r: ObjectRequest): Promise<void> {
   patched.apiVersion = current.object.apiVersion;
   patched.kind = current.object.kind;
   const next = r.route.subresource === 'status' ? withStatusOf(current.object, patched) : keepStatus(r.route.info, patched, current.object);
-  sendJson(r.res, 200, r.model.update(next).json);
+  answer(r, 200, r.model.update(next));
 }
 
 export async function deleteObject(r: ObjectRequest): Promise<void> {
@@ -105,8 +110,8 @@ export async function deleteObject(r: ObjectRequest): Promise<void> {
   const uid = options.preconditions?.uid;
   const deleted = r.model.delete(r.route.info.kind, r.route.namespace, current.object.metadata.name, uid ? { uid } : {});
   // Pods answer with their last state (a real pod is deleted gracefully); other kinds with a Success Status.
-  if (r.route.info.kind === 'Pod') sendJson(r.res, 200, deleted.json);
-  else sendJson(r.res, 200, deletedStatus(r.route.info, deleted));
+  if (r.route.info.kind === 'Pod') answer(r, 200, deleted);
+  else sendApiObject(r.res, 200, r.negotiated.encoding, deletedStatus(r.route.info, deleted));
 }
 
 /** DELETE on a collection: deletes the objects `items` names and answers with them as a list. */
@@ -115,8 +120,25 @@ export async function deleteCollection(r: ObjectRequest, items: readonly StoredO
   await deleteOptions(r);
   const deleted = items.map((s) => r.model.delete(s.kind, s.object.metadata.namespace, s.object.metadata.name));
   const info = r.route.info;
-  const body = `{"kind":"${info.listKind}","apiVersion":"${apiVersionOf(info)}","metadata":{"resourceVersion":"${r.model.resourceVersion}"},"items":[${deleted.map((s) => s.json).join(',')}]}`;
+  const rv = String(r.model.resourceVersion);
+  if (r.negotiated.encoding === 'protobuf') {
+    sendJson(r.res, 200, concat(encodeList(apiVersionOf(info), info.listKind, { resourceVersion: rv }, deleted)), contentTypeOf(r.negotiated, true));
+    return;
+  }
+  const body = `{"kind":"${info.listKind}","apiVersion":"${apiVersionOf(info)}","metadata":{"resourceVersion":"${rv}"},"items":[${deleted.map((s) => s.json).join(',')}]}`;
   sendJson(r.res, 200, body);
+}
+
+/** Writes answer with the object in the negotiated encoding (a Table if the client asked for one, as on the API server). */
+function answer(r: ObjectRequest, code: number, stored: StoredObject): void {
+  sendStored(r.res, code, r.negotiated, stored, r.model.clock.now());
+}
+
+const SCALE = { kind: 'Scale', apiVersion: 'autoscaling/v1' } as const;
+const DELETE_OPTIONS = { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1' } as const;
+
+function expectedOf(info: ResourceInfo): { kind: string; apiVersion: string } {
+  return { kind: info.kind, apiVersion: apiVersionOf(info) };
 }
 
 interface DeleteOptions {
@@ -125,7 +147,7 @@ interface DeleteOptions {
 }
 
 async function deleteOptions(r: ObjectRequest): Promise<DeleteOptions> {
-  const body = await readJsonBody(r.req, { optional: true });
+  const body = await readObjectBody(r.req, DELETE_OPTIONS, { optional: true });
   const options = (body === undefined ? {} : asRecord(body, 'DeleteOptions')) as DeleteOptions;
   const policy = options.propagationPolicy ?? r.query.get('propagationPolicy') ?? undefined;
   if (policy !== undefined && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
@@ -139,7 +161,8 @@ function deletedStatus(info: ResourceInfo, deleted: StoredObject): string {
   return statusJson({ code: 200, reason: '', message: '', details, success: true }).replace(',"message":"","reason":""', '');
 }
 
-function scaleJson(stored: StoredObject): string {
+/** The autoscaling/v1 Scale of a Deployment, ReplicaSet or StatefulSet, as JSON text. */
+export function scaleJson(stored: StoredObject): string {
   const o = stored.object;
   const spec = (o['spec'] ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
   const status = (o['status'] ?? {}) as { replicas?: number };
@@ -205,10 +228,25 @@ function checkNamespace(input: KubeObjectInput, pathNamespace: string | undefine
   return pathNamespace;
 }
 
-function withInitialStatus(input: KubeObjectInput): void {
-  if (input['status'] !== undefined) return;
-  if (input.kind === 'Namespace') input['status'] = { phase: 'Active' };
-  if (input.kind === 'Pod') input['status'] = { phase: 'Pending' };
+/**
+ * What the API server's create strategies set that clients leave out. Typed Go clients send
+ * every non-pointer struct, so a `kubectl create namespace` arrives with `"status": {}`: the
+ * phase is filled in when missing, not only when there is no status.
+ */
+function withCreateDefaults(input: KubeObjectInput): void {
+  const status = asOptionalRecord(input['status']);
+  if (input.kind === 'Namespace') {
+    const name = input.metadata.name;
+    if (typeof name === 'string') input.metadata = { ...input.metadata, labels: { ...input.metadata.labels, 'kubernetes.io/metadata.name': name } };
+    const spec = asOptionalRecord(input['spec']);
+    if (!Array.isArray(spec?.['finalizers']) || (spec['finalizers'] as unknown[]).length === 0) input['spec'] = { ...spec, finalizers: ['kubernetes'] };
+    if (!status?.['phase']) input['status'] = { ...status, phase: 'Active' };
+  }
+  if (input.kind === 'Pod' && !status?.['phase']) input['status'] = { ...status, phase: 'Pending' };
+}
+
+function asOptionalRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** For kinds with a status subresource, writes to the main resource keep the current status. */

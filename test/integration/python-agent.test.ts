@@ -134,7 +134,10 @@ describe('the Python example agent against kubemeta serve, the simulator and nat
     assert.equal(dump.stats['snapshots'], 1);
     assert.ok((dump.stats['acks'] ?? 0) >= 2, `the snapshot came in several chunks, each acknowledged: ${JSON.stringify(dump.stats)}`);
     assert.ok(dump.pods.length >= 5, `the node runs pods: ${dump.pods.length}`);
-    const registered = await waitFor(async () => ((await readDump())?.asid ?? 0) >= 1 && (await readDump()), { what: 'the agent to register', timeoutMs: 10_000 });
+    const registered = await waitFor(async () => {
+      const d = await readDump();
+      return d !== undefined && d.asid >= 1 ? d : undefined;
+    }, { what: 'the agent to register', timeoutMs: 10_000 });
     assert.ok(registered.asid >= 1, 'the registry gave it an ASID');
   });
 
