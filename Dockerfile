@@ -2,12 +2,25 @@
 #
 #   docker build -t kubemeta:0.1.0 .
 #
-# kubemeta runs its TypeScript sources through tsx, which is a runtime dependency (package.json
-# "dependencies"), so there is no build step: the image holds the production dependencies
-# (`npm ci --omit=dev` keeps tsx, drops typescript and buf), bin/, src/ (tests excluded by
-# .dockerignore) and the tsconfig.json that tsx reads. The protobuf code in src/schema/gen is
+# The image runs compiled JavaScript, with no TypeScript loader: the build stage installs every
+# dependency (TypeScript included) and compiles src/ to dist/ (`npm run build`, which also
+# builds the SDK package; it fails on a type error); the deps stage installs the production
+# dependencies alone (`npm ci --omit=dev`: no TypeScript, tsx or buf); the image gets those,
+# dist/, bin/ and package.json (its "type": "module" makes bin/ and dist/ ES modules). With no
+# src/ in the image, bin/kubemeta.js runs dist/ directly. The protobuf code in src/schema/gen is
 # generated and committed. lmdb ships prebuilt glibc binaries: use a Debian-based image, not
 # Alpine.
+
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY packages/sdk/package.json packages/sdk/tsconfig.json ./packages/sdk/
+COPY scripts/build.mjs ./scripts/
+COPY bin ./bin
+COPY src ./src
+RUN npm run build
 
 FROM node:24-slim AS deps
 WORKDIR /app
@@ -22,12 +35,11 @@ ENV NODE_ENV=production
 ENV NODE_OPTIONS=--max-semi-space-size=64
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist ./dist
 # The node user of the node images (uid 1000), numeric so that Kubernetes' runAsNonRoot can
-# verify it. With a read-only root filesystem, mount a writable /tmp: tsx keeps its compile
-# cache there (deploy/base/statefulset.yaml does).
+# verify it.
 USER 1000:1000
 EXPOSE 8080
 ENTRYPOINT ["node", "/app/bin/kubemeta.js"]

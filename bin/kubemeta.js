@@ -1,10 +1,42 @@
 #!/usr/bin/env node
-// The kubemeta command. The sources are TypeScript run through tsx, so the CLI works from a
-// checkout with no build step (Node 20 has no type stripping).
-import { register } from 'tsx/esm/api';
+// The kubemeta command: runs the compiled CLI, dist/cli/main.js. The published package and the
+// container image hold only that (no src/, no TypeScript loader).
+//
+// A git checkout has src/ too, and dist/ may be missing or older than the sources (edited,
+// pulled, another branch). A stale build must never run as if it were current, so in a
+// checkout dist/ runs only when it is exactly the build of the sources there
+// (bin/freshness.js); otherwise the sources run through tsx, a devDependency that every
+// checkout with `npm ci` has — that is the code in front of you, only slower to start.
+// KUBEMETA_REQUIRE_BUILD=1 refuses instead (tests that prove the compiled CLI works set it),
+// and so does a checkout without tsx (`npm ci --omit=dev`): "run npm run build".
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** @returns {Promise<(argv: string[]) => Promise<number>>} */
+async function loadMain() {
+  if (!existsSync(`${root}src`)) return (await import('../dist/cli/main.js')).main;
+  const { staleReason } = await import('./freshness.js');
+  const reason = staleReason(root);
+  if (reason === undefined) return (await import('../dist/cli/main.js')).main;
+  const refuse = (why) => {
+    process.stderr.write(`kubemeta: the build in dist/ is not current (${reason})${why}; run \`npm run build\`\n`);
+    process.exit(1);
+  };
+  if (process.env.KUBEMETA_REQUIRE_BUILD === '1') refuse(' and KUBEMETA_REQUIRE_BUILD=1 asks for it');
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    refuse(' and tsx, which runs the sources instead, is not installed');
+  }
+  register();
+  return (await import('../src/cli/main.ts')).main;
+}
+
+const main = await loadMain();
 process.exitCode = await main(process.argv);
 // The command is done and has closed what it opened; the process ends when nothing is left in
 // the event loop. Should a library keep a handle open (a socket, a timer), a stopped service

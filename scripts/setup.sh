@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what kubemeta needs on a Debian machine with Node >= 20: nats-server, etcd, protoc and
 # chromium (the web console's browser test drives /usr/bin/chromium with playwright-core) from
-# Debian's packages (only when missing), and the npm dependencies (npm ci). Idempotent: a second
-# run takes a few seconds.
+# Debian's packages (only when missing), python3-protobuf and python3-kubernetes (the Python
+# example agent and the official Python client's test against the sim), the npm dependencies
+# (npm ci), and the build (dist/). Idempotent: a second run takes a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -32,3 +33,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "== npm ci" >&2
   npm ci --no-audit --no-fund >&2
 fi
+
+# The compiled CLI and packages (dist/, packages/sdk/dist/): what `kubemeta` runs. Silent, and a
+# no-op (~0.3 s) when the build is current.
+npm run --silent build

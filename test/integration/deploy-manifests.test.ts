@@ -365,15 +365,25 @@ describe('deploy/ manifests', () => {
     assert.ok(existsSync(join(repo, script.slice(workdir.length + 1))), `${script} exists in the repository`);
     assert.equal(readFileSync(join(repo, 'package.json'), 'utf8').includes('"kubemeta": "bin/kubemeta.js"'), true, 'the entrypoint is the package bin');
 
-    // What the image copies is what kubemeta needs at run time: tsx runs the TypeScript sources.
-    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    // The image runs compiled JavaScript (issue 14): a stage compiles src/ (`npm run build`),
+    // the last one gets dist/ from it, bin/, package.json and the production dependencies —
+    // not src/, not tsx.
+    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
     assert.ok(lines.some((l) => /npm ci\b.*--omit=dev/.test(l)), 'production dependencies only');
-    assert.ok(pkg.dependencies['tsx'], 'tsx is a production dependency (--omit=dev keeps it): the image runs .ts through it');
-    for (const needed of ['bin', 'src', 'tsconfig.json']) {
+    assert.equal(pkg.dependencies['tsx'], undefined, 'tsx is not a production dependency: nothing runs TypeScript at run time');
+    assert.ok(pkg.scripts['build'], 'package.json has the build script');
+    const buildStage = lines.findIndex((l) => /^RUN\s+npm run build\b/.test(l));
+    assert.ok(buildStage >= 0 && buildStage < lines.lastIndexOf(froms[froms.length - 1] as string), 'an earlier stage runs npm run build');
+    assert.ok(finalStage.some((l) => /^COPY\s+--from=\w+\s+\/app\/dist\s/i.test(l)), 'the image copies dist/ from the build stage');
+    for (const needed of ['bin', 'package.json']) {
       assert.ok(finalStage.some((l) => new RegExp(`^COPY\\s+(?!--from)[^\\n]*\\b${needed.replace('.', '\\.')}\\b`, 'i').test(l)), `the image copies ${needed}`);
     }
+    assert.ok(!finalStage.some((l) => /^COPY\s+(--from=\w+\s+)?\S*src\b/i.test(l)), 'the image holds no sources');
+    assert.ok(finalStage.some((l) => l === 'ENV NODE_OPTIONS=--max-semi-space-size=64'), 'the young generation stays at 64 MB');
     const ignore = readFileSync(join(repo, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const needed of ['!bin/', '!src/', '!package.json', '!package-lock.json', '!tsconfig.json']) assert.ok(ignore.includes(needed), `.dockerignore lets ${needed.slice(1)} in`);
+    for (const needed of ['!bin/', '!src/', '!package.json', '!package-lock.json', '!tsconfig.json', '!tsconfig.build.json', '!scripts/build.mjs', '!packages/sdk/tsconfig.json']) {
+      assert.ok(ignore.includes(needed), `.dockerignore lets ${needed.slice(1)} in (the build stage needs it)`);
+    }
   });
 
   it('docs/operating.md lists every `kubemeta serve` option and every metric of the service', () => {
