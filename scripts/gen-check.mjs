@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Checks that the committed generated code (src/schema/gen) is exactly what the .proto files
-// under proto/ produce, and that the schema passes `buf lint`. Run by CI; exits 1 with the
+// Checks that the committed generated code (src/schema/gen from proto/kubemeta, src/sim/gen from
+// proto/k8s) is exactly what the .proto files under proto/ produce, and that the schema passes `buf lint`. Run by CI; exits 1 with the
 // list of differences and the command that fixes them. Works offline (buf ships in npm).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const GEN = 'src/schema/gen';
+const GENS = ['src/schema/gen', 'src/sim/gen'];
 const bin = join(root, 'node_modules', '.bin');
 const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
 
@@ -45,23 +45,27 @@ run(['lint'], 'buf lint (proto/ breaks the lint rules in buf.yaml)');
 const tmp = mkdtempSync(join(tmpdir(), 'kubemeta-gen-check-'));
 try {
   run(['generate', '--template', 'buf.gen.yaml', '-o', tmp], 'buf generate');
-  const fresh = files(join(tmp, GEN));
-  const committed = files(join(root, GEN));
-  if (fresh.size === 0) fail(`buf generate produced nothing under ${GEN}; check buf.gen.yaml`);
   const problems = [];
-  for (const [path, bytes] of fresh) {
-    const old = committed.get(path);
-    if (old === undefined) problems.push(`missing:  ${GEN}/${path}`);
-    else if (!old.equals(bytes)) problems.push(`differs:  ${GEN}/${path}`);
+  const counts = [];
+  for (const GEN of GENS) {
+    const fresh = files(join(tmp, GEN));
+    const committed = files(join(root, GEN));
+    if (fresh.size === 0) fail(`buf generate produced nothing under ${GEN}; check buf.gen.yaml`);
+    for (const [path, bytes] of fresh) {
+      const old = committed.get(path);
+      if (old === undefined) problems.push(`missing:  ${GEN}/${path}`);
+      else if (!old.equals(bytes)) problems.push(`differs:  ${GEN}/${path}`);
+    }
+    for (const path of committed.keys()) if (!fresh.has(path)) problems.push(`stale:    ${GEN}/${path} (no .proto produces it)`);
+    counts.push(`${GEN} (${fresh.size} files)`);
   }
-  for (const path of committed.keys()) if (!fresh.has(path)) problems.push(`stale:    ${GEN}/${path} (no .proto produces it)`);
   if (problems.length > 0) {
     fail(
       `the generated code does not match proto/:\n  ${problems.join('\n  ')}\n` +
-        `Run \`npm run gen\` and commit ${GEN} together with the .proto change.`,
+        `Run \`npm run gen\` and commit ${GENS.join(' and ')} together with the .proto change.`,
     );
   }
-  console.log(`gen-check: ${GEN} matches proto/ (${fresh.size} files), buf lint clean`);
+  console.log(`gen-check: ${counts.join(', ')} match proto/, buf lint clean`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
