@@ -1,5 +1,5 @@
 // Cost follows the live cluster (issue 13): autoscaling removes and adds nodes all day. The
-// simulator (in this process) starts with --nodes nodes and then only removes nodes and adds
+// simulator (its own process, bench/lib/sim-process.ts) starts with --nodes nodes and then only removes nodes and adds
 // new ones (new names) until --cycled node names have passed through the cluster; `kubemeta
 // serve` (child process, LMDB, real nats-server) follows it. Before and after the cycling, for
 // --window-seconds each: scope heartbeats per second (serve's /status), node scopes in use
@@ -11,11 +11,12 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sleep } from '../src/core/index.ts';
-import { ScenarioEngine, startSimApiServer, writeKubeconfig } from '../src/sim/index.ts';
+import { writeKubeconfig } from '../src/sim/index.ts';
 import { makeTempDir, startNatsServer } from '../src/testing/index.ts';
 import { atExit, removeOnExit } from './lib/cleanup.ts';
 import { printTable, rssOf, writeResult } from './lib/report.ts';
 import { spawnServe, type ServeProcess } from './lib/serve-process.ts';
+import { SimProcess } from './lib/sim-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,10 +33,8 @@ const nodes = Number(values.nodes);
 const cycled = Number(values.cycled);
 const windowMs = Number(values['window-seconds']) * 1000;
 
-const engine = new ScenarioEngine({ seed: 3, nodes, podsPerNode: Number(values['pods-per-node']), namespaces: 5, historyPerKind: 2_000_000 });
-engine.populate();
-engine.controllers.start();
-const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: 5_000 });
+const sim = await SimProcess.start({ seed: 3, nodes, podsPerNode: Number(values['pods-per-node']), namespaces: 5 });
+const api = { url: sim.url };
 const nats = await startNatsServer();
 atExit(() => void nats.kill());
 const dir = await makeTempDir('bench-node-cycling');
@@ -60,7 +59,7 @@ async function measure(phase: string): Promise<Record<string, string | number>> 
   const b = await status(serve);
   return {
     phase,
-    nodesInCluster: engine.model.count('Node'),
+    nodesInCluster: await sim.count('Node'),
     nodeScopesInUse: b.projector.nodeScopes,
     scopesEverSeen: b.log.scopes,
     heartbeatsPerSec: Math.round((((b.heartbeat?.messages ?? 0) - (a.heartbeat?.messages ?? 0)) / windowMs) * 1000),
@@ -72,14 +71,14 @@ async function measure(phase: string): Promise<Record<string, string | number>> 
 }
 
 const rows = [await measure('after the initial sync')];
-const names = new Set(engine.model.list('Node').items.map((s) => s.object.metadata.name));
+const names = new Set(await sim.nodeNames());
 const started = performance.now();
-engine.startChurn({ ratePerSecond: Number(values.rate), mix: { nodeRemove: 1, nodeAdd: 1 } });
+await sim.startChurn(Number(values.rate), { mix: { nodeRemove: 1, nodeAdd: 1 } });
 while (names.size < cycled) {
   await sleep(1_000);
-  for (const s of engine.model.list('Node').items) names.add(s.object.metadata.name);
+  for (const name of await sim.nodeNames()) names.add(name);
 }
-await engine.stopChurn();
+await sim.stopChurn();
 const cycleSeconds = Math.round((performance.now() - started) / 1000);
 // Let serve catch up, and the gone scopes' grace period pass.
 for (let last = -1; ; ) {
@@ -90,11 +89,10 @@ for (let last = -1; ; ) {
 }
 await sleep(Number(values['gone-scope-heartbeat-ms']) + 5_000);
 rows.push({ ...(await measure(`after ${names.size} node names passed through (${cycleSeconds} s of cycling)`)) });
-printTable(`node cycling: ${nodes} nodes, ${engine.model.count('Pod')} pods, node names cycled through ${names.size}`, rows);
+printTable(`node cycling: ${nodes} nodes, ${await sim.count('Pod')} pods, node names cycled through ${names.size}`, rows);
 writeResult('node-cycling', { nodes, cycled: names.size, cycleSeconds, rows }, values['out-dir']);
 await serve.proc.stop();
-await api.close();
-engine.controllers.close();
+await sim.close();
 await nats.stop();
 await dir.remove();
 process.exit(0);
