@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentsConfigSchema } from '../telemetry/index.ts';
-import { AGENTS_OPTIONS, loadAgentsConfig, summaryLine } from './agents-command.ts';
+import { AGENTS_OPTIONS, agentsCommandSchema, loadAgentsConfig, summaryLine } from './agents-command.ts';
 
 test('every agents flag is an agents config option, and every option has a flag', () => {
-  assert.deepEqual(AGENTS_OPTIONS.map((o) => o.key).sort(), Object.keys(agentsConfigSchema.shape).sort());
+  assert.deepEqual(AGENTS_OPTIONS.map((o) => o.key).sort(), Object.keys(agentsCommandSchema.shape).sort());
 });
 
 test('--nodes takes all or a count; other values are refused naming the flag', () => {

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { isKubemetaError } from '../core/index.ts';
@@ -9,14 +10,27 @@ import { runDemo } from './demo-command.ts';
 import { registerConsoleCommand } from './console-command.ts';
 import { registerAgentsCommand } from './agents-command.ts';
 
+/** The signals that ask a command to stop: Ctrl-C, what Kubernetes and supervisors send, a closed terminal. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
- * The `kubemeta` command. Returns the exit code: 0 ok, 1 failure, 2 bad usage or config.
+ * The `kubemeta` command. Returns the exit code: 0 ok — also after a stop asked for by SIGINT,
+ * SIGTERM or SIGHUP, which every command handles by closing what it started —, 1 failure, 2 bad
+ * usage or config. A second signal while stopping exits at once with 128 + the signal's number
+ * (130 for Ctrl-C, as a shell reports a process killed by it), through process.exit, so that
+ * 'exit' handlers still stop child processes (the demo's nats-server).
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stop.signal.aborted) {
+      stop.abort();
+      return;
+    }
+    process.stderr.write(`kubemeta: ${signal} while stopping; exiting now\n`);
+    process.exit(128 + (osConstants.signals[signal] ?? 0));
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   const ctx: CommandContext = { stopRequested: stop.signal, env };
   let code = 0;
   const program = new Command('kubemeta')
@@ -64,7 +78,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.stderr.write(`kubemeta: ${isKubemetaError(err) ? `[${err.code}] ` : ''}${(err as Error).message ?? String(err)}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 }

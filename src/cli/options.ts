@@ -25,13 +25,11 @@ export function addOptions(command: Command, specs: readonly OptionSpec[]): Comm
   return command;
 }
 
-export const SERVE_OPTIONS: readonly OptionSpec[] = [
-  { key: 'cluster', help: 'cluster name used in NATS subjects (default "default")' },
-  { key: 'kubeconfig', help: 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' },
-  { key: 'inCluster', help: "use the pod's service account", flag: true },
-  { key: 'context', help: 'kubeconfig context' },
-  { key: 'namespaces', help: 'watch only these namespaces (comma-separated; default all)', list: true },
-  { key: 'natsUrls', help: 'NATS servers, comma-separated (default nats://127.0.0.1:4222)', list: true },
+/**
+ * How a command logs in to NATS: `serve`, `console` and `agents` take the same options
+ * (config/nats-credentials.ts), so each can use its own NATS user (docs/security.md).
+ */
+export const NATS_CREDENTIAL_OPTIONS: readonly OptionSpec[] = [
   { key: 'natsUser', help: 'NATS user (with --nats-password)' },
   { key: 'natsPassword', help: 'NATS password (better: KUBEMETA_NATS_PASSWORD)' },
   { key: 'natsToken', help: 'NATS token (better: KUBEMETA_NATS_TOKEN)' },
@@ -40,6 +38,16 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'natsTlsCa', help: 'CA file for NATS TLS' },
   { key: 'natsTlsCert', help: 'client certificate for NATS TLS' },
   { key: 'natsTlsKey', help: 'client key for NATS TLS' },
+];
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'cluster', help: 'cluster name used in NATS subjects (default "default")' },
+  { key: 'kubeconfig', help: 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' },
+  { key: 'inCluster', help: "use the pod's service account", flag: true },
+  { key: 'context', help: 'kubeconfig context' },
+  { key: 'namespaces', help: 'watch only these namespaces (comma-separated; default all)', list: true },
+  { key: 'natsUrls', help: 'NATS servers, comma-separated (default nats://127.0.0.1:4222)', list: true },
+  ...NATS_CREDENTIAL_OPTIONS,
   { key: 'requireScopedInboxes', help: 'answer replay/registration only into _INBOX.<scope subject>.… inboxes (per-node NATS permissions, docs/security.md)', flag: true },
   { key: 'store', help: 'lmdb:<dir> (default lmdb:./.data/kubemeta.lmdb) or etcd:<url>[,<url>…]' },
   { key: 'etcdUser', help: 'etcd user (with --etcd-password)' },

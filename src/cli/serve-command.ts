@@ -5,7 +5,7 @@ import { ServeConsole } from './serve-console.ts';
 import type { PublishFaults } from '../bus/index.ts';
 
 export interface CommandContext {
-  /** Resolves when the user asks the process to stop (SIGINT/SIGTERM). */
+  /** Aborted when the user asks the process to stop (SIGINT, SIGTERM, SIGHUP: main.ts). */
   stopRequested: AbortSignal;
   env: NodeJS.ProcessEnv;
 }
@@ -15,7 +15,10 @@ export function loadServeConfig(flags: Record<string, unknown>, env: NodeJS.Proc
   return loadConfig(serveConfigSchema, { flags: rest, env, ...(typeof file === 'string' ? { file, fileSection: 'serve' } : {}) });
 }
 
-/** `kubemeta serve`: runs the metadata service until SIGINT/SIGTERM, then drains. */
+/**
+ * `kubemeta serve`: runs the metadata service until SIGINT/SIGTERM, then drains and returns 0;
+ * 1 when the service failed for good (a deposed leader, NATS refusing the credentials).
+ */
 export async function runServe(flags: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const config = loadServeConfig(flags, ctx.env);
   const logger = createLogger(config.logLevel, 'kubemeta');
@@ -23,7 +26,14 @@ export async function runServe(flags: Record<string, unknown>, ctx: CommandConte
   if (publishFaults) logger.warn({ publishFaults }, 'TEST HOOK KUBEMETA_TEST_PUBLISH_FAULTS is set: published messages are dropped/duplicated on purpose');
   // --console: the client connects first, because the console's routes go on the HTTP server
   // before it listens (MetadataServiceDeps.registerHttp).
-  const webConsole = config.console ? await ServeConsole.prepare(config, logger, ctx.stopRequested) : undefined;
+  let webConsole: ServeConsole | undefined;
+  try {
+    webConsole = config.console ? await ServeConsole.prepare(config, logger, ctx.stopRequested) : undefined;
+  } catch (err) {
+    // Ctrl-C while NATS did not answer yet: a stop, not a failure (nothing else started).
+    if (ctx.stopRequested.aborted) return 0;
+    throw err;
+  }
   let service: MetadataService;
   try {
     const registerHttp = webConsole?.registerHttp;

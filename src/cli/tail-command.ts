@@ -1,4 +1,5 @@
-import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNatsWith } from '../service/index.ts';
 import { clusterSubjects, decodeUpdateBatch, nodeScope, resourceUpdateToJson, CLUSTER_SCOPE, formatScope } from '../schema/index.ts';
 
 export interface TailOptions {
@@ -16,9 +17,21 @@ export interface TailOptions {
 export async function runTail(options: TailOptions, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
   const subjects = clusterSubjects(options.cluster);
   const subject = options.node !== undefined ? subjects.scope(nodeScope(options.node)) : options.all ? subjects.clusterScope : subjects.clusterScope;
-  const nc = await connect({ servers: options.nats.split(','), name: 'kubemeta-tail', maxReconnectAttempts: -1, waitOnFirstConnect: true });
+  // Retried until NATS answers, and cancelled by Ctrl-C: nats.js's own wait (waitOnFirstConnect)
+  // cannot be cancelled, and `kubemeta tail` could not be stopped while NATS was unreachable.
+  let nc: NatsConnection;
+  try {
+    nc = await connectNatsWith({ servers: options.nats.split(','), name: 'kubemeta-tail', maxReconnectAttempts: -1, reconnectTimeWait: 500 }, { signal, urlsOption: '--nats' });
+  } catch (err) {
+    if (signal.aborted) return;
+    throw err;
+  }
   const sub = nc.subscribe(subject);
-  signal.addEventListener('abort', () => void nc.drain(), { once: true });
+  // A drain needs the server (it ends with a flush): with NATS down it fails, and the
+  // connection, left reconnecting, kept `kubemeta tail` from exiting. Close it then.
+  const stop = (): void => void nc.drain().catch(() => nc.close()).catch(() => undefined);
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
   let updates = 0;
   let last = 0;
   let lastScope = formatScope(options.node !== undefined ? nodeScope(options.node) : CLUSTER_SCOPE);

@@ -6,3 +6,4 @@ export type { SimConfig, SimOptions } from './sim-config.ts';
 export { simConfigSchema } from './sim-config.ts';
 export type { ServeConfig, ServeOptions, StoreSpec } from './serve-config.ts';
 export { serveConfigSchema } from './serve-config.ts';
+export { natsCredentialsShape, checkNatsCredentials } from './nats-credentials.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkNatsCredentials, natsCredentialsShape } from './nats-credentials.ts';
 import { booleanOption } from './sim-config.ts';
 
 const num = () => z.coerce.number({ message: 'must be a number' });
@@ -59,14 +60,7 @@ export const serveConfigSchema = z
         if (urls.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one NATS URL is needed' });
       })
       .default(['nats://127.0.0.1:4222']),
-    natsUser: z.string().optional(),
-    natsPassword: z.string().optional(),
-    natsToken: z.string().optional(),
-    natsNkeySeedFile: z.string().optional(),
-    natsCredsFile: z.string().optional(),
-    natsTlsCa: z.string().optional(),
-    natsTlsCert: z.string().optional(),
-    natsTlsKey: z.string().optional(),
+    ...natsCredentialsShape,
     /**
      * Answer replay and registration requests only into reply inboxes under
      * `_INBOX.<scope subject>.` (the SDK's default): with per-node NATS permissions on inboxes,
@@ -153,12 +147,7 @@ export const serveConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.inCluster && c.kubeconfig) ctx.addIssue({ code: 'custom', path: ['inCluster'], message: 'use either --in-cluster or --kubeconfig, not both' });
-    if ((c.natsUser === undefined) !== (c.natsPassword === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['natsPassword'], message: 'NATS user and password go together' });
-    }
-    if ((c.natsTlsCert === undefined) !== (c.natsTlsKey === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['natsTlsKey'], message: 'a NATS client certificate needs its key (and the key its certificate)' });
-    }
+    checkNatsCredentials(c, ctx);
     if ((c.etcdUser === undefined) !== (c.etcdPassword === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['etcdPassword'], message: 'etcd user and password go together' });
     }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkNatsCredentials, natsCredentialsShape } from '../config/index.ts';
 import { isValidClusterName } from '../schema/index.ts';
 
 /** A list from repeated flags (already an array), or a comma-separated string (environment, file). */
@@ -17,6 +18,8 @@ const address = z
 export const consoleConfigSchema = z.object({
   /** NATS servers (comma-separated or repeated). */
   nats: list(z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'must be a NATS URL such as nats://127.0.0.1:4222')).pipe(z.array(z.string()).min(1, 'needs at least one NATS URL')).default(['nats://127.0.0.1:4222']),
+  /** Credentials and TLS for NATS, as `kubemeta serve` takes them (a cluster-client user: docs/security.md). */
+  ...natsCredentialsShape,
   /** Cluster names, as each `kubemeta serve --cluster` publishes them. */
   cluster: list(z.string().refine(isValidClusterName, 'must be a cluster name (letters, digits, -, _, .)'))
     .pipe(z.array(z.string()).min(1, 'needs at least one cluster').refine((names) => new Set(names).size === names.length, 'lists a cluster twice'))
@@ -30,7 +33,7 @@ export const consoleConfigSchema = z.object({
   /** How long deleted entities stay findable, flagged. */
   retentionMs: z.coerce.number({ message: 'must be a number' }).int().min(0).max(7 * 24 * 3_600_000).default(3_600_000),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-});
+}).superRefine(checkNatsCredentials);
 
 export type ConsoleConfig = Readonly<z.output<typeof consoleConfigSchema>>;
 export type ConsoleOptions = z.input<typeof consoleConfigSchema>;

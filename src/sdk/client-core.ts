@@ -245,7 +245,9 @@ export class ClientCore {
     this.feed.close();
     this.statusHub.close();
     if (this.#owned && !this.connection.isClosed()) {
-      await (mode === 'drain' ? this.connection.drain() : this.connection.close()).catch(() => undefined);
+      // A drain needs the server (it ends with a flush); with NATS down it fails and would leave
+      // the connection reconnecting forever, keeping the process alive: close it then.
+      await (mode === 'drain' ? this.connection.drain() : this.connection.close()).catch(() => this.connection.close()).catch(() => undefined);
     }
     this.#resolveClosed(failure);
   }

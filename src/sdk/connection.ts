@@ -1,4 +1,5 @@
-import { connect, type ConnectionOptions } from '@nats-io/transport-node';
+import { AuthorizationError, UserAuthenticationExpiredError, connect, type ConnectionOptions } from '@nats-io/transport-node';
+import { abortable, sleep } from '../core/index.ts';
 import { isStreamId, isVersion, type StreamId, type Version } from '../schema/index.ts';
 import { SdkInvalidArgumentError } from './errors.ts';
 
@@ -70,7 +71,15 @@ export interface OpenedConnection {
   readonly owned: boolean;
 }
 
-/** Connects (or adopts `nc`); with `signal`, an abort during connect closes the new connection. */
+/**
+ * Connects (or adopts `nc`), waiting until a server answers; once connected, nats.js reconnects
+ * forever. Refused credentials are thrown at once. With `signal`, an abort ends the wait at
+ * once and leaves nothing running.
+ *
+ * The wait is a loop of single attempts here, not nats.js's `waitOnFirstConnect`: that loop
+ * cannot be cancelled (its connection object is handed out only once connected), so an abort
+ * while no server answered left its timers and sockets alive, and with them the process.
+ */
 export async function openConnection(source: ConnectionSource, name: string, signal?: AbortSignal): Promise<OpenedConnection> {
   if (source.nc !== undefined && source.servers !== undefined) {
     throw new SdkInvalidArgumentError('servers', 'give either servers or nc, not both');
@@ -79,24 +88,29 @@ export async function openConnection(source: ConnectionSource, name: string, sig
   if (source.servers === undefined || source.servers.length === 0) {
     throw new SdkInvalidArgumentError('servers', 'give NATS server URLs (servers) or a connection (nc)');
   }
-  signal?.throwIfAborted();
-  const pending = connect({
+  const options: ConnectionOptions = {
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    waitOnFirstConnect: true,
     ...source.natsOptions,
     servers: typeof source.servers === 'string' ? source.servers : [...source.servers],
-  });
-  if (!signal) return { nc: await pending, owned: true };
-  return await new Promise<OpenedConnection>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason);
-      void pending.then((nc) => nc.close()).catch(() => undefined);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending
-      .then((nc) => resolve({ nc, owned: true }), reject)
-      .finally(() => signal.removeEventListener('abort', onAbort));
-  });
+    waitOnFirstConnect: false,
+  };
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      return { nc: await abortable(connect(options), signal, (nc) => nc.close()), owned: true };
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      // Refused credentials end the wait, as with nats.js's waitOnFirstConnect (which gives up
+      // on the second refusal unless ignoreAuthErrorAbort); anything else — a server not up
+      // yet, unreachable, a TLS handshake failing — is waited out, as it was.
+      if (refusedCredentials(err) && options.ignoreAuthErrorAbort !== true) throw err;
+      await sleep(options.reconnectTimeWait ?? 500, signal);
+    }
+  }
+}
+
+function refusedCredentials(err: unknown): boolean {
+  return err instanceof AuthorizationError || err instanceof UserAuthenticationExpiredError;
 }

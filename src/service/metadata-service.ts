@@ -226,6 +226,8 @@ export class MetadataService {
       committing: this.#committer?.committingState === true ? 'state' : 'history',
       nats: this.#publisher?.stats().state ?? (this.#nc && this.#committer?.committingState === true ? 'waiting for the initial sync' : 'connecting'),
       kinds: this.#progress.report(this.reflectorStats()),
+      // A standby says whom it waits for, or why it cannot take part (a missing Lease namespace).
+      ...(this.#elector && !this.leader().leading ? { leaderElection: this.#elector.status() } : {}),
     };
   }
 
@@ -576,6 +578,9 @@ export class MetadataService {
     await step('agent registry', () => this.#registry?.close());
     this.#publisher?.close();
     await step('NATS drain', () => this.#nc?.drain());
+    // A drain needs the server (it ends with a flush): with NATS down it fails and left the
+    // connection reconnecting forever, which kept the process alive. A close needs nothing.
+    await this.#nc?.close().catch(() => undefined);
     await step('log close', () => this.#updateLog?.close());
     if (this.#ownsStore) await step('store close', () => this.#store?.close());
     // Give the Lease up last (nothing of ours is in flight any more): a standby takes over now

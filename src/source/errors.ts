@@ -72,3 +72,23 @@ export class SourceConfigError extends KubemetaError {
     super('SOURCE_CONFIG_INVALID', message, options);
   }
 }
+
+/**
+ * The leader-election Lease cannot be created because its namespace does not exist (the API
+ * server answers 404 `namespaces "<ns>" not found` to the create). The Lease API is served;
+ * what is missing is the namespace, and only the operator can add it (or choose another).
+ */
+export class LeaseNamespaceMissingError extends KubemetaError {
+  readonly namespace: string;
+
+  constructor(namespace: string, lease: string, options?: ErrorOptions) {
+    super(
+      'SOURCE_LEASE_NAMESPACE_MISSING',
+      `cannot create the leader-election Lease ${namespace}/${lease}: the namespace "${namespace}" does not exist. ` +
+        `Create it (kubectl create namespace ${namespace}) or run with --lease-namespace set to an existing namespace (usually the one kubemeta runs in); ` +
+        'this replica stands by, not ready, and tries again meanwhile',
+      options,
+    );
+    this.namespace = namespace;
+  }
+}

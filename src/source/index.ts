@@ -1,12 +1,12 @@
 export type { KubeApiClientOptions } from './api-client.ts';
 export { KubeApiClient } from './api-client.ts';
 export type { ErrorClass } from './errors.ts';
-export { SourceError, SourceConfigError, classifyError } from './errors.ts';
+export { SourceError, SourceConfigError, LeaseNamespaceMissingError, classifyError } from './errors.ts';
 export type { WatchedKind, WatchedKindName } from './kinds.ts';
 export { WATCHED_KINDS, collectionPath } from './kinds.ts';
 export type { RawObject, ObjectEventType, WatchEvent } from './objects.ts';
 export type { ReflectorSink, ReflectorPhase, ReflectorStats, ReflectorOptions } from './reflector.ts';
 export { Reflector } from './reflector.ts';
 export { RateLimiter } from './rate-limiter.ts';
-export type { LeaseElectorOptions, Leadership } from './lease-elector.ts';
+export type { LeaseElectorOptions, Leadership, LeaseElectionStatus } from './lease-elector.ts';
 export { LeaseElector } from './lease-elector.ts';

@@ -1,6 +1,6 @@
 import { silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
 import type { KubeApiClient } from './api-client.ts';
-import { SourceError } from './errors.ts';
+import { LeaseNamespaceMissingError, SourceError } from './errors.ts';
 
 /**
  * Leader election through a coordination.k8s.io/v1 Lease, the way client-go's
@@ -39,6 +39,14 @@ export interface Leadership {
   release(): Promise<void>;
 }
 
+/** What a standby reports (the service's /readyz and /status). */
+export interface LeaseElectionStatus {
+  /** The identity holding the Lease when we last looked (absent: nobody, or not read yet). */
+  readonly leader?: string;
+  /** Why the last attempt to read or take the Lease failed (absent once one succeeds). */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
 interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;
@@ -60,6 +68,8 @@ export class LeaseElector {
   readonly #log: Logger;
   /** The record as we last saw it, and when (our clock) it last changed. */
   #observed: { rv: string; spec: LeaseSpec; atMs: number } | undefined;
+  /** Why the last round of acquire() failed; undefined after a round that read the Lease. */
+  #lastError: Error | undefined;
 
   constructor(options: LeaseElectorOptions) {
     const leaseDurationMs = options.leaseDurationMs ?? 15_000;
@@ -78,6 +88,16 @@ export class LeaseElector {
     return this.#observed?.spec.holderIdentity || undefined;
   }
 
+  /** The observed leader and, while the Lease cannot be read or taken, why. */
+  status(): LeaseElectionStatus {
+    const leader = this.observedLeader;
+    const err = this.#lastError as (Error & { code?: unknown }) | undefined;
+    return {
+      ...(leader !== undefined ? { leader } : {}),
+      ...(err ? { error: { code: typeof err.code === 'string' ? err.code : 'UNKNOWN', message: err.message } } : {}),
+    };
+  }
+
   /** Waits until this process holds the Lease; rejects only when `signal` aborts. */
   async acquire(signal: AbortSignal): Promise<Leadership> {
     let lastLeader: string | undefined;
@@ -85,10 +105,12 @@ export class LeaseElector {
       signal.throwIfAborted();
       try {
         const term = await this.#tryAcquireOrRenew(signal);
+        if (this.#lastError instanceof LeaseNamespaceMissingError) this.#log.info({}, 'the Lease namespace exists now');
+        this.#lastError = undefined;
         if (term !== undefined) return this.#lead(term);
       } catch (err) {
         if (signal.aborted) throw signal.reason;
-        this.#log.warn({ err: toError(err) }, 'leader election: cannot read or write the Lease; retrying');
+        this.#failedRound(toError(err));
       }
       if (this.observedLeader !== lastLeader) {
         lastLeader = this.observedLeader;
@@ -96,6 +118,17 @@ export class LeaseElector {
       }
       await this.#clock.sleep(this.#jittered(), signal);
     }
+  }
+
+  /**
+   * A missing namespace is an error an operator must fix, logged when it starts (not every
+   * retry period, which would bury the log); any other failure is retried with a warning.
+   */
+  #failedRound(err: Error): void {
+    const known = this.#lastError?.message === err.message;
+    this.#lastError = err;
+    if (!(err instanceof LeaseNamespaceMissingError)) this.#log.warn({ err }, 'leader election: cannot read or write the Lease; retrying');
+    else if (!known) this.#log.error({ err }, err.message);
   }
 
   #lead(term: number): Leadership {
@@ -206,6 +239,11 @@ export class LeaseElector {
       return true;
     } catch (err) {
       if (err instanceof SourceError && err.httpStatus === 409) return false;
+      // A create into a namespace that does not exist is a 404 too, which reads as "the API
+      // server does not serve this resource" although Leases are served: say what is missing.
+      if (method === 'POST' && err instanceof SourceError && err.httpStatus === 404 && namespaceNotFound(err.message, this.#o.namespace)) {
+        throw new LeaseNamespaceMissingError(this.#o.namespace, this.#o.name, { cause: err });
+      }
       throw err;
     }
   }
@@ -226,4 +264,12 @@ export class LeaseElector {
 
 function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * The API server's answer to a create in a namespace that does not exist: a NotFound Status
+ * whose message is `namespaces "<name>" not found` (the message is all that reaches us).
+ */
+function namespaceNotFound(message: string, namespace: string): boolean {
+  return message.includes(`namespaces "${namespace}" not found`);
 }

@@ -1,5 +1,6 @@
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import { clusterSubjects, CLUSTER_SCOPE } from '../schema/index.ts';
+import { connectUntilAnswered } from './nats-connection.ts';
 import { QueryBroker, type QueryBrokerOptions } from './query-broker.ts';
 
 export interface ConnectQueryBrokerOptions extends Omit<QueryBrokerOptions, 'nc'> {
@@ -22,22 +23,29 @@ export interface ConnectedQueryBroker {
  */
 export async function connectQueryBroker(options: ConnectQueryBrokerOptions): Promise<ConnectedQueryBroker> {
   const { servers, natsOptions, signal, ...brokerOptions } = options;
-  signal?.throwIfAborted();
-  const nc: NatsConnection = await connect({
-    name: `kubemeta-query-broker/${options.cluster}`,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    waitOnFirstConnect: true,
-    inboxPrefix: `_INBOX.${clusterSubjects(options.cluster).scope(CLUSTER_SCOPE)}`,
-    ...natsOptions,
-    servers: typeof servers === 'string' ? servers.split(',') : [...servers],
-  });
-  if (signal?.aborted) {
-    await nc.close();
-    signal.throwIfAborted();
-  }
+  // Until NATS answers, and abortable: a wait that cannot be cancelled kept a stopped console alive.
+  const nc: NatsConnection = await connectUntilAnswered(
+    {
+      name: `kubemeta-query-broker/${options.cluster}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      inboxPrefix: queryBrokerInboxPrefix(options.cluster),
+      ...natsOptions,
+      servers: typeof servers === 'string' ? servers.split(',') : [...servers],
+    },
+    signal,
+  );
   return {
     broker: new QueryBroker({ ...brokerOptions, nc }),
     close: () => nc.close(),
   };
+}
+
+/**
+ * The inbox prefix of a broker's connection: `_INBOX.kubemeta.<cluster>.cluster`, under which the
+ * cluster-client NATS user may receive the agents' answers. A caller that shares one connection
+ * between a ClusterClient and a QueryBroker (`kubemeta console`) opens it with this prefix.
+ */
+export function queryBrokerInboxPrefix(cluster: string): string {
+  return `_INBOX.${clusterSubjects(cluster).scope(CLUSTER_SCOPE)}`;
 }

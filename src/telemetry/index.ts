@@ -12,7 +12,8 @@ export type { TelemetryRow } from './telemetry-ring.ts';
 export type { QueryBrokerOptions, QueryConnection, QueryRouting, QueryResult, AgentFailure } from './query-broker.ts';
 export { QueryBroker } from './query-broker.ts';
 export type { ConnectQueryBrokerOptions, ConnectedQueryBroker } from './broker-connection.ts';
-export { connectQueryBroker } from './broker-connection.ts';
+export { connectQueryBroker, queryBrokerInboxPrefix } from './broker-connection.ts';
+export type { NatsConnector } from './nats-connection.ts';
 
 export type { Aggregation, Measure, Dimension, TelemetryFilter, TelemetryQuery } from './query-language.ts';
 export { AGGREGATIONS, MEASURES, DIMENSIONS, DEFAULT_WINDOW_MS, MAX_QUERY_LENGTH, parseTelemetryQuery, formatTelemetryQuery, toQueryFilter } from './query-language.ts';

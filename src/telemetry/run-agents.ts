@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { abortable, silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
+import { silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
 import { clusterSubjects, isValidClusterName, nodeScope, CLUSTER_SCOPE } from '../schema/index.ts';
 import { ClusterClient, type Change } from '../sdk/index.ts';
 import { TelemetryError, TelemetryErrorCode, TelemetryInvalidArgumentError } from './errors.ts';
+import { connectUntilAnswered, type NatsConnector } from './nats-connection.ts';
 import { SimulatedAgent, type SimulatedAgentStats } from './simulated-agent.ts';
 
 export interface RunAgentsOptions {
@@ -30,6 +31,11 @@ export interface RunAgentsOptions {
   readonly natsOptions?: Partial<ConnectionOptions>;
   /** Per-node credentials (per-node NATS permissions): every agent gets its own connection with these. */
   readonly natsOptionsFor?: (node: string) => Partial<ConnectionOptions>;
+  /**
+   * Opens each connection (default: waits until NATS answers, refused credentials thrown; aborted by
+   * `signal` or close()). `kubemeta agents` passes one that fails at once on refused credentials.
+   */
+  readonly connect?: NatsConnector;
   /** How often rows are recorded (default 250 ms). */
   readonly tickMs?: number;
   /** Agents connecting at once (default 16): a fleet start is not a registration storm. */
@@ -333,16 +339,15 @@ export class AgentFleet implements AsyncDisposable {
 
 async function openNats(c: Config, name: string, inboxPrefix: string | undefined, extra: Partial<ConnectionOptions> | undefined, signal: AbortSignal): Promise<NatsConnection> {
   signal.throwIfAborted();
-  const pending = connect({
+  const options: ConnectionOptions = {
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    waitOnFirstConnect: true,
     ...(inboxPrefix !== undefined ? { inboxPrefix } : {}),
     ...extra,
     servers: c.servers,
-  });
-  return await abortable(pending, signal, (nc) => nc.close());
+  };
+  return await (c.options.connect ?? connectUntilAnswered)(options, signal);
 }
 
 function compile(o: RunAgentsOptions): Config {

@@ -10,6 +10,8 @@ export interface NatsServerOptions {
   args?: string[];
   binary?: string;
   startTimeoutMs?: number;
+  /** In a process group of its own, so that a terminal's Ctrl-C does not reach it (spawnProcess). */
+  ownProcessGroup?: boolean;
 }
 
 export interface NatsServer {
@@ -55,7 +57,7 @@ async function natsProcess(options: NatsServerOptions, dynamicArgs: (self: { clu
     const portsDir = await makeTempDir('nats-ports');
     const args = ['-a', '127.0.0.1', '-p', String(clientPort), '-m', String(monitorPort), '--ports_file_dir', portsDir.path];
     const extra = dynamicArgs(self);
-    proc = spawnProcess(binary, [...args, ...extra, ...(options.args ?? [])]);
+    proc = spawnProcess(binary, [...args, ...extra, ...(options.args ?? [])], { ...(options.ownProcessGroup ? { ownProcessGroup: true } : {}) });
     try {
       const ports = await readPortsFile(portsDir.path, proc, timeoutMs, extra.includes('--cluster'));
       clientPort = ports.client;

@@ -44,8 +44,28 @@ export interface SpawnedProcess {
   kill(): Promise<void>;
 }
 
-export function spawnProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): SpawnedProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Start the process in a process group of its own. A terminal's Ctrl-C signals the whole
+   * foreground process group: a child in it would stop on its own, at the same moment as its
+   * parent, while the parent may still need it to shut down in order (`kubemeta demo` drains
+   * the service into its nats-server, then stops the server). Such a child no longer dies with
+   * the group, so it is killed (SIGKILL) when this process exits without having stopped it (an
+   * uncaught exception, process.exit); only a SIGKILL of this process can still leave it behind.
+   */
+  ownProcessGroup?: boolean;
+}
+
+export function spawnProcess(command: string, args: string[], options: SpawnOptions = {}): SpawnedProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}), ...(options.ownProcessGroup ? { detached: true } : {}) });
+  if (options.ownProcessGroup) {
+    const killOnExit = (): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
+  }
   let output = '';
   const append = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-65_536);

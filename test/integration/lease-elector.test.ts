@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/core/index.ts';
+import { ManualClock, MemoryLogger, waitFor } from '../../src/core/index.ts';
 import { ClusterModel, startSimApiServer, writeKubeconfig, type SimApiServer } from '../../src/sim/index.ts';
 import { KubeApiClient, LeaseElector, type Leadership } from '../../src/source/index.ts';
 import { makeTempDir } from '../../src/testing/index.ts';
@@ -104,6 +104,37 @@ describe('LeaseElector against the simulated API server', () => {
     } finally {
       api.faults.reset();
     }
+  });
+
+  it('a Lease namespace that does not exist is named, with what to do, until someone creates it', async () => {
+    const name = `lease-${n++}`;
+    const log = new MemoryLogger();
+    const client = KubeApiClient.load({ kubeconfig, qps: 1_000, burst: 1_000 });
+    clients.push(client);
+    const a = new LeaseElector({ client, namespace: 'ops-missing', name, identity: 'a', ...TIMING, logger: log });
+    const state: { leader?: Leadership } = {};
+    const acquiring = a.acquire(AbortSignal.timeout(30_000)).then((l) => (state.leader = l));
+    await waitFor(() => a.status().error !== undefined, { what: 'the first failed round', timeoutMs: 10_000 });
+    const error = a.status().error as { code: string; message: string };
+    assert.equal(error.code, 'SOURCE_LEASE_NAMESPACE_MISSING', error.message);
+    assert.match(error.message, /the namespace "ops-missing" does not exist/);
+    assert.match(error.message, /kubectl create namespace ops-missing/);
+    assert.match(error.message, /--lease-namespace/);
+    assert.doesNotMatch(error.message, /does not serve this resource/, 'Leases are served: the namespace is what is missing');
+    // Several more rounds (retryPeriodMs 200, jittered up to 2.2×): still standing by, logged once.
+    await new Promise((r) => setTimeout(r, 8 * TIMING.retryPeriodMs));
+    assert.equal(state.leader, undefined);
+    const errors = log.records.filter((r) => r.level === 'error' || r.level === 'warn');
+    assert.equal(errors.length, 1, `one error line, not one per retry: ${JSON.stringify(errors.map((r) => r.msg))}`);
+    assert.match(errors[0]?.msg ?? '', /kubectl create namespace ops-missing/);
+
+    api.model.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ops-missing' } });
+    const leader = await acquiring;
+    assert.equal(leader.term, 0);
+    assert.deepEqual(a.status().error, undefined, 'the problem is gone from the status');
+    assert.ok(log.records.some((r) => r.level === 'info' && /namespace exists now/.test(r.msg ?? '')));
+    assert.equal((api.model.get('Lease', 'ops-missing', name)?.object['spec'] as Record<string, unknown>)['holderIdentity'], 'a');
+    await leader.release();
   });
 
   it('refuses timings that would let two leaders overlap', () => {
