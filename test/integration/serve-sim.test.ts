@@ -192,7 +192,8 @@ describe('a new stream whose initial sync is interrupted', () => {
     const first = await MetadataService.start(env.serveConfig());
     await waitFor(() => first.reflectorStats().filter((r) => r.synced).length === 10, { what: 'every kind but Pod to sync', timeoutMs: 20_000 });
     assert.equal(first.readiness()['committing'], 'state');
-    assert.ok(first.head > 0, 'the synced kinds are committed');
+    // Synced means listed; the committer commits what was listed a moment later.
+    await waitFor(() => first.head > 0, { what: 'the synced kinds to be committed', timeoutMs: 20_000 });
     assert.equal(await replayAnswer(), RequestErrorCode.UNAVAILABLE, 'no snapshot of half a sync');
     await first.drain();
     // A restart in the middle goes on committing as state.
