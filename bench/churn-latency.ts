@@ -200,7 +200,7 @@ interface Step {
   committedUpdatesPerSec: number;
   /** After the window: until serve's head stopped moving and the agents went quiet. */
   drainMs: number;
-  /** Probe writes made (the timer runs late when the simulator keeps this process busy). */
+  /** Probe writes made (one at a time: a probe waits for the sim's answer to the previous one). */
   probesWritten: number;
   probe: Latency;
   churn: Latency;
@@ -356,9 +356,9 @@ const jsonPath = writeResult('churn-latency', {
   serveReadyMs: ready.readyMs,
   agents: { count: agentNodes.length, nodes: agentNodes, pods: synced.pods },
   notes: [
-    'Latency is from the simulator write (model commit, this process) to the change applied in an agent (child process), both epoch ms on one machine.',
+    'Latency is from the simulator write (model commit, in the simulator\'s own process) to the change applied in an agent (child process), both epoch ms on one machine.',
     'probe: exact (one label write, one change). churn: each pod change charged to its latest write before it (as serve-sync), a lower bound under backlog.',
-    'The simulator, its controllers and the probe writes run in the bench process; benchLoopDelayP99Ms is part of every latency, and simActionsPerSec below the offered rate means the simulator fell behind.',
+    'The simulator and its controllers run in their own process (bench/lib/sim-process.ts), which also writes the probes; the bench process does the bookkeeping (benchLoopDelayP99Ms), and simActionsPerSec below the offered rate means the simulator fell behind.',
     'committedUpdatesPerSec: serve\'s head over the churn window; serveCpuPerSec: /proc of the serve process over the same window.',
   ],
   maxP99Ms,

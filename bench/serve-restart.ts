@@ -12,8 +12,7 @@
 //   restoredMs      spawn → serve logs that its projector state is rebuilt from the store
 //                   (restoredObjects: the live objects read back).
 //   readyMs         spawn → /status says 'ready' (every kind resumed, everything received
-//                   committed). serve checks readiness once a second, so up to 1 s of it is
-//                   that interval.
+//                   committed; serve checks readiness every 50 ms).
 // (The step times come from serve's own log at --log-level info, its pino `time` field.)
 // For scale, cliLoadMs: the wall time of `kubemeta serve --help` (node and tsx loading the CLI's
 // modules, nothing else), median of 3: part of every start, before serve does anything.
@@ -205,7 +204,7 @@ const path = writeResult('serve-restart', {
   cluster: { nodes, podsPerNode, pods: sim.info.pods },
   notes: [
     'No churn: the stored resourceVersions stay valid, so a restart should make no LIST request and commit nothing.',
-    'Times are ms from spawning the new process: readyMs polled on /status every 25 ms (serve checks readiness once a second), storeOpenedMs and restoredMs from serve\'s log, watchingMs from the sim\'s open watches.',
+    'Times are ms from spawning the new process: readyMs polled on /status every 25 ms (serve checks readiness every 50 ms), storeOpenedMs and restoredMs from serve\'s log, watchingMs from the sim\'s open watches.',
     'graceful = SIGTERM (serve drains, then exits); kill9 = SIGKILL with no warning.',
   ],
   initial,
