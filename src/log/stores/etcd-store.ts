@@ -55,7 +55,10 @@
  * Files: etcd-config.ts (options, limits, client setup), etcd-reads.ts (reads at a revision),
  * etcd-history.ts (history compaction), this one (commits, views, errors).
  */
-import { Etcd3, isRecoverableError, type ICompare, type IRequestOp, type IResponseHeader, type ITxnRequest } from 'etcd3';
+// etcd3 (with gRPC and its protobuf loader) is loaded when an etcd store is opened, not with the
+// module: every `kubemeta` start imports the log, and most use LMDB (the import cost ~0.2–0.4 s
+// of each start here).
+import type { Etcd3, ICompare, IRequestOp, IResponseHeader, ITxnRequest } from 'etcd3';
 import { LogErrorCode, StoreError } from '../errors.ts';
 import {
   checkCommit,
@@ -119,13 +122,16 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<UpdateSt
   const config = compileOptions(options);
   const limits = limitsOf(config);
   let client: Etcd3;
+  let isRecoverable: (err: Error) => boolean;
   try {
-    client = new Etcd3(await clientOptions(options, config));
+    const etcd3 = await import('etcd3');
+    isRecoverable = etcd3.isRecoverableError;
+    client = new etcd3.Etcd3(await clientOptions(options, config));
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw openFailed(`cannot set up the etcd client for ${config.location}: ${messageOf(err)}`, err);
   }
-  const store = new EtcdStore(client, config, limits);
+  const store = new EtcdStore(client, config, limits, isRecoverable);
   try {
     await store.probe();
   } catch (err) {
@@ -141,6 +147,8 @@ class EtcdStore implements UpdateStore {
   readonly limits: StoreLimits;
   readonly location: string;
   readonly #client: Etcd3;
+  /** etcd3's isRecoverableError: a read that failed this way is retried. */
+  readonly #isRecoverable: (err: Error) => boolean;
   readonly #config: EtcdConfig;
   readonly #reads: EtcdReads;
   readonly #pins = new RevisionPins();
@@ -153,8 +161,9 @@ class EtcdStore implements UpdateStore {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(client: Etcd3, config: EtcdConfig, limits: StoreLimits) {
+  constructor(client: Etcd3, config: EtcdConfig, limits: StoreLimits, isRecoverable: (err: Error) => boolean) {
     this.#client = client;
+    this.#isRecoverable = isRecoverable;
     this.#config = config;
     this.limits = limits;
     this.location = config.location;
@@ -360,7 +369,7 @@ class EtcdStore implements UpdateStore {
       try {
         return await fn();
       } catch (err) {
-        const transient = typeof err === 'object' && err !== null && isRecoverableError(err as Error);
+        const transient = typeof err === 'object' && err !== null && this.#isRecoverable(err as Error);
         if (!transient || attempt >= READ_ATTEMPTS || this.#closed) throw err;
         await this.#config.clock.sleep(50 * attempt);
       }
