@@ -26,6 +26,7 @@ const BENCHES = [
   ['churn-latency', ['--max-old-space-size=8192'], ['--nodes', '1000', '--pods-per-node', '30']],
   ['node-cycling', [], []],
   ['control-plane', [], []],
+  ['credentials', [], []],
 ];
 
 const only = process.argv.slice(2);

@@ -30,9 +30,9 @@ const ALLOWED: Record<string, readonly string[]> = {
 
 /** npm packages a module may not use (the SDK runs in agents: no server-side dependencies). */
 const FORBIDDEN_PACKAGES: Record<string, readonly string[]> = {
-  sdk: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client'],
+  sdk: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/jwt'],
   // Agents and brokers embed it next to the SDK: the same rule, no server-side dependencies.
-  telemetry: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client'],
+  telemetry: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/jwt'],
   schema: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify'],
   core: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/transport-node'],
   sim: ['lmdb', 'etcd3', '@nats-io/transport-node'],

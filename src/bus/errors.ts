@@ -1,5 +1,5 @@
 import { KubemetaError } from '../core/index.ts';
-import type { RequestErrorInfo } from '../schema/index.ts';
+import type { CredentialRefusalCode, RequestErrorInfo } from '../schema/index.ts';
 
 /** Every error code the bus module raises (docs/errors.md, section "bus", says what to do). */
 export const BusErrorCode = {
@@ -45,5 +45,18 @@ export class RequestRefusedError extends BusError {
   constructor(requestError: RequestErrorInfo, code: BusErrorCode = BusErrorCode.REPLAY_REFUSED, options?: ErrorOptions) {
     super(code, requestError.message, options);
     this.requestError = requestError;
+  }
+}
+
+/**
+ * The credential issuer refused a request (wire-protocol §11): `code` is what the agent gets.
+ * Thrown by the check the service plugs into the issuer (`CredentialIssuerOptions.authorize`).
+ */
+export class CredentialRefusedError extends KubemetaError {
+  declare readonly code: CredentialRefusalCode;
+  readonly retryAfterMs: number | undefined;
+  constructor(code: CredentialRefusalCode, message: string, options?: ErrorOptions & { retryAfterMs?: number }) {
+    super(code, message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }

@@ -11,3 +11,8 @@ export { ReplayServer, REQUESTER_HEADER } from './replay-server.ts';
 export type { AgentRegistryLog, AgentRegistryOptions, AgentRegistryStats } from './agent-registry.ts';
 export { AgentRegistry } from './agent-registry.ts';
 export { BusErrorCode, BusError, PublishError, RequestRefusedError } from './errors.ts';
+export { CredentialRefusedError } from './errors.ts';
+export type { AuthorizedAgent, CredentialIssuerOptions, CredentialIssuerStats } from './credential-issuer.ts';
+export { CredentialIssuer } from './credential-issuer.ts';
+export type { OperatorSetup, UserCreds } from './nats-jwt.ts';
+export { AgentCredentialSigner, createOperatorSetup, isUserPublicKey, renderOperatorNatsConfig } from './nats-jwt.ts';

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { ConfigError, loadConfig, serveConfigSchema, simConfigSchema } from '../config/index.ts';
 import { toError, type Logger } from '../core/index.ts';
 import { clusterSubjects, decodeUpdateBatch } from '../schema/index.ts';
 import { MetadataService } from '../service/index.ts';
 import { runAgents, type AgentFleet } from '../telemetry/index.ts';
-import { makeTempDir, startNatsServer, type NatsServer } from '../testing/index.ts';
+import { createAgentWorkload } from '../sim/index.ts';
+import { makeTempDir, type NatsServer } from '../testing/index.ts';
+import { DemoAgentCredentials, startDemoNats } from './demo-credentials.ts';
 import { createLogger } from './logger.ts';
 import type { CommandContext } from './serve-command.ts';
 import { ServeConsole } from './serve-console.ts';
@@ -17,6 +19,12 @@ import { startSim, type RunningSim } from './sim-command.ts';
  * nats-server, `serve` with the embedded LMDB store and the web console on its HTTP server — and
  * one summary line a second: what the cluster does, what kubemeta commits and publishes, and
  * what the API server sees of it.
+ *
+ * The secure setup is the demo's too (docs/security.md, "Issued agent credentials"): nats-server
+ * runs in operator mode with keys from `kubemeta nats-auth init`, the service, the console and
+ * the demo's subscriber log in as their own users, and every simulated node agent gets a NATS
+ * user of its own node from the service's credential issuer, for the token of the agent pod the
+ * sim's DaemonSet runs on that node.
  *
  * Ctrl-C (or SIGTERM) stops every part in order and the command returns 0. The nats-server
  * child runs in a process group of its own: a terminal's Ctrl-C signals the whole foreground
@@ -34,6 +42,7 @@ export async function runDemo(o: Record<string, string | undefined>, ctx: Comman
   let webConsole: ServeConsole | undefined;
   let service: MetadataService | undefined;
   let fleet: AgentFleet | undefined;
+  let agentCredentials: DemoAgentCredentials | undefined;
   let watcher: { nc: NatsConnection; done: Promise<void> } | undefined;
   let failure: unknown;
   try {
@@ -44,12 +53,20 @@ export async function runDemo(o: Record<string, string | undefined>, ctx: Comman
     });
     const agentNodes = demoAgentNodes(o['agents'], simConfig.nodes);
     const limitMs = demoSeconds(o['seconds']) * 1000;
-    nats = await startNatsServer({ ownProcessGroup: true });
+    const demoNats = await startDemoNats((o as Record<string, unknown>)['auth'] !== false, tmp.path);
+    const files = demoNats.files;
+    nats = demoNats.server;
     sim = await startSim(simConfig, logger);
+    // The agents' ServiceAccount and DaemonSet: one agent pod per node, whose token proves the node.
+    if (files) createAgentWorkload(sim.engine.model);
     const serveConfig = loadConfig(serveConfigSchema, {
-      flags: { kubeconfig, natsUrls: nats.url, store: `lmdb:${o['data'] ?? join(tmp.path, 'store')}`, http: o['http'] ?? '127.0.0.1:0', cluster: 'demo', console: true },
+      flags: {
+        kubeconfig, natsUrls: nats.url, store: `lmdb:${o['data'] ?? join(tmp.path, 'store')}`, http: o['http'] ?? '127.0.0.1:0', cluster: 'demo', console: true,
+        ...demoNats.serveFlags,
+      },
     });
-    webConsole = await ServeConsole.prepare(serveConfig, logger, stop);
+    // The console reads the cluster scope and queries agents: a cluster client, not the service's user.
+    webConsole = await ServeConsole.prepare(files ? { ...serveConfig, natsCredsFile: files.clusterClientCreds } : serveConfig, logger, stop);
     const registerHttp = webConsole.registerHttp;
     service = await MetadataService.start(serveConfig, { logger, ...(registerHttp ? { registerHttp } : {}) });
     const consoleUrl = await webConsole.attach(service);
@@ -59,22 +76,33 @@ export async function runDemo(o: Record<string, string | undefined>, ctx: Comman
     await service.whenReady(stop);
     // Simulated node agents with synthetic telemetry, so the console's query box has something
     // to ask: every node of a small cluster, the first 50 of a large one (--agents).
-    if (agentNodes !== 0) fleet = await runAgents({ servers: nats.url, cluster: 'demo', nodes: agentNodes, logger, signal: stop });
+    if (agentNodes !== 0) {
+      const credentials = files && new DemoAgentCredentials({ sim, dir: tmp.path, servers: [nats.url], cluster: 'demo', bootstrapCredsFile: files.agentBootstrapCreds, logger, stop });
+      agentCredentials = credentials;
+      fleet = await runAgents({
+        servers: nats.url, cluster: 'demo', nodes: agentNodes, logger, signal: stop,
+        // Node discovery reads the cluster scope as a cluster client; each agent logs in as its node.
+        natsOptions: demoNats.clusterClient,
+        ...(credentials ? { natsOptionsFor: (node: string) => credentials.optionsFor(node) } : {}),
+      });
+    }
     out.write(
       [
         'kubemeta demo',
         `  simulated API server  ${sim.server.url}   (kubectl --kubeconfig ${kubeconfig} get pods -A)`,
-        `  nats-server           ${nats.url}   (npx kubemeta tail --nats ${nats.url} --cluster demo)`,
+        files
+          ? `  nats-server           ${nats.url}   operator mode (npx kubemeta tail --nats ${nats.url} --cluster demo --nats-creds-file ${files.clusterClientCreds})`
+          : `  nats-server           ${nats.url}   no authentication (npx kubemeta tail --nats ${nats.url} --cluster demo)`,
         `  kubemeta serve        ${service.httpUrl}/readyz   /metrics   /status`,
         `  web console           ${consoleUrl}   (open it in a browser)`,
         fleet
-          ? `  node agents           simulated, ${agentNodes === 'all' ? 'one per node' : `on ${agentNodes} nodes`}   (query box: p99 latency by service in namespace <ns>)`
+          ? `  node agents           simulated, ${agentNodes === 'all' ? 'one per node' : `on ${agentNodes} nodes`}${files ? ', each with NATS credentials of its node only, issued for its pod\'s token' : ''}   (query box: p99 latency by service in namespace <ns>)`
           : '  node agents           none (--agents 0)',
         '',
       ].join('\n') + '\n',
     );
     const seen = { received: 0, lastVersion: 0 };
-    watcher = await watchClusterScope(nats.url, seen, logger);
+    watcher = await watchClusterScope(nats.url, demoNats.clusterClient, seen, logger);
     const started = Date.now();
     for (;;) {
       // Woken by Ctrl-C at once: the stop starts now, not at the next summary line.
@@ -95,10 +123,11 @@ export async function runDemo(o: Record<string, string | undefined>, ctx: Comman
   }
   // Consumers first (they would see the service go away and retry), then the service, which
   // drains into the nats-server it publishes to, then what it reads from and publishes to.
-  const [w, f, c, s, k, n, t] = [watcher, fleet, webConsole, service, sim, nats, tmp];
+  const [w, f, a, c, s, k, n, t] = [watcher, fleet, agentCredentials, webConsole, service, sim, nats, tmp];
   const stopped = await stopInOrder([
     ['the demo subscriber', w && (async () => { await w.nc.close(); await w.done; })],
     ['the node agents', f && (() => f.close())],
+    ['the agents\' credential renewals', a && (() => a.close())],
     ['the web console', c && (() => c.close())],
     ['kubemeta serve', s && (() => s.drain())],
     ['the simulated API server', k && (() => k.stop())],
@@ -140,8 +169,13 @@ function quietWhenStopping(logger: Logger, stopping: AbortSignal): Logger {
 }
 
 /** Counts the updates on the cluster scope, as any subscriber would see them. */
-async function watchClusterScope(url: string, seen: { received: number; lastVersion: number }, logger: Logger): Promise<{ nc: NatsConnection; done: Promise<void> }> {
-  const nc = await connect({ servers: url, name: 'kubemeta-demo-watch' });
+async function watchClusterScope(
+  url: string,
+  auth: Partial<ConnectionOptions>,
+  seen: { received: number; lastVersion: number },
+  logger: Logger,
+): Promise<{ nc: NatsConnection; done: Promise<void> }> {
+  const nc = await connect({ ...auth, servers: url, name: 'kubemeta-demo-watch' });
   const sub = nc.subscribe(clusterSubjects('demo').clusterScope);
   const done = (async () => {
     try {

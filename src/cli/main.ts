@@ -9,6 +9,7 @@ import { runTail } from './tail-command.ts';
 import { runDemo } from './demo-command.ts';
 import { registerConsoleCommand } from './console-command.ts';
 import { registerAgentsCommand } from './agents-command.ts';
+import { runNatsAuthInit } from './nats-auth-command.ts';
 
 /** The signals that ask a command to stop: Ctrl-C, what Kubernetes and supervisors send, a closed terminal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -49,11 +50,21 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--cluster <name>', 'cluster name', 'default')
     .option('--node <name>', "a node's scope (default: the cluster scope)")
     .option('--summary', 'one line per second with counts instead of every update')
-    .action(async (o: { nats: string; cluster: string; node?: string; summary?: boolean }) => {
+    .option('--nats-creds-file <file>', 'NATS .creds file (a cluster client\'s, from kubemeta nats-auth init)')
+    .action(async (o: { nats: string; cluster: string; node?: string; summary?: boolean; natsCredsFile?: string }) => {
       await runTail(o, process.stdout, stop.signal);
     });
   registerConsoleCommand(program, ctx, (c) => { code = c; });
   registerAgentsCommand(program, ctx, (c) => { code = c; });
+  program
+    .command('nats-auth')
+    .description('NATS authentication for kubemeta')
+    .command('init')
+    .description('generate operator-mode NATS keys, the nats-server config and the credentials of every role (docs/operating.md)')
+    .requiredOption('--out <dir>', 'directory to write into (created; existing keys are not overwritten)')
+    .option('--cluster <name>', 'cluster name used in NATS subjects (as kubemeta serve --cluster)', 'default')
+    .option('--force', 'overwrite existing keys (every credential made with them stops working)')
+    .action(async (o: { out: string; cluster: string; force?: boolean }) => { code = await runNatsAuthInit(o, process.stdout); });
   program
     .command('demo')
     .description('the whole system locally: sim + nats-server + serve (embedded store) + web console + a live summary')
@@ -64,6 +75,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--data <dir>', 'store directory (default: a new temporary directory)')
     .option('--http <host:port>', 'address of serve\'s HTTP server and the web console (default 127.0.0.1:0: any free port)')
     .option('--seconds <n>', 'stop after this many seconds (default: run until Ctrl-C)')
+    .option('--no-auth', 'a nats-server without authentication (default: operator mode, agents with issued credentials of their node only; docs/security.md)')
     .action(async (o: Record<string, string | undefined>) => { code = await runDemo(o, ctx, process.stdout); });
 
   try {

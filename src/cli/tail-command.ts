@@ -1,4 +1,5 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import { readFile } from 'node:fs/promises';
+import { credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { connectNatsWith } from '../service/index.ts';
 import { clusterSubjects, decodeUpdateBatch, nodeScope, resourceUpdateToJson, CLUSTER_SCOPE, formatScope } from '../schema/index.ts';
 
@@ -8,6 +9,8 @@ export interface TailOptions {
   node?: string;
   all?: boolean;
   summary?: boolean;
+  /** A NATS .creds file (e.g. cluster-client.creds from `kubemeta nats-auth init`). */
+  natsCredsFile?: string;
 }
 
 /**
@@ -21,7 +24,11 @@ export async function runTail(options: TailOptions, out: NodeJS.WritableStream, 
   // cannot be cancelled, and `kubemeta tail` could not be stopped while NATS was unreachable.
   let nc: NatsConnection;
   try {
-    nc = await connectNatsWith({ servers: options.nats.split(','), name: 'kubemeta-tail', maxReconnectAttempts: -1, reconnectTimeWait: 500 }, { signal, urlsOption: '--nats' });
+    const authenticator = options.natsCredsFile === undefined ? undefined : credsAuthenticator(await readFile(options.natsCredsFile));
+    nc = await connectNatsWith(
+      { servers: options.nats.split(','), name: 'kubemeta-tail', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...(authenticator ? { authenticator } : {}) },
+      { signal, urlsOption: '--nats' },
+    );
   } catch (err) {
     if (signal.aborted) return;
     throw err;

@@ -68,6 +68,26 @@ export const serveConfigSchema = z
      */
     requireScopedInboxes: booleanOption.default(false),
 
+    /**
+     * The credential issuer (docs/security.md, "Issued agent credentials"): with the account
+     * signing key (`kubemeta nats-auth init` writes it) and the account's public key, node agents
+     * trade their projected service-account token for a short-lived NATS user of their node.
+     */
+    issuerSigningKeyFile: z.string().min(1).optional(),
+    issuerAccount: z.string().trim().regex(/^A[A-Z2-7]{55}$/, 'must be a NATS account public key (A… , 56 characters; kubemeta nats-auth init prints it)').optional(),
+    /** The audience agent tokens must be for (the projected volume's `audience`). */
+    issuerAudience: z.string().min(1).default('kubemeta'),
+    /** Namespace and ServiceAccount of the node agents; only their pods get credentials. */
+    issuerAgentNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name').default('kubemeta'),
+    issuerAgentServiceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name').default('kubemeta-agent'),
+    /** If set, only pods of this DaemonSet (in issuerAgentNamespace) get credentials. */
+    issuerAgentDaemonset: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name').optional(),
+    /** Lifetime of an issued agent credential (default 1 h). */
+    issuerCredentialTtlMs: ms(5_000, 86_400_000).default(3_600_000),
+    /** Credential requests checked per second (each costs one TokenReview), and the burst. */
+    issuerRate: num().min(0.1, 'must be at least 0.1').max(10_000, 'must be at most 10000').default(50),
+    issuerBurst: int(1, 100_000).default(100),
+
     store: storeSpec.default({ kind: 'lmdb', path: './.data/kubemeta.lmdb' }),
     etcdUser: z.string().optional(),
     etcdPassword: z.string().optional(),
@@ -153,6 +173,9 @@ export const serveConfigSchema = z
     }
     if (!c.console && (c.consoleHttp !== undefined || c.consoleTokenFile !== undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.consoleHttp !== undefined ? 'consoleHttp' : 'consoleTokenFile'], message: 'applies to the web console only: add --console' });
+    }
+    if ((c.issuerSigningKeyFile === undefined) !== (c.issuerAccount === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['issuerAccount'], message: 'the credential issuer needs both --issuer-signing-key-file and --issuer-account (kubemeta nats-auth init writes and prints them)' });
     }
     if (c.leaderElect && c.store.kind !== 'etcd') {
       ctx.addIssue({ code: 'custom', path: ['leaderElect'], message: 'leader election needs a store all replicas share: use --store etcd:<url> (the LMDB store is local to one replica, so LMDB means a single replica without HA)' });

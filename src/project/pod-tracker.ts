@@ -78,6 +78,12 @@ export class PodTracker {
     return this.#pods.get(uid)?.node;
   }
 
+  /** A known pod's last published state, or undefined when it is unknown or deleted. */
+  pod(uid: string): PodUpdate | undefined {
+    const p = this.#pods.get(uid);
+    return p ? podOf(p.last) : undefined;
+  }
+
   /** The last published state of a pod, as a Kubernetes-shaped stub for a DELETED event. */
   stub(uid: string): unknown {
     const p = this.#pods.get(uid);

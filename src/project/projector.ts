@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { ResourceUpdateSchema, WorkloadUpdateSchema, isWorkloadKind, kindFromWire, type NamespaceUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
+import { ResourceUpdateSchema, WorkloadUpdateSchema, isWorkloadKind, kindFromWire, type NamespaceUpdate, type PodUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { controllerOwnerUid } from './convert-pod.ts';
 import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
@@ -102,6 +102,14 @@ export class Projector {
    */
   liveNodeScopes(): string[] {
     return Array.from(this.#budget.nodes(), nodeScopeName);
+  }
+
+  /**
+   * A known pod's last projected state, or undefined when it is unknown or deleted: the
+   * credential issuer checks an agent's pod against it (the service's own view, no API call).
+   */
+  pod(uid: string): PodUpdate | undefined {
+    return this.#pods.pod(uid);
   }
 
   /** One watch event. A malformed object is counted, logged and skipped; it never throws. */

@@ -63,6 +63,20 @@ export {
   isValidClusterName,
 } from './subjects.ts';
 
+export type { CredentialRefusalCode, CredentialRequest, CredentialResponse } from './credentials.ts';
+export {
+  CredentialRefusal,
+  MAX_CREDENTIAL_REQUEST_BYTES,
+  decodeCredentialRequest,
+  decodeCredentialResponse,
+  encodeCredentialRequest,
+  encodeCredentialResponse,
+  isTransientRefusal,
+} from './credentials.ts';
+
+export type { KubemetaPermissions, SubjectPermissions } from './permissions.ts';
+export { CONSUMER_RESPONSES, kubemetaPermissions } from './permissions.ts';
+
 export type { Kind, WorkloadKind, UpdateIdentity } from './kinds.ts';
 export { kinds, KIND_NAMES, isKind, isWorkloadKind, kindFromWire, kindToWire, updateIdentity } from './kinds.ts';
 

@@ -83,6 +83,11 @@ export interface ClusterSubjects {
   /** `kubemeta.<cluster>.agents.register`: RegisterAgentRequest/Response. */
   readonly agentsRegister: string;
   /**
+   * `kubemeta.<cluster>.credentials`: the credential issuer (wire-protocol §11): a node agent
+   * trades its service-account token for a NATS user JWT of its node.
+   */
+  readonly credentials: string;
+  /**
    * `kubemeta.<cluster>.query.node.*`: every node agent's telemetry query subject (a wildcard,
    * for the permissions of query brokers).
    */
@@ -112,6 +117,7 @@ export function clusterSubjects(cluster: string): ClusterSubjects {
     allNodeScopes: `${base}.node.*`,
     replay: `${base}.replay`,
     agentsRegister: `${base}.agents.register`,
+    credentials: `${base}.credentials`,
     allAgentQueries: `${base}.query.node.*`,
     agentQuery: (node: string) => `${base}.query.node.${escapeSubjectToken(nodeScope(node).node)}`,
     scope: (scope: Scope) => (scope.kind === 'cluster' ? `${base}.cluster` : `${base}.node.${escapeSubjectToken(scope.node)}`),

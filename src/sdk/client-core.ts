@@ -4,6 +4,7 @@ import { ChangeFeed, type Change } from './changes.ts';
 import type { ClientConfig } from './client-options.ts';
 import { openConnection, type SdkConnection } from './connection.ts';
 import { ClientClosedError } from './errors.ts';
+import type { IssuedCredentials } from './issued-credentials.ts';
 import { LocalState } from './local-state.ts';
 import { StatePersistence, type PersistedState } from './persistence.ts';
 import { ReplayClient } from './replay-client.ts';
@@ -20,6 +21,8 @@ export interface ClientCoreHooks {
   readonly onPurge?: (kind: Kind, uid: string) => void;
   /** Extra state saved with the scope state (the node agent's processes). */
   readonly processes?: () => ReadonlyArray<readonly [number, number, string]>;
+  /** NATS credentials from the credential issuer (a node agent with serviceAccountTokenFile): obtained before connecting, renewed while open. */
+  readonly credentials?: IssuedCredentials;
 }
 
 export interface ClientStats extends SubscriptionStats {
@@ -95,10 +98,17 @@ export class ClientCore {
     // Inboxes under `_INBOX.<scope subject>` (unless natsOptions says otherwise): NATS
     // permissions can then confine each user's inboxes to its scope (docs/security.md).
     const inboxPrefix = `_INBOX.${clusterSubjects(config.cluster).scope(scope)}`;
-    const source = { ...config.source, natsOptions: { inboxPrefix, ...config.source.natsOptions } };
-    const { nc, owned } = await openConnection(source, hooks.name, config.signal);
+    let natsOptions = { inboxPrefix, ...config.source.natsOptions };
+    if (hooks.credentials) {
+      await hooks.credentials.obtain(statusHub, config.signal);
+      // Expired or not-yet-renewed credentials are refused by the server: nats.js would give up
+      // after two refusals in a row, while a renewal is on its way. Keep reconnecting instead.
+      natsOptions = { ...natsOptions, authenticator: hooks.credentials.authenticator, ignoreAuthErrorAbort: true };
+    }
+    const { nc, owned } = await openConnection({ ...config.source, natsOptions }, hooks.name, config.signal);
     const core = new ClientCore({ config, scope, state, statusHub, feed, connection: nc, owned, persistence, persisted, hooks });
     core.#start();
+    hooks.credentials?.startRenewal(statusHub, () => nc.reconnect?.() ?? Promise.resolve());
     return core;
   }
 
@@ -238,6 +248,7 @@ export class ClientCore {
     }
     this.#lifecycle = failure ? 'failed' : 'closed';
     this.#closer.abort(new ClientClosedError(`client for ${this.scopeText}`));
+    await this.#hooks.credentials?.close();
     (this.#statusIterable as { stop?: () => void } | undefined)?.stop?.();
     await this.subscription.close();
     await this.#saveReporting();

@@ -27,6 +27,8 @@ export interface SdkConnection {
   close(): Promise<void>;
   isClosed(): boolean;
   getServer(): string;
+  /** Reconnects at once (nats.js ≥ 3): moves an agent onto renewed credentials. */
+  reconnect?(): Promise<void>;
 }
 
 /** NATS headers of a scope heartbeat (an empty message on a scope subject). */

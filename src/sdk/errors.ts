@@ -1,5 +1,5 @@
 import { KubemetaError } from '../core/index.ts';
-import type { RequestErrorCode } from '../schema/index.ts';
+import type { CredentialRefusalCode, RequestErrorCode } from '../schema/index.ts';
 
 /**
  * Stable codes of the SDK's errors (listed in docs/sdk.md, "Errors"). Codes are the contract;
@@ -24,6 +24,10 @@ export const SdkErrorCode = {
   BAD_MESSAGE: 'SDK_BAD_MESSAGE',
   /** The client was closed (or failed) while the call was waiting. */
   CLOSED: 'SDK_CLOSED',
+  /** The credential issuer refused this agent's service-account token (see `refusal`). */
+  CREDENTIALS_REFUSED: 'SDK_CREDENTIALS_REFUSED',
+  /** The agent's issued NATS credentials expired before new ones could be obtained. */
+  CREDENTIALS_EXPIRED: 'SDK_CREDENTIALS_EXPIRED',
 } as const;
 export type SdkErrorCode = (typeof SdkErrorCode)[keyof typeof SdkErrorCode];
 
@@ -120,6 +124,32 @@ export class RegisterAgentError extends SdkError {
   }
 }
 brand(RegisterAgentError, 'RegisterAgentError');
+
+/**
+ * The credential issuer did not give this agent credentials: `refusal` is the issuer's code
+ * (CREDENTIALS_…, docs/errors.md), undefined when no answer came (no issuer on NATS, timeout) or
+ * the answer was unreadable. The client retries with backoff, reading the token file anew.
+ */
+export class CredentialsRefusedError extends SdkError {
+  readonly refusal: CredentialRefusalCode | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, refusal?: CredentialRefusalCode, options?: ErrorOptions & { retryAfterMs?: number }) {
+    super(SdkErrorCode.CREDENTIALS_REFUSED, refusal === undefined ? message : `${refusal}: ${message}`, options);
+    this.refusal = refusal;
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+brand(CredentialsRefusedError, 'CredentialsRefusedError');
+
+/** The issued credentials expired and none could be renewed: NATS refuses this agent until they are. */
+export class CredentialsExpiredError extends SdkError {
+  readonly expiredAtMs: number;
+  constructor(expiredAtMs: number, options?: ErrorOptions) {
+    super(SdkErrorCode.CREDENTIALS_EXPIRED, `the agent's NATS credentials expired at ${new Date(expiredAtMs).toISOString()} and could not be renewed yet (see the preceding SDK_CREDENTIALS_REFUSED errors); retrying`, options);
+    this.expiredAtMs = expiredAtMs;
+  }
+}
+brand(CredentialsExpiredError, 'CredentialsExpiredError');
 
 export class PersistenceError extends SdkError {
   readonly path: string;

@@ -45,4 +45,8 @@ export {
   PersistenceError,
   BadMessageError,
   ClientClosedError,
+  CredentialsRefusedError,
+  CredentialsExpiredError,
 } from './errors.ts';
+export type { AgentCredentials, IssuedCredentialsOptions } from './issued-credentials.ts';
+export { IssuedCredentials, requestAgentCredentials } from './issued-credentials.ts';

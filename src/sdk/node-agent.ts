@@ -6,6 +6,8 @@ import { SdkInvalidArgumentError } from './errors.ts';
 import { Hydrator, ProcessTable, type Hydration } from './hydration.ts';
 import { registerAgent } from './registration.ts';
 import { ScopeClient } from './scope-client.ts';
+import { IssuedCredentials } from './issued-credentials.ts';
+import type { ClientConfig } from './client-options.ts';
 
 export interface NodeAgentClientOptions extends ClientOptions {
   /** The node this agent runs on (a Kubernetes node name): the scope `node/<node>`. */
@@ -21,9 +23,20 @@ export interface NodeAgentClientOptions extends ClientOptions {
   maxProcesses?: number;
   /** Timeout of one registration request (default 5 s); registration retries until connect's signal aborts. */
   registerTimeoutMs?: number;
+  /**
+   * Issued credentials (docs/sdk.md, "Credentials from the service"): the pod's projected
+   * service-account token (audience `kubemeta`), traded with the service's credential issuer for
+   * a NATS user of this node, renewed before it expires. Needs `servers` and `bootstrapCredsFile`;
+   * do not set an authenticator or credentials in natsOptions.
+   */
+  serviceAccountTokenFile?: string;
+  /** The `.creds` file of the bootstrap user, which may only ask the issuer (`kubemeta nats-auth init` writes it). */
+  bootstrapCredsFile?: string;
+  /** Timeout of one credential request (default 10 s). */
+  credentialRequestTimeoutMs?: number;
 }
 
-const AGENT_KEYS = ['node', 'agentInstanceId', 'hostname', 'maxProcesses', 'registerTimeoutMs'];
+const AGENT_KEYS = ['node', 'agentInstanceId', 'hostname', 'maxProcesses', 'registerTimeoutMs', 'serviceAccountTokenFile', 'bootstrapCredsFile', 'credentialRequestTimeoutMs'];
 
 /**
  * The node agent's view of kubemeta: the `node/<name>` scope (design §5) — its node, its pods
@@ -65,6 +78,7 @@ export class NodeAgentClient extends ScopeClient {
     const maxProcesses = integer(options, 'maxProcesses', 65_536, 1);
     const registerTimeoutMs = integer(options, 'registerTimeoutMs', 5_000, 1);
     if (options.hostname !== undefined && typeof options.hostname !== 'string') throw new SdkInvalidArgumentError('hostname', 'must be a string');
+    const credentials = issuedCredentials(options, config);
     const processes = new ProcessTable(maxProcesses);
     const purged = new Set<string>();
     const core = await ClientCore.open(config, scope, {
@@ -77,7 +91,12 @@ export class NodeAgentClient extends ScopeClient {
         });
       },
       processes: () => processes.entries(),
+      ...(credentials ? { credentials } : {}),
     });
+    if (credentials && credentials.current?.node !== node) {
+      await core.close();
+      throw new SdkInvalidArgumentError('node', `this pod runs on node ${JSON.stringify(credentials.current?.node)} according to the credential issuer, not on ${JSON.stringify(node)}: set node from spec.nodeName (the downward API)`);
+    }
     for (const [pid, ticks, cid] of core.persisted?.processes ?? []) processes.register(pid, ticks, cid);
     try {
       const registration = await registerAgent({
@@ -140,4 +159,29 @@ export class NodeAgentClient extends ScopeClient {
   hydrateContainer(containerId: string): Hydration | undefined {
     return this.#hydrator.forContainer(containerId);
   }
+}
+
+/** The issued-credentials source when serviceAccountTokenFile is set (checked here, used by ClientCore). */
+function issuedCredentials(options: NodeAgentClientOptions, config: ClientConfig): IssuedCredentials | undefined {
+  const tokenFile = options.serviceAccountTokenFile;
+  const bootstrap = options.bootstrapCredsFile;
+  if (tokenFile === undefined && bootstrap === undefined) return undefined;
+  if (typeof tokenFile !== 'string' || tokenFile === '') throw new SdkInvalidArgumentError('serviceAccountTokenFile', 'must be the path of the projected service-account token (with bootstrapCredsFile)');
+  if (typeof bootstrap !== 'string' || bootstrap === '') throw new SdkInvalidArgumentError('bootstrapCredsFile', 'must be the path of the bootstrap user\'s .creds file (with serviceAccountTokenFile)');
+  const servers = config.source.servers;
+  if (servers === undefined) throw new SdkInvalidArgumentError('serviceAccountTokenFile', 'needs servers (NATS URLs): the client makes its own connections with the issued credentials, not nc');
+  const nats = config.source.natsOptions;
+  if (nats?.authenticator !== undefined || nats?.user !== undefined || nats?.token !== undefined) {
+    throw new SdkInvalidArgumentError('natsOptions', 'must not carry credentials (authenticator, user, token) together with serviceAccountTokenFile: the issued credentials are the agent\'s login');
+  }
+  return new IssuedCredentials({
+    cluster: config.cluster,
+    servers: typeof servers === 'string' ? [servers] : [...servers],
+    tokenFile,
+    bootstrapCredsFile: bootstrap,
+    natsOptions: nats,
+    requestTimeoutMs: integer(options, 'credentialRequestTimeoutMs', 10_000, 100),
+    clock: config.clock,
+    random: config.random,
+  });
 }

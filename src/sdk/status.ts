@@ -65,6 +65,8 @@ export type Status =
   | (StatusBase & { readonly type: 'reconnect' })
   | (StatusBase & { readonly type: 'disconnect' })
   | (StatusBase & { readonly type: 'inSync'; readonly position: Version; readonly head: Version })
+  /** New NATS credentials from the credential issuer (serviceAccountTokenFile): the node they are for and when they expire. */
+  | (StatusBase & { readonly type: 'credentials'; readonly node: string; readonly expiresAtMs: number })
   | (StatusBase & {
       readonly type: 'error';
       readonly error: Error;
@@ -76,7 +78,7 @@ export type StatusType = Status['type'];
 
 export const STATUS_TYPES: readonly StatusType[] = Object.freeze([
   'connected', 'bootstrapStarted', 'snapshotApplied', 'gap', 'replayStarted', 'replayDone', 'streamReset',
-  'reconnect', 'disconnect', 'inSync', 'error',
+  'reconnect', 'disconnect', 'inSync', 'credentials', 'error',
 ]);
 
 /** The diagnostics channel name of a status type: `kubemeta:sdk:<type>`. */

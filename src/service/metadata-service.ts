@@ -16,7 +16,7 @@ import {
 } from '../log/index.ts';
 import { Projector } from '../project/index.ts';
 import { KubeApiClient, LeaseElector, Reflector, WATCHED_KINDS, type Leadership, type ReflectorStats, type WatchedKind } from '../source/index.ts';
-import { AgentRegistry, ReplayServer, ScopeHeartbeat, ScopePublisher, type PublishFaults } from '../bus/index.ts';
+import { AgentRegistry, CredentialIssuer, ReplayServer, type AgentCredentialSigner, ScopeHeartbeat, ScopePublisher, type PublishFaults } from '../bus/index.ts';
 import type { StreamId } from '../schema/index.ts';
 import { GroupCommitter } from './group-committer.ts';
 import { buildHttpServer, listenHttp } from './http-server.ts';
@@ -27,6 +27,7 @@ import { SyncProgress } from './progress.ts';
 import { LiveScopes } from './live-scopes.ts';
 import { restoreProjector } from './restore.ts';
 import { ServiceError } from './errors.ts';
+import { loadIssuerSigner, startCredentialIssuer } from './credential-issuer-setup.ts';
 
 /** 'standby': a replica with --leader-elect waiting for the Lease (HTTP up, not ready, no watches). */
 export type ServiceState = 'starting' | 'standby' | 'restoring' | 'syncing' | 'ready' | 'draining' | 'stopped' | 'failed';
@@ -103,6 +104,8 @@ export class MetadataService {
   #publisher: ScopePublisher | undefined;
   #replay: ReplayServer | undefined;
   #registry: AgentRegistry | undefined;
+  #issuerSigner: AgentCredentialSigner | undefined;
+  #issuer: CredentialIssuer | undefined;
   #heartbeat: ScopeHeartbeat | undefined;
   #nc: NatsConnection | undefined;
   #kube: KubeApiClient | undefined;
@@ -246,6 +249,7 @@ export class MetadataService {
 
   async #start(): Promise<void> {
     const c = this.config;
+    this.#issuerSigner = await loadIssuerSigner(c);
     this.#store ??= await openStore(c);
     this.#http = buildHttpServer({
       healthy: () => this.#state !== 'failed',
@@ -435,8 +439,20 @@ export class MetadataService {
     await this.#replay.start();
     this.#registry = new AgentRegistry({ ...common, log, requireScopedInboxes });
     await this.#registry.start();
+    if (this.#issuerSigner) {
+      this.#issuer = startCredentialIssuer({
+        config: c,
+        signer: this.#issuerSigner,
+        connection: this.#nc,
+        kube: this.#kube as KubeApiClient,
+        pod: (uid) => this.#projector.pod(uid),
+        ready: () => this.#state === 'ready',
+        metrics: this.#metrics,
+        logger: this.#log.child({ module: 'issuer' }),
+      });
+    }
     if (this.#committer?.committingState !== true) this.#startPublishing();
-    this.#log.info({ servers: this.config.natsUrls.map(redactNatsUrl) }, 'connected to NATS; answering replay and agent registration');
+    this.#log.info({ servers: this.config.natsUrls.map(redactNatsUrl), issuer: this.#issuer !== undefined }, `connected to NATS; answering replay and agent registration${this.#issuer ? ' and issuing agent credentials' : ''}`);
   }
 
   /**
@@ -534,6 +550,7 @@ export class MetadataService {
       publisher: this.#publisher?.stats(),
       replay: this.#replay?.stats(),
       agents: this.#registry?.stats(),
+      ...(this.#issuer ? { credentials: this.#issuer.stats() } : {}),
       heartbeat: this.#heartbeat?.stats(),
       reflectors: this.reflectorStats(),
       ...(this.config.leaderElect ? { leader: this.leader() } : {}),
@@ -554,6 +571,8 @@ export class MetadataService {
     for (const t of this.#timers) clearInterval(t);
     this.#abort.abort(new ServiceError('SERVICE_STOPPING', 'the service is stopping'));
     const deadline = withTimeout(undefined, timeoutMs);
+    // Every step below listens on it (a dozen): not a leak.
+    setMaxListeners(0, deadline);
     const step = async (what: string, fn: () => Promise<void> | undefined): Promise<void> => {
       try {
         await Promise.race([fn(), new Promise((_, reject) => deadline.addEventListener('abort', () => reject(deadline.reason), { once: true }))]);
@@ -576,6 +595,7 @@ export class MetadataService {
     this.#heartbeat?.close();
     await step('replay answers in flight', () => this.#replay?.drain(deadline));
     await step('agent registry', () => this.#registry?.close());
+    await step('credential issuer', () => this.#issuer?.close());
     this.#publisher?.close();
     await step('NATS drain', () => this.#nc?.drain());
     // A drain needs the server (it ends with a flush): with NATS down it fails and left the

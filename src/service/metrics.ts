@@ -27,6 +27,8 @@ export class ServiceMetrics {
   readonly eventToPublishSeconds: Histogram;
   readonly storeFailures: Counter;
   readonly splitEvents: Counter;
+  /** Credential issuer answers by outcome: `issued` or the refusal code (CREDENTIALS_…). */
+  readonly credentialRequests: Counter<'outcome'>;
 
   constructor(sources: MetricSources) {
     const r = this.registry;
@@ -37,6 +39,12 @@ export class ServiceMetrics {
       name: 'kubemeta_event_to_publish_seconds',
       help: 'From a watch event reaching the committer to its updates handed to NATS (queueing, batching, commit, publish)',
       buckets: [...buckets, 5, 10],
+      registers: [r],
+    });
+    this.credentialRequests = new Counter({
+      name: 'kubemeta_credential_requests_total',
+      help: 'Agent credential requests answered, by outcome: issued, or the refusal code (docs/errors.md)',
+      labelNames: ['outcome'],
       registers: [r],
     });
     this.storeFailures = new Counter({ name: 'kubemeta_store_commit_failures_total', help: 'Store commits that failed and were retried', registers: [r] });

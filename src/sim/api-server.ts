@@ -17,6 +17,7 @@ import { compileFilter, type ObjectFilter } from './selectors.ts';
 import { generateSimTls, type SimTlsMaterial } from './tls.ts';
 import { WatchHub } from './watch.ts';
 import { createObject, deleteCollection, deleteObject, getObject, patchObject, scaleJson, updateObject, type ObjectRequest } from './writes.ts';
+import { SimTokenAuthority, type SimTokenOptions } from './tokens.ts';
 
 export interface SimApiServerOptions {
   /** BOOKMARK interval for watches with allowWatchBookmarks=true (default 5000; real servers ~60 s). */
@@ -42,6 +43,8 @@ export interface SimApiServerOptions {
    * 400 Bad Request, so clients fall back to paginated LISTs.
    */
   watchList?: boolean;
+  /** Service-account tokens: TokenRequest and TokenReview (src/sim/tokens.ts). */
+  tokens?: SimTokenOptions;
 }
 
 export interface SimListenOptions {
@@ -68,6 +71,8 @@ export interface SimApiServer {
   readonly model: ClusterModel;
   readonly faults: SimFaults;
   readonly counters: LoadCounters;
+  /** Service-account tokens: issue one for a pod (what the kubelet's projected volume gets), review counters. */
+  readonly tokens: SimTokenAuthority;
   /** The TLS material when serving HTTPS (its `caPem` goes into kubeconfigs). */
   readonly tls: SimTlsMaterial | undefined;
   readonly state: SimApiServerState;
@@ -100,6 +105,7 @@ class SimApiServerImpl implements SimApiServer {
   readonly model: ClusterModel;
   readonly faults: SimFaults;
   readonly counters = new LoadCounters();
+  readonly tokens: SimTokenAuthority;
   readonly tls: SimTlsMaterial | undefined;
   #state: SimApiServerState = 'created';
   #url: string | undefined;
@@ -118,6 +124,7 @@ class SimApiServerImpl implements SimApiServer {
     this.tls = options.tls;
     this.#clock = options.clock ?? model.clock;
     this.#logger = (options.logger ?? silentLogger).child({ module: 'sim' });
+    this.tokens = new SimTokenAuthority(model, this.#clock, options.tokens);
     this.#snapshots = new ListSnapshotCache({ maxSnapshots: options.listSnapshots, ttlMs: options.continueTtlMs, clock: this.#clock });
     this.faults = new SimFaults({
       dropAllWatches: (mode) => this.#hub.dropAll(mode),
@@ -229,6 +236,11 @@ class SimApiServerImpl implements SimApiServer {
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, path);
       this.counters.request('discovery', '');
       return sendJson(res, 200, fixed.body, fixed.contentType);
+    }
+    const tokens = this.tokens.handler(method, path);
+    if (tokens) {
+      this.counters.request('create', path.endsWith('/token') ? 'TokenRequest' : 'TokenReview');
+      return tokens(req, res);
     }
     const route = parseResourcePath(path);
     if (!route) throw new SimApiError('NotFound', 'the server could not find the requested resource');

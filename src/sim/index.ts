@@ -25,3 +25,7 @@ export type { KubeconfigOptions } from './kubeconfig.ts';
 export { generateSimTls } from './tls.ts';
 export type { SimTlsMaterial, SimTlsOptions } from './tls.ts';
 export { SIM_KUBERNETES_VERSION } from './discovery.ts';
+export { SimTokenAuthority } from './tokens.ts';
+export { createAgentWorkload } from './agent-workload.ts';
+export type { AgentWorkloadOptions } from './agent-workload.ts';
+export type { SimTokenOptions } from './tokens.ts';

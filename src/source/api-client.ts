@@ -88,7 +88,8 @@ export class KubeApiClient {
 
   /**
    * POST (create) or PUT (replace) one JSON object; returns the server's version of it.
-   * kubemeta only ever writes its leader-election Lease (deploy/ grants nothing else).
+   * kubemeta only ever writes its leader-election Lease and, with the credential issuer on,
+   * creates TokenReviews (deploy/ grants nothing else).
    * Throws SourceError: httpStatus 409 for a conflict (stale resourceVersion, or it exists).
    */
   async sendJson(method: 'POST' | 'PUT', path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {

@@ -29,8 +29,11 @@ export interface RunAgentsOptions {
   readonly agentsPerConnection?: number;
   /** Connection options (credentials, TLS) of the shared connections and the node-discovery client. */
   readonly natsOptions?: Partial<ConnectionOptions>;
-  /** Per-node credentials (per-node NATS permissions): every agent gets its own connection with these. */
-  readonly natsOptionsFor?: (node: string) => Partial<ConnectionOptions>;
+  /**
+   * Per-node credentials (per-node NATS permissions): every agent gets its own connection with
+   * these. May resolve later: issued credentials are obtained first (the demo's agents).
+   */
+  readonly natsOptionsFor?: (node: string) => Partial<ConnectionOptions> | Promise<Partial<ConnectionOptions>>;
   /**
    * Opens each connection (default: waits until NATS answers, refused credentials thrown; aborted by
    * `signal` or close()). `kubemeta agents` passes one that fails at once on refused credentials.
@@ -297,8 +300,9 @@ export class AgentFleet implements AsyncDisposable {
       }
     }
     const inboxPrefix = own ? `_INBOX.${clusterSubjects(c.cluster).scope(nodeScope(node))}` : undefined;
+    const name = own ? `kubemeta-agent/${node}` : `kubemeta-agents/${this.#pool.length}`;
     const extra = own ? c.options.natsOptionsFor?.(node) ?? c.options.natsOptions : c.options.natsOptions;
-    const nc = openNats(c, own ? `kubemeta-agent/${node}` : `kubemeta-agents/${this.#pool.length}`, inboxPrefix, extra, this.#startSignal);
+    const nc = Promise.resolve(extra).then((options) => openNats(c, name, inboxPrefix, options, this.#startSignal));
     const conn: PooledConnection = { nc, users: 1, shared: !own };
     this.#pool.push(conn);
     nc.catch(() => this.#drop(conn)); // a failed connection leaves the pool; its users see the error

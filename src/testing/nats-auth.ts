@@ -6,7 +6,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { nkeys } from '@nats-io/transport-node';
-import { clusterSubjects, nodeScope } from '../schema/index.ts';
+import { kubemetaPermissions } from '../schema/index.ts';
+
+export { kubemetaPermissions };
 import { startNatsServer, type NatsServer, type NatsServerOptions } from './nats-server.ts';
 import { makeTempDir } from './processes.ts';
 
@@ -41,31 +43,6 @@ export interface KubemetaNatsConfig {
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string; readonly verify?: boolean };
   /** Comment lines written at the top. */
   readonly header?: readonly string[];
-}
-
-/** The subjects behind the permissions of each role (wire-protocol §1, §7, §8). */
-export function kubemetaPermissions(cluster: string): {
-  readonly service: { readonly publish: string[]; readonly subscribe: string[] };
-  agent(node: string): { readonly publish: string[]; readonly subscribe: string[] };
-  readonly clusterClient: { readonly publish: string[]; readonly subscribe: string[] };
-} {
-  const s = clusterSubjects(cluster);
-  const base = s.replay.slice(0, -'.replay'.length);
-  return {
-    // Publishes every scope subject and answers into requesters' inboxes; receives requests and
-    // the acks sent to its own inboxes (`_INBOX.<nuid>.<answer>`).
-    service: { publish: [`${base}.>`, '_INBOX.>'], subscribe: [s.replay, s.agentsRegister, '_INBOX.>'] },
-    // Reads its node scope, its own telemetry query subject and its own inboxes only; sends
-    // replay requests and registrations; acks and query answers go to the reply subjects of the
-    // messages it received (allow_responses), so it can answer a broker but publish nowhere else.
-    agent: (node) => ({
-      publish: [s.replay, s.agentsRegister],
-      subscribe: [s.scope(nodeScope(node)), s.agentQuery(node), `_INBOX.${s.scope(nodeScope(node))}.>`],
-    }),
-    // Query brokers and UIs: the cluster scope, and telemetry queries to any node's agent
-    // (answered into its `_INBOX.<cluster subject>.…` inboxes).
-    clusterClient: { publish: [s.replay, s.allAgentQueries], subscribe: [s.clusterScope, `_INBOX.${s.clusterScope}.>`] },
-  };
 }
 
 /** Renders a nats-server configuration (nats-server 2.9+, plain config file, no JWT). */
@@ -127,7 +104,9 @@ export const KUBEMETA_NATS_EXAMPLE: KubemetaNatsConfig = {
     'Every user logs in with an nkey: the file holds public keys only, each client its own seed',
     '(kubemeta serve --nats-nkey-seed-file; the SDK: natsOptions.authenticator = nkeyAuthenticator(seed)).',
     'Replace the example keys (`nk -gen user -pubout`, or createNkeyUser()), and add one agent user',
-    'per node: a plain config file has no permission templates (those need JWT/operator mode).',
+    'per node (and reload nats-server as nodes come and go). This is the static alternative: the',
+    'recommended setup needs no per-node entry (operator mode from `kubemeta nats-auth init`, agents',
+    'get short-lived users of their node from kubemeta serve\'s credential issuer; docs/security.md).',
     'Subjects: the cluster and node names are escaped into one token each (wire-protocol §1).',
     'Run kubemeta serve with --require-scoped-inboxes, so that an agent can replay and register',
     'only its own node. Telemetry queries (docs/agents.md): cluster clients publish them to',

@@ -3,7 +3,7 @@
 // runs: `natsUrls`), a kubeconfig, a temp store dir.
 import { join } from 'node:path';
 import { loadConfig, serveConfigSchema, type ServeConfig } from '../../src/config/index.ts';
-import { ScenarioEngine, startSimApiServer, writeKubeconfig, type ScenarioOptions, type SimApiServer } from '../../src/sim/index.ts';
+import { ScenarioEngine, startSimApiServer, writeKubeconfig, type ScenarioOptions, type SimApiServer, type SimTokenOptions } from '../../src/sim/index.ts';
 import { makeTempDir, startNatsServer, type NatsServer } from '../../src/testing/index.ts';
 
 export interface ServeEnvBase {
@@ -31,6 +31,8 @@ export interface ServeEnvOptions {
   watchList?: boolean;
   /** NATS servers the caller runs (e.g. a NatsCluster): no nats-server is started. */
   natsUrls?: readonly string[];
+  /** The simulator's service-account tokens (TokenRequest/TokenReview), e.g. a shorter minimum expiry. */
+  tokens?: SimTokenOptions;
 }
 
 export async function startServeEnv(scenario: ScenarioOptions, options: ServeEnvOptions & { natsUrls: readonly string[] }): Promise<ServeEnvBase>;
@@ -40,7 +42,7 @@ export async function startServeEnv(scenario: ScenarioOptions, options: ServeEnv
   const engine = new ScenarioEngine(scenario);
   engine.populate();
   engine.controllers.start();
-  const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 200, ...(options.watchList === undefined ? {} : { watchList: options.watchList }) });
+  const api = await startSimApiServer(engine.model, { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 200, ...(options.watchList === undefined ? {} : { watchList: options.watchList }), ...(options.tokens ? { tokens: options.tokens } : {}) });
   const kubeconfig = join(tmp.path, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: api.url });
   const nats = options.natsUrls ? undefined : await startNatsServer();

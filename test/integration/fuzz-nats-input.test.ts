@@ -1,6 +1,6 @@
 // Hostile and malformed input on NATS (issue 8): seeded fuzzing of every subject the service
-// listens on — `kubemeta.<cluster>.replay`, `kubemeta.<cluster>.agents.register` and the ack
-// inboxes of replay answers — with random bytes, mutated valid requests and absurd field
+// listens on — `kubemeta.<cluster>.replay`, `kubemeta.<cluster>.agents.register`, the ack
+// inboxes of replay answers and the credential issuer's `kubemeta.<cluster>.credentials` — with random bytes, mutated valid requests and absurd field
 // values, against `kubemeta serve` on the simulator and a real nats-server. Every request gets a
 // well-formed answer in time, the service stays ready, commits nothing because of it, and
 // consumers still converge. Then the consumer side: garbage on a node subject is counted by
@@ -31,6 +31,12 @@ import {
 import { ClusterClient, NodeAgentClient } from '../../src/sdk/index.ts';
 import { readHeartbeat } from '../../src/sdk/connection.ts';
 import { MetadataService } from '../../src/service/index.ts';
+import { createOperatorSetup } from '../../src/bus/index.ts';
+import { createAgentWorkload } from '../../src/sim/index.ts';
+import { CredentialRefusal, decodeCredentialResponse, encodeCredentialRequest } from '../../src/schema/index.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nkeys } from '@nats-io/transport-node';
 import { actualScope, diffScopes, expectedScopes } from '../helpers/cluster-truth.ts';
 import { Prng, RawProto, Tally, absurdVersion, errorCodeName, fuzzSettings, hostileString, mutate, pool } from '../helpers/fuzz.ts';
 import { heldUpdates } from '../helpers/sdk-truth.ts';
@@ -89,7 +95,15 @@ describe('fuzzing the NATS subjects of kubemeta serve', () => {
 
   before(async () => {
     env = await startServeEnv({ seed: 31, nodes: 4, podsPerNode: 8, namespaces: 2 });
-    service = await MetadataService.start(env.serveConfig());
+    // The credential issuer on (on a NATS without authentication: the issuer only signs), with
+    // agent pods whose tokens are the valid inputs. A high API rate: every JWT-shaped input costs
+    // a TokenReview, and the issuer's own rate is what the fuzzing is about, not the client's.
+    const auth = await createOperatorSetup({ cluster: CLUSTER });
+    const signingKeyFile = join(env.dir, 'issuer-signing-key.nk');
+    await writeFile(signingKeyFile, auth.signingKey.seed);
+    createAgentWorkload(env.engine.model);
+    await waitFor(() => env.engine.model.list('Pod', { namespace: 'kubemeta' }).items.length >= 4, { what: 'the agent pods', timeoutMs: 10_000 });
+    service = await MetadataService.start(env.serveConfig({ issuerSigningKeyFile: signingKeyFile, issuerAccount: auth.account.publicKey, issuerRate: '10000', issuerBurst: '100000', apiQps: '5000', apiBurst: '5000' }));
     await service.whenReady(AbortSignal.timeout(30_000));
     await waitFor(() => service.readiness()['nats'] === 'live', { what: 'the service to publish on NATS', timeoutMs: 10_000 });
     nc = await connect({ servers: env.nats.url });
@@ -353,6 +367,73 @@ describe('fuzzing the NATS subjects of kubemeta serve', () => {
     assert.deepEqual(problems, [], 'every registration got a well-formed response of the expected kind in time');
     assert.equal(after.agents.received - before.agents.received, INPUTS);
     assert.equal(after.agents.pending, 0);
+  });
+
+  // ---- credential issuer ----------------------------------------------------------------------
+
+  const agentTokens = (): string[] =>
+    env.engine.model.list('Pod', { namespace: 'kubemeta' }).items.map((p) =>
+      env.api.tokens.issue('kubemeta', 'kubemeta-agent', { audiences: ['kubemeta'], expirationSeconds: 3600, pod: { name: p.object.metadata.name } }).token);
+  const absurdCredentialRequest = (rnd: Prng, tokens: string[]): string => {
+    const token = rnd.pick(tokens);
+    const [h, p] = token.split('.') as [string, string, string];
+    return rnd.pick([
+      () => JSON.stringify({ token: hostileString(rnd), publicKey: nkeys.createUser().getPublicKey() }),
+      () => JSON.stringify({ token, publicKey: rnd.pick(['', 'U', hostileString(rnd), nkeys.createAccount().getPublicKey(), 'U'.repeat(56)]) }),
+      () => JSON.stringify({ token: `${h}.${p}.${Buffer.from(rnd.bytes(64)).toString('base64url')}`, publicKey: nkeys.createUser().getPublicKey() }),
+      () => JSON.stringify({ token: `${h}.${Buffer.from(JSON.stringify({ exp: rnd.int(2 ** 31), aud: hostileString(rnd), 'kubernetes.io': { pod: { uid: hostileString(rnd) } } })).toString('base64url')}.x`, publicKey: nkeys.createUser().getPublicKey() }),
+      () => JSON.stringify({ token: 'a'.repeat(rnd.pick([17_000, 100])), publicKey: nkeys.createUser().getPublicKey() }),
+      () => JSON.stringify({ token: rnd.pick([5, null, [], {}, true]), publicKey: rnd.pick([5, null, {}]) }),
+      () => JSON.stringify(rnd.pick([[], 'x', 42, null, { token }])),
+    ])();
+  };
+
+  it(`answers ${Math.ceil(INPUTS / 2)} random, mutated and absurd credential requests with a well-formed answer in time`, async (t: TestContext) => {
+    const count = Math.ceil(INPUTS / 2);
+    const rnd = new Prng(SEED + 4);
+    const tokens = agentTokens();
+    const tally = new Tally();
+    const byCategory = new Tally();
+    const problems: string[] = [];
+    const inbox = `_INBOX.${subjects.credentials}.fuzz`;
+    const waiting = new Map<string, (data: Uint8Array) => void>();
+    const sub = nc.subscribe(`${inbox}.>`, { callback: (err, msg) => void (!err && waiting.get(msg.subject.split('.').at(-1) as string)?.(msg.data)) });
+    const codes = new Set<string>(Object.values(CredentialRefusal));
+    await pool(count, 24, async (i) => {
+      const r = rnd.next();
+      let category: string;
+      let bytes: Uint8Array;
+      const valid = (): Uint8Array => encodeCredentialRequest({ token: rnd.pick(tokens), publicKey: nkeys.createUser().getPublicKey() });
+      if (r < 0.15) [category, bytes] = ['random', rnd.bytes(rnd.length(512))];
+      else if (r < 0.5) [category, bytes] = ['mutated', mutate(rnd, valid()).bytes];
+      else if (r < 0.85) [category, bytes] = ['absurd', new TextEncoder().encode(absurdCredentialRequest(rnd, tokens))];
+      else [category, bytes] = ['valid', valid()];
+      byCategory.add(category);
+      const outcome = await new Promise<string>((resolve) => {
+        const timer = setTimeout(() => resolve('TIMEOUT'), ANSWER_TIMEOUT_MS);
+        waiting.set(String(i), (data) => {
+          clearTimeout(timer);
+          waiting.delete(String(i));
+          const res = decodeCredentialResponse(data);
+          if (!res) resolve('MALFORMED RESPONSE');
+          else if ('error' in res) resolve(codes.has(res.error.code) && res.error.message.length > 10 ? res.error.code : 'ERROR WITHOUT CODE OR MESSAGE');
+          else resolve(nodes.includes(res.node) && res.jwt.split('.').length === 3 ? 'issued' : 'BAD CREDENTIALS');
+        });
+        nc.publish(subjects.credentials, bytes, { reply: `${inbox}.${i}` });
+      });
+      tally.add(`${category} → ${outcome}`);
+      const fine = category === 'valid' ? outcome === 'issued' : /^(issued|CREDENTIALS_[A-Z_]+)$/.test(outcome) && outcome !== 'CREDENTIALS_UNAVAILABLE';
+      if (!fine && problems.length < 20) problems.push(`input ${i} (${category}, seed ${SEED + 4}): ${outcome}; bytes ${Buffer.from(bytes.subarray(0, 64)).toString('hex')}`);
+    });
+    sub.unsubscribe();
+    t.diagnostic(`credentials subject: ${count} inputs (seed ${SEED + 4}; ${byCategory}); outcomes: ${tally}`);
+    assert.deepEqual(problems, [], 'every credential request got a well-formed answer of the expected kind in time');
+    // Replies outside the issuer's inbox prefix (a scope subject, another inbox) are dropped, never answered.
+    const before = ((await (await fetch(`${service.httpUrl}/status`)).json()) as { credentials: { droppedBadReply: number } }).credentials.droppedBadReply;
+    for (const reply of [subjects.scope(nodeScope(nodes[0] as string)), '_INBOX.elsewhere.1', `_INBOX.${subjects.credentials}.*`]) {
+      nc.publish(subjects.credentials, encodeCredentialRequest({ token: tokens[0] as string, publicKey: nkeys.createUser().getPublicKey() }), { reply });
+    }
+    await waitFor(async () => ((await (await fetch(`${service.httpUrl}/status`)).json()) as { credentials: { droppedBadReply: number } }).credentials.droppedBadReply === before + 3, { what: 'the bad replies to be dropped', timeoutMs: 5_000 });
   });
 
   it('a message without a reply subject, or with a kubemeta subject as reply, is counted and dropped', async () => {
