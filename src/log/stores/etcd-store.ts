@@ -56,8 +56,8 @@
  * etcd-history.ts (history compaction), this one (commits, views, errors).
  */
 // etcd3 (with gRPC and its protobuf loader) is loaded when an etcd store is opened, not with the
-// module: every `kubemeta` start imports the log, and most use LMDB (the import cost ~0.2–0.4 s
-// of each start here).
+// module: every `kubemeta` start imports the log, and most use LMDB (the import took 0.4 s
+// of a start on this machine under load).
 import type { Etcd3, ICompare, IRequestOp, IResponseHeader, ITxnRequest } from 'etcd3';
 import { LogErrorCode, StoreError } from '../errors.ts';
 import {
