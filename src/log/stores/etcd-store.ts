@@ -256,12 +256,16 @@ class EtcdStore implements UpdateStore {
     const message = messageOf(err);
     const where = this.location;
     if (/database space exceeded/i.test(message)) {
+      // Ambiguous: the transaction that crosses the quota can be applied while etcd answers
+      // NOSPACE (seen here: its version was in the store after the error), so the log re-reads
+      // its heads before the next commit instead of reusing that version.
       return storeError(
         LogErrorCode.STORE_FULL,
         `etcd at ${where} is out of space (its NOSPACE alarm is raised): compact the log, let etcd's history compaction ` +
           'run, defragment (etcdctl defrag), disarm the alarm (etcdctl alarm disarm) or raise --quota-backend-bytes; ' +
-          'nothing of this commit was applied',
+          'this commit may or may not have been applied',
         err,
+        { ambiguous: true },
       );
     }
     if (/too many operations in txn/i.test(message)) {
