@@ -21,6 +21,7 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 dpkg -s python3-protobuf >/dev/null 2>&1 || missing+=(python3-protobuf) # examples/python-agent
 dpkg -s python3-kubernetes >/dev/null 2>&1 || missing+=(python3-kubernetes) # the official Python client against the sim
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v promtool >/dev/null || missing+=(prometheus) # promtool checks deploy/monitoring's alert rules; the package's service does not start without systemd
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -110,7 +110,9 @@ class ScopeState:
         k = pb.resources
         self.kind_of_case = {"pod": k.OBJECT_KIND_POD, "container": k.OBJECT_KIND_CONTAINER,
                              "service": k.OBJECT_KIND_SERVICE, "namespace": k.OBJECT_KIND_NAMESPACE,
-                             "node": k.OBJECT_KIND_NODE}
+                             "node": k.OBJECT_KIND_NODE,
+                             # The cluster's pod and service ranges (one object, uid "cluster").
+                             "network_ranges": k.OBJECT_KIND_NETWORK_RANGES}
         self.objects: dict[tuple[int, str], Any] = {}
 
     def identity(self, update: Any) -> Optional[tuple[int, str, bool]]:
@@ -123,8 +125,10 @@ class ScopeState:
             kind, uid = obj.kind, obj.uid
         elif case == "container":
             kind, uid = self.kind_of_case[case], obj.container_id
-        else:
+        elif case in self.kind_of_case:
             kind, uid = self.kind_of_case[case], obj.uid
+        else:
+            return None  # a case this agent does not keep (skipped, like a newer schema's)
         if not uid or kind == self.pb.resources.OBJECT_KIND_UNSPECIFIED:
             return None
         return kind, uid, case == "scope_exit"

@@ -23,6 +23,7 @@ export interface AgentRegistryLog {
   readonly streamId: string;
   readonly state: LogState;
   getMeta(name: string): Promise<Uint8Array | undefined>;
+  listMeta(prefix: string, options?: { after?: string; limit?: number }): Promise<{ entries: Array<{ name: string; value: Uint8Array }>; next: string | undefined }>;
   commit(updates: readonly [], options: CommitOptions): Promise<unknown>;
 }
 
@@ -131,6 +132,9 @@ export class AgentRegistry {
   #worker: Promise<void> | undefined;
   #next: number | undefined;
   #sub: Subscription | undefined;
+  /** ASID → node of every stored record, loaded once (see nodeOfAsid) and kept up to date. */
+  readonly #asidNodes = new Map<number, string>();
+  #asidNodesLoaded: Promise<void> | undefined;
   #state: AgentRegistryStats['state'] = 'created';
   readonly #stats = { received: 0, droppedNoReply: 0, droppedBadReply: 0, assigned: 0, returning: 0, refused: 0, commits: 0 };
 
@@ -162,6 +166,33 @@ export class AgentRegistry {
       },
     });
     await this.#nc.flush();
+  }
+
+  /**
+   * The node an ASID was registered for, or undefined: process reports of node N may carry only
+   * UPIDs whose ASID belongs to an agent of N (wire-protocol §12). The first call reads every
+   * record (one page of the store per 1,000 agents); later registrations are added as they are
+   * stored, and only this registry assigns ASIDs (one writer: the leader).
+   */
+  async nodeOfAsid(asid: number): Promise<string | undefined> {
+    this.#asidNodesLoaded ??= this.#loadAsidNodes().catch((err: unknown) => {
+      this.#asidNodesLoaded = undefined; // store trouble: the next call reads again
+      throw err;
+    });
+    await this.#asidNodesLoaded;
+    return this.#asidNodes.get(asid);
+  }
+
+  async #loadAsidNodes(): Promise<void> {
+    let after: string | undefined;
+    do {
+      const page = await this.#log.listMeta(AGENT_PREFIX, { limit: 1_000, ...(after !== undefined ? { after } : {}) });
+      for (const { name, value } of page.entries) {
+        const record = decodeRecord(name, value);
+        this.#asidNodes.set(record.asid, record.node);
+      }
+      after = page.next;
+    } while (after !== undefined);
   }
 
   stats(): AgentRegistryStats {
@@ -252,6 +283,7 @@ export class AgentRegistry {
     const meta: Record<string, Uint8Array> = {};
     const byName = new Map<string, number>();
     const asids: number[] = [];
+    const fresh = new Map<number, string>();
     let next = this.#next ?? (await this.#readNext());
     for (const r of requests) {
       const name = agentName(r.nodeName, r.agentInstanceId);
@@ -263,17 +295,18 @@ export class AgentRegistry {
         asid = next++;
         const record: AgentRecord = { asid, node: r.nodeName, instance: r.agentInstanceId, hostname: r.hostname, registeredAtMs: this.#clock.now() };
         meta[name] = utf8.encode(JSON.stringify(record));
+        fresh.set(asid, r.nodeName);
       }
       byName.set(name, asid);
       asids.push(asid);
     }
-    const fresh = Object.keys(meta).length;
-    if (fresh > 0) {
+    if (fresh.size > 0) {
       meta[NEXT_NAME] = utf8.encode(String(next));
       await this.#log.commit([], { meta });
       this.#stats.commits++;
-      this.#stats.assigned += fresh;
-      this.#logger.info({ agents: fresh, nextAsid: next }, 'registered new agents');
+      this.#stats.assigned += fresh.size;
+      for (const [asid, node] of fresh) this.#asidNodes.set(asid, node);
+      this.#logger.info({ agents: fresh.size, nextAsid: next }, 'registered new agents');
     }
     this.#next = next;
     return asids;

@@ -16,3 +16,5 @@ export type { AuthorizedAgent, CredentialIssuerOptions, CredentialIssuerStats } 
 export { CredentialIssuer } from './credential-issuer.ts';
 export type { OperatorSetup, UserCreds } from './nats-jwt.ts';
 export { AgentCredentialSigner, createOperatorSetup, isUserPublicKey, renderOperatorNatsConfig } from './nats-jwt.ts';
+export type { ProcessPodView, ProcessRegistryOptions, ProcessRegistryStats } from './process-registry.ts';
+export { ProcessRegistry } from './process-registry.ts';

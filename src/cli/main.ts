@@ -10,6 +10,7 @@ import { runDemo } from './demo-command.ts';
 import { registerConsoleCommand } from './console-command.ts';
 import { registerAgentsCommand } from './agents-command.ts';
 import { runNatsAuthInit } from './nats-auth-command.ts';
+import { registerDebugCommand } from './debug-command.ts';
 
 /** The signals that ask a command to stop: Ctrl-C, what Kubernetes and supervisors send, a closed terminal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -56,6 +57,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     });
   registerConsoleCommand(program, ctx, (c) => { code = c; });
   registerAgentsCommand(program, ctx, (c) => { code = c; });
+  registerDebugCommand(program, ctx, (c) => { code = c; });
   program
     .command('nats-auth')
     .description('NATS authentication for kubemeta')

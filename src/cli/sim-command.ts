@@ -30,6 +30,7 @@ export async function startSim(config: SimConfig, logger: Logger): Promise<Runni
     daemonSets: config.daemonsets,
     statefulSets: config.statefulsets,
     cronJobs: config.cronjobs,
+    podCidrs: config.podCidrs,
     historyPerKind: config.historyPerKind,
     logger: logger.child({ module: 'sim' }),
   });

@@ -133,6 +133,17 @@ export const serveConfigSchema = z
     replayRequesterBurst: int(1, 100_000).default(20),
     replayMaxPerRequester: int(1, 10_000).default(8),
 
+    /**
+     * Process lifecycle from agents (wire-protocol §12): process events per second per node's
+     * agent and their burst (at least one full report, 128), live processes per node (starts
+     * beyond are refused), stopped ones kept per node, and how long after their stop.
+     */
+    processReportRate: num().min(0.1, 'must be at least 0.1').max(1_000_000, 'must be at most 1000000').default(200),
+    processReportBurst: int(128, 10_000_000).default(1_000),
+    processMaxLivePerNode: int(1, 1_000_000).default(4_096),
+    processMaxStoppedPerNode: int(0, 1_000_000).default(4_096),
+    processRetentionMs: ms(1_000, 30 * 86_400_000).default(86_400_000),
+
     historyKeepUpdates: int(1_000, 1_000_000_000).default(1_000_000),
     historyKeepAgeMs: ms(60_000, 365 * 86_400_000).default(6 * 3_600_000),
     tombstoneRetentionMs: ms(0, 30 * 86_400_000).default(15 * 60_000),

@@ -28,6 +28,8 @@ export const simConfigSchema = z.object({
   daemonsets: booleanOption.default(true),
   statefulsets: count(1_000).default(1),
   cronjobs: count(1_000).default(1),
+  /** Nodes show spec.podCIDRs (false: left empty, as some CNIs do; the sim's IPAM still gives each node a /24). */
+  podCidrs: booleanOption.default(true),
   /** Churn actions per second after startup; 0 = a still cluster. */
   churnRate: z.coerce.number().min(0).max(1_000_000).default(0),
   bookmarkIntervalMs: z.coerce.number().int().min(50).max(3_600_000).default(5_000),

@@ -7,6 +7,7 @@ import { KIND_ALIASES, kindsOfAlias, parseKindList, type EntityKind } from './en
 import { ConsoleError, ConsoleErrorCode, isConsoleError } from './errors.ts';
 import { installBearerAuth, installCors, installSecurityHeaders } from './http-guards.ts';
 import { registerEntityRoute } from './entity-route.ts';
+import { registerClusterRoute } from './cluster-route.ts';
 import { EventsHub } from './events-route.ts';
 import { registerWebRoutes } from './web-route.ts';
 import { registerQueryRoute, type ConsoleQueryBroker } from './query-route.ts';
@@ -110,6 +111,7 @@ export const MAX_PARAM_LENGTH = 600;
  * - `GET /api/autocomplete?q=&kind=&cluster=&limit=` ranked suggestions (AutocompleteIndex.search)
  * - `GET /api/entities/<kind>?cluster=&namespace=&limit=&after=&includeDeleted=` a page of one kind
  * - `GET /api/entity/<kind>/<uid>?cluster=` one object and its relations (entity-route.ts)
+ * - `GET /api/cluster?cluster=` counts by kind, nodes, namespaces, network ranges (cluster-route.ts)
  * - `GET /api/status` per cluster: connected, head, inSync, lag, entities indexed, index memory
  * - `GET /api/events` the status every second as Server-Sent Events (events-route.ts)
  * - `POST /api/query` a telemetry query, when `queryBroker` is given (query-route.ts)
@@ -224,6 +226,7 @@ function mountConsole(app: FastifyInstance, options: ConsoleAppOptions): Mounted
   app.get('/api/status', async () => status());
 
   registerEntityRoute(app, { clusters: new Map(followers.map((f) => [f.name, f.client])) });
+  registerClusterRoute(app, { clusters: new Map(followers.map((f) => [f.name, f.client])) });
   if (options.queryBroker) {
     registerQueryRoute(app, { broker: options.queryBroker, clusters: [...byName.keys()], ...(options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {}) });
   }

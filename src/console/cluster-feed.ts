@@ -38,6 +38,8 @@ export class ClusterFeed {
   }
 
   push(change: Change): void {
+    // The cluster's NetworkRanges is no entity to search (the cluster page reads it from state).
+    if ('kind' in change && change.kind === 'NetworkRanges') return;
     switch (change.type) {
       case 'added':
       case 'updated':

@@ -1,4 +1,4 @@
-import type { StreamId, Version } from '../schema/index.ts';
+import type { ProcessInfo, StreamId, Version } from '../schema/index.ts';
 import type { Change, ClientState, StateView, Status } from '../sdk/index.ts';
 import type { AutocompleteIndex } from './autocomplete-index.ts';
 import { ClusterFeed } from './cluster-feed.ts';
@@ -18,6 +18,8 @@ export interface FollowedClient {
   status(): AsyncIterableIterator<Status>;
   /** Counters of the client (ClusterClient.stats()); `applied` feeds the console's update-rate chart. */
   stats?(): { readonly applied: number };
+  /** The processes of a pod from the service (ClusterClient.processesOfPod): the pod page lists them. */
+  processesOfPod?(podUid: string, options: { includeStopped?: boolean; timeoutMs?: number }): Promise<readonly ProcessInfo[]>;
 }
 
 /** One followed cluster as /api/status shows it. */

@@ -19,7 +19,10 @@ export function kindRank(kind: EntityKind): number {
   return RANK.get(kind) as number;
 }
 
-/** kubemeta's Kind (wire kind) → entity kind. */
+/**
+ * kubemeta's Kind (wire kind) → entity kind. NetworkRanges is no entity (nothing to search or
+ * list; the SDK keeps it outside its object lists and change feed): it never gets here.
+ */
 export const ENTITY_KIND_OF: Readonly<Record<Kind, EntityKind>> = Object.freeze({
   Namespace: 'namespace',
   Node: 'node',
@@ -32,6 +35,7 @@ export const ENTITY_KIND_OF: Readonly<Record<Kind, EntityKind>> = Object.freeze(
   ReplicaSet: 'replicaset',
   Pod: 'pod',
   Container: 'container',
+  NetworkRanges: undefined as never,
 });
 
 /** Kinds that live in a namespace; the others are cluster-wide. */

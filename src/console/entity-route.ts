@@ -1,14 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { formatTimeNs, formatUpid, type ProcessInfo } from '../schema/index.ts';
 import type { StateView } from '../sdk/index.ts';
 import { parseParams } from './api-schemas.ts';
 import { KIND_ALIASES, kindsOfAlias, type EntityKind } from './entity-kinds.ts';
-import { describeEntity, type EntityDetail } from './entity-view.ts';
+import { describeEntity, type EntityDetail, type ProcessList } from './entity-view.ts';
 import { ConsoleError, ConsoleErrorCode } from './errors.ts';
+
+/** What the route reads of a followed cluster: its state, and (optionally) the service's processes. */
+export interface EntityClient {
+  readonly state: StateView;
+  processesOfPod?(podUid: string, options: { includeStopped?: boolean; timeoutMs?: number }): Promise<readonly ProcessInfo[]>;
+}
 
 export interface EntityRouteOptions {
   /** The followed clusters' states, by cluster name. */
-  readonly clusters: ReadonlyMap<string, { readonly state: StateView }>;
+  readonly clusters: ReadonlyMap<string, EntityClient>;
+  /** How long a pod page waits for the service's list of its processes (default 2 s). */
+  readonly processTimeoutMs?: number;
 }
 
 const entityParams = z
@@ -47,8 +56,33 @@ export function registerEntityRoute(app: FastifyInstance, options: EntityRouteOp
         `cluster "${cluster}" holds no ${kind} "${uid}" (never seen, or deleted longer ago than the retention window); look it up with /api/autocomplete`,
       );
     }
-    return detail;
+    return detail.kind === 'pod' ? { ...detail, processes: await podProcesses(followed, uid, options.processTimeoutMs ?? 2_000) } : detail;
   });
+}
+
+/**
+ * A pod's processes from the service (the cluster client asks it; they are not in the state).
+ * The page still answers when the service does not: the list says why it is missing.
+ */
+async function podProcesses(client: EntityClient, podUid: string, timeoutMs: number): Promise<ProcessList> {
+  if (!client.processesOfPod) return { available: false, items: [], error: 'this console cannot ask the service for processes' };
+  try {
+    const processes = await client.processesOfPod(podUid, { includeStopped: true, timeoutMs });
+    return {
+      available: true,
+      items: processes.map((p) => ({
+        upid: formatUpid(p.upid),
+        pid: p.upid.pid,
+        commandLine: p.commandLine,
+        containerId: p.containerId,
+        node: p.nodeName,
+        started: p.startTimeNs === 0n ? '' : formatTimeNs(p.startTimeNs),
+        stopped: p.stopTimeNs === 0n ? '' : formatTimeNs(p.stopTimeNs),
+      })),
+    };
+  } catch (err) {
+    return { available: false, items: [], error: (err as Error).message };
+  }
 }
 
 function entityKind(text: string): EntityKind {

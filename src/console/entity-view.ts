@@ -74,6 +74,30 @@ export interface EntityRelations {
   readonly nodes?: RefList;
 }
 
+/** A process of a pod as its node's agent reported it (wire-protocol §12). */
+export interface ProcessView {
+  /** `asid:pid:ticks`. */
+  readonly upid: string;
+  readonly pid: number;
+  readonly commandLine: string;
+  readonly containerId: string;
+  readonly node: string;
+  /** RFC 3339; '' when unknown. */
+  readonly started: string;
+  /** RFC 3339; '' while it runs. */
+  readonly stopped: string;
+}
+
+/**
+ * A pod's processes, asked of the service when the page is built: `available` false (with
+ * `error`) when the console has no way to ask (a client without processesOfPod) or no answer came.
+ */
+export interface ProcessList {
+  readonly available: boolean;
+  readonly items: readonly ProcessView[];
+  readonly error?: string;
+}
+
 /** The answer of `GET /api/entity/<kind>/<uid>`. */
 export interface EntityDetail {
   readonly cluster: string;
@@ -86,6 +110,8 @@ export interface EntityDetail {
   readonly fields: EntityField[];
   readonly labels: Readonly<Record<string, string>>;
   readonly relations: EntityRelations;
+  /** Pods only: their processes, live and recently stopped. */
+  readonly processes?: ProcessList;
 }
 
 /** Related objects listed per relation; `total` says how many there are. */

@@ -122,6 +122,19 @@ describe('GET /api/events and the web page', () => {
       assert.match(res.headers.get('content-type') ?? '', type, path);
       await res.body?.cancel();
     }
+    // Every module the page imports is served (a file added to web/ but not to WEB_FILES is a 404 in the browser).
+    const pending = ['app.js'];
+    const seen = new Set<string>();
+    while (pending.length > 0) {
+      const file = pending.pop() as string;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const res = await fetch(`${base}/assets/${file}`);
+      assert.equal(res.status, 200, `/assets/${file}`);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/javascript/, file);
+      for (const m of (await res.text()).matchAll(/^import .* from '\.\/([\w-]+\.js)';$/gm)) pending.push(m[1] as string);
+    }
+    assert.deepEqual([...seen].sort(), ['app.js', 'cluster-page.js', 'dom.js', 'result-chart.js']);
   });
 
   test('closing the app ends the open streams instead of waiting for them', async () => {

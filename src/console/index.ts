@@ -39,6 +39,8 @@ export type {
 export { buildConsoleApp, registerConsole, startConsoleServer } from './api.ts';
 export type { ConsoleQueryBroker } from './query-route.ts';
 export type { EntityDetail, EntityRef, RefList, OwnerView, ContainerView, EntityField, EntityRelations } from './entity-view.ts';
+export type { ClusterOverview, CountedKind, NamespaceSummary, NodeReadiness, NodeSummary, SummaryList } from './cluster-view.ts';
+export type { NetworkRangeGroup, NetworkRangesView } from './network-ranges-view.ts';
 export type { RateSample } from './events-route.ts';
 export type { ConsoleConfig, ConsoleOptions } from './console-config.ts';
 export { consoleConfigSchema } from './console-config.ts';

@@ -43,6 +43,31 @@ describe('POST /api/query', () => {
     assert.equal(none.status().features.query, false);
   });
 
+  test('a group without a value is named "(no <dimension>)", never an empty row; values stay as they are', async () => {
+    // As the broker answers `p99 latency by service, deployment`: pods in no service (and of no
+    // Deployment) are keyed null, and a group with no latency data has a null value.
+    next = () => result({
+      query: 'p99 latency by service, deployment last 5m',
+      columns: ['service', 'deployment', 'p99_latency_ms'],
+      rows: [[null, 'shop/batch', 412.5], ['shop/checkout', null, 231.4], [null, null, 12], ['shop/cart', 'shop/cart', null]],
+    });
+    const r = await post(one, { q: 'p99 latency by service, deployment' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body['rows'], [
+      ['(no service)', 'shop/batch', 412.5],
+      ['shop/checkout', '(no deployment)', 231.4],
+      ['(no service)', '(no deployment)', 12],
+      ['shop/cart', 'shop/cart', null],
+    ]);
+    assert.deepEqual(r.body['columns'], ['service', 'deployment', 'p99_latency_ms']);
+    // The 504 body's result is named the same way.
+    next = () => result({ agentsAnswered: 0, partial: true, columns: ['service', 'count_requests'], rows: [[null, 1]], failures: [{ node: 'n1', reason: 'timeout', message: 'no answer' }] });
+    const timeout = await post(one, { q: 'count requests by service' });
+    assert.equal(timeout.status, 504);
+    assert.deepEqual((timeout.body['result'] as QueryResult).rows, [['(no service)', 1]]);
+    next = () => result({});
+  });
+
   test('a query that does not parse is 400 CONSOLE_QUERY_INVALID with the position', async () => {
     const r = await post(one, { q: 'p99 latncy by service' });
     assert.equal(r.status, 400);

@@ -22,7 +22,8 @@ export interface QueryRouteOptions {
  * `POST /api/query` with `{"q": "p99 latency by service in namespace shop", "cluster"?: "prod"}`:
  *
  * - 200: the QueryResult (`cluster, query, columns, rows, agentsAsked, agentsTotal,
- *   agentsAnswered, partial, failures, truncated, rowsScanned, rowsMatched, tookMs`);
+ *   agentsAnswered, partial, failures, truncated, rowsScanned, rowsMatched, tookMs`), groups
+ *   without a value named `(no <dimension>)` (nameEmptyGroups);
  * - 400 `CONSOLE_QUERY_INVALID` with `position` and `expected` for a query that does not parse;
  *   `CONSOLE_BAD_REQUEST` for a body that is not `{q, cluster?}`; `CONSOLE_UNKNOWN_CLUSTER`;
  * - 504 `CONSOLE_QUERY_TIMEOUT` when agents were asked and none answered in time (the body's
@@ -55,11 +56,30 @@ export function registerQueryRoute(app: FastifyInstance, options: QueryRouteOpti
       const why = [...new Set(result.failures.map((f) => f.reason))].join(', ');
       return reply.code(504).send({
         error: { code: ConsoleErrorCode.QUERY_TIMEOUT, message: `none of the ${result.agentsAsked} agents asked answered (${why}); are the node agents running (kubemeta agents)?` },
-        result,
+        result: nameEmptyGroups(result),
       });
     }
-    return result;
+    return nameEmptyGroups(result);
   });
+}
+
+/**
+ * The broker keys a group without a value as null: the pods that belong to no service, grouped
+ * `by service`, or to no Deployment. Shown as it is, that is a nameless row — and often the one
+ * that matters (in the demo, the highest p99 of a namespace). The console names it
+ * `(no <dimension>)`, e.g. `(no service)`: Kubernetes names never hold parentheses or spaces
+ * (and pod, service and deployment values are `namespace/name`), so it cannot be mistaken for
+ * an object, and the page recognizes it by comparing with the column's name. Values stay as
+ * they are (a null value is a statistic with no data, not a missing group).
+ */
+function nameEmptyGroups(result: QueryResult): QueryResult {
+  const dimensions = result.columns.length - 1;
+  const unnamed = (row: ReadonlyArray<string | number | null>): boolean => row.some((v, i) => i < dimensions && v === null);
+  if (!result.rows.some(unnamed)) return result;
+  return {
+    ...result,
+    rows: result.rows.map((row) => (unnamed(row) ? row.map((v, i) => (i < dimensions && v === null ? `(no ${result.columns[i] ?? 'value'})` : v)) : row)),
+  };
 }
 
 function readBody(body: unknown, clusters: readonly string[]): { q: string; cluster: string } {

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * The web console: three static files from `web/` (plain HTML, CSS and a browser ES module: no
- * build step, nothing from a CDN), read once when the routes are registered and served from
- * memory. Hand-written rather than @fastify/static: four fixed files need no directory
- * serving, ranges or ETags, and one dependency fewer.
+ * The web console: static files from `web/` (plain HTML, CSS and browser ES modules: no build
+ * step, nothing from a CDN), read once when the routes are registered and served from memory.
+ * Hand-written rather than @fastify/static: a few fixed files need no directory serving,
+ * ranges or ETags, and one dependency fewer.
  *
  * The page is public (it holds no data); its API calls carry the bearer token the user enters.
  * The Content-Security-Policy allows only the page's own files and API: no inline script or
@@ -14,6 +14,9 @@ import type { FastifyInstance } from 'fastify';
 export const WEB_FILES: Readonly<Record<string, { readonly file: string; readonly type: string }>> = Object.freeze({
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/dom.js': { file: 'dom.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/cluster-page.js': { file: 'cluster-page.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/result-chart.js': { file: 'result-chart.js', type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/assets/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 });

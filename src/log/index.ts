@@ -48,3 +48,7 @@ export type { LmdbStoreOptions } from './stores/lmdb-store.ts';
 export { openLmdbStore } from './stores/lmdb-store.ts';
 export type { EtcdStoreOptions } from './stores/etcd-store.ts';
 export { openEtcdStore } from './stores/etcd-store.ts';
+export type { ReadOnlyStore } from './stores/lmdb-readonly.ts';
+export { openLmdbReadOnly } from './stores/lmdb-readonly.ts';
+export type { StoreKeyKind, DumpedEntry, ScopeObject, ScopeDump } from './store-dump.ts';
+export { storeKeyKind, describeStoreEntry, readScopeDump, identify as identifyPayload } from './store-dump.ts';

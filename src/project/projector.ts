@@ -10,11 +10,12 @@ import { CLUSTER, emptyProjection, makeScopeExit, makeUpdate, nodeScopeName, obj
 import { ScopeRouter, type Delta } from './scope-router.ts';
 import { ServiceViews } from './service-views.ts';
 import { NodeScopeBudget } from './node-scope-budget.ts';
+import { NetworkRangesTracker } from './network-ranges.ts';
 
 /** Kubernetes kinds the projector accepts from the source. */
 export const SOURCE_KINDS = [
   'Namespace', 'Node', 'Pod', 'Service', 'EndpointSlice', 'Endpoints',
-  'ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
+  'ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ServiceCIDR',
 ] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 type OwnerKind = 'ReplicaSet' | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
@@ -51,6 +52,8 @@ export interface ProjectorOptions {
   logger?: Logger;
   /** Most node scopes (subjects) published on at once (default 20,000; see NodeScopeBudget). */
   maxNodeScopes?: number;
+  /** How long a narrowing of the network ranges must hold before it is published (default 10 min). */
+  networkRangesShrinkAfterMs?: number;
 }
 
 /**
@@ -72,6 +75,7 @@ export class Projector {
   readonly #shared = new Map<string, SharedEntry>();
   readonly #namespaceUidByName = new Map<string, string>();
   readonly #listing = new Map<string, Set<string>>();
+  readonly #ranges: NetworkRangesTracker;
   #suppressed = 0;
   #badObjects = 0;
   #updates = 0;
@@ -82,6 +86,7 @@ export class Projector {
     this.#budget = new NodeScopeBudget(options.maxNodeScopes ?? DEFAULT_MAX_NODE_SCOPES);
     this.#pods = new PodTracker(this.#clock, this.#budget);
     this.#services = new ServiceViews(this.#router);
+    this.#ranges = new NetworkRangesTracker({ clock: this.#clock, ...(options.networkRangesShrinkAfterMs !== undefined ? { shrinkAfterMs: options.networkRangesShrinkAfterMs } : {}) });
   }
 
   stats(): ProjectorStats {
@@ -119,6 +124,10 @@ export class Projector {
     try {
       this.#dispatch(kind, type, object, out);
       if (this.#budget.refused > refused) this.#logRefusal(kind, object);
+      // Network ranges (network-ranges.ts): learn from the event, publish a change, and give
+      // node scopes that first appear in this event's updates the current ranges.
+      this.#ranges.observe(kind, type === 'DELETED', object, out);
+      this.#ranges.flush(out, before, () => this.#budget.nodes(), (node) => this.#budget.has(node));
     } catch (err) {
       if (!(err instanceof BadObjectError)) throw err;
       this.#badObjects++;
@@ -162,6 +171,7 @@ export class Projector {
   restore(update: ResourceUpdate, payload: Uint8Array): void {
     const o = update.object;
     const hash = payloadHash(payload);
+    this.#ranges.restore(update, payload);
     switch (o.case) {
       case 'pod':
         this.#pods.restorePod(o.value, payload, hash);
@@ -192,11 +202,13 @@ export class Projector {
   /** Restores aux state (which pods each EndpointSlice lists). */
   restoreAux(key: string, value: Uint8Array): void {
     this.#services.restoreSlice(key, value);
+    this.#ranges.restoreAux(key, value);
   }
 
   finishRestore(): void {
     this.#pods.finishRestore();
     this.#services.finishRestore();
+    this.#ranges.finishRestore(this.#budget.nodes());
   }
 
   #dispatch(kind: SourceKind, type: EventType, object: unknown, out: Projection): void {
@@ -219,6 +231,8 @@ export class Projector {
       case 'Endpoints':
         this.#services.slice(endpointsMembers(object), uid(), type === 'DELETED', out);
         return;
+      case 'ServiceCIDR':
+        return; // only the network ranges use it (apply → #ranges.observe)
       default:
         return this.#workload(kind, object, deletedAt, out);
     }
@@ -388,6 +402,9 @@ export class Projector {
       case 'EndpointSlice':
       case 'Endpoints':
         yield* this.#services.known(kind);
+        return;
+      case 'ServiceCIDR':
+        yield* this.#ranges.knownServiceCidrs();
         return;
       default:
         for (const [key, e] of this.#shared) {

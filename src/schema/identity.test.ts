@@ -33,7 +33,7 @@ test('every update names its kind and uid; workload and scope-exit kinds come fr
   const identities = everyUpdateKind.map(([, u]) => updateIdentity(u));
   assert.deepEqual(identities.map((i) => [i.kind, i.scopeExit]), [
     ['Pod', false], ['Container', false], ['Service', false], ['Service', false], ['Namespace', false],
-    ['Node', false], ['Deployment', false], ['ReplicaSet', false], ['Service', true],
+    ['Node', false], ['Deployment', false], ['ReplicaSet', false], ['Service', true], ['NetworkRanges', false],
   ]);
   assert.equal(identities[1]!.uid, 'b'.repeat(64), 'a container is keyed by its bare id');
   assert.throws(() => updateIdentity(createResourceUpdate({ object: { case: 'scopeExit', value: { kind: 99 as ObjectKind, uid: 'x' } } })), /unknown object kind 99/);

@@ -11,6 +11,7 @@ export type {
   NodeUpdate,
   WorkloadUpdate,
   ScopeExit,
+  NetworkRanges,
   Condition,
   OwnerReference,
   PodContainer,
@@ -35,6 +36,8 @@ export {
   ServiceType,
   Protocol,
   NodeAddressType,
+  NetworkRangesSchema,
+  RangeSource,
 } from './gen/kubemeta/v1/resources_pb.js';
 export { RequestErrorCode } from './gen/kubemeta/v1/errors_pb.js';
 // Builds any payload message from plain objects: create(PodUpdateSchema, {...}). Re-exported so
@@ -74,11 +77,44 @@ export {
   isTransientRefusal,
 } from './credentials.ts';
 
+export type { AgentDebugEntry, AgentDebugRequest, AgentDebugSummary, AgentDebugResponse } from './agent-debug.ts';
+export {
+  AGENT_DEBUG_DEFAULT_PAGE,
+  AGENT_DEBUG_MAX_PAGE,
+  agentDebugSubject,
+  allAgentDebugSubjects,
+  contentHash,
+  sortDebugEntries,
+  stateDigest,
+  encodeAgentDebugRequest,
+  decodeAgentDebugRequest,
+  encodeAgentDebugResponse,
+  decodeAgentDebugResponse,
+} from './agent-debug.ts';
+
 export type { KubemetaPermissions, SubjectPermissions } from './permissions.ts';
 export { CONSUMER_RESPONSES, kubemetaPermissions } from './permissions.ts';
 
 export type { Kind, WorkloadKind, UpdateIdentity } from './kinds.ts';
-export { kinds, KIND_NAMES, isKind, isWorkloadKind, kindFromWire, kindToWire, updateIdentity } from './kinds.ts';
+export { kinds, KIND_NAMES, NETWORK_RANGES_UID, isKind, isWorkloadKind, kindFromWire, kindToWire, updateIdentity } from './kinds.ts';
+
+export type { IpFamily, IpAddress, IpPrefix } from './ip-prefix.ts';
+export {
+  PrefixTable,
+  parseIp,
+  parsePrefix,
+  prefixOf,
+  formatIp,
+  formatPrefix,
+  familyBits,
+  prefixContains,
+  prefixContainsIp,
+  prefixesOverlap,
+  coveringPrefix,
+  widenPrefix,
+  comparePrefixes,
+  mergePrefixes,
+} from './ip-prefix.ts';
 
 export type { TimeNs } from './time.ts';
 export { timeNsFromRfc3339, timeNsFromMs, timeNsToMs, formatTimeNs } from './time.ts';
@@ -122,3 +158,22 @@ export {
   formatUpid,
   parseUpid,
 } from './agents.ts';
+
+export type { ProcessInfo, ProcessReport, ProcessRejection, ProcessRefusal, ProcessReportResult, ProcessQuery, ProcessQueryResult } from './processes.ts';
+export {
+  ProcessErrorCode,
+  processErrorName,
+  MAX_COMMAND_LINE_BYTES,
+  MAX_PROCESSES_PER_REPORT,
+  checkProcessInfo,
+  encodeProcessInfo,
+  decodeProcessInfo,
+  encodeProcessReport,
+  decodeProcessReport,
+  encodeProcessReportResponse,
+  decodeProcessReportResponse,
+  encodeProcessQuery,
+  decodeProcessQuery,
+  encodeProcessQueryResponse,
+  decodeProcessQueryResponse,
+} from './processes.ts';

@@ -20,9 +20,14 @@ export const kinds = {
   DaemonSet: { wire: ObjectKind.DAEMON_SET, update: 'workload', namespaced: true, workload: true },
   Job: { wire: ObjectKind.JOB, update: 'workload', namespaced: true, workload: true },
   CronJob: { wire: ObjectKind.CRON_JOB, update: 'workload', namespaced: true, workload: true },
+  // One object per cluster (uid NETWORK_RANGES_UID), on the cluster scope and every node scope.
+  NetworkRanges: { wire: ObjectKind.NETWORK_RANGES, update: 'networkRanges', namespaced: false, workload: false },
 } as const;
 
 export type Kind = keyof typeof kinds;
+
+/** The uid of the one NetworkRanges object of a cluster. */
+export const NETWORK_RANGES_UID = 'cluster';
 /** The owner kinds carried by WorkloadUpdate. */
 export type WorkloadKind = { [K in Kind]: (typeof kinds)[K]['workload'] extends true ? K : never }[Kind];
 
@@ -78,6 +83,8 @@ export function updateIdentity(update: ResourceUpdate): UpdateIdentity {
       return identity(workloadKind(o.value.kind), o.value.uid, false);
     case 'scopeExit':
       return identity(knownKind(o.value.kind, 'scope exit'), o.value.uid, true);
+    case 'networkRanges':
+      return identity('NetworkRanges', o.value.uid, false);
     default:
       throw invalid('update carries no object (empty ResourceUpdate, or a kind from a newer schema)');
   }

@@ -1,5 +1,5 @@
 import type {
-  Condition, ContainerUpdate, NamespaceUpdate, NodeAddress, NodeUpdate, OwnerReference, PodContainer, PodUpdate,
+  Condition, ContainerUpdate, NamespaceUpdate, NetworkRanges, NodeAddress, NodeUpdate, OwnerReference, PodContainer, PodUpdate,
   ResourceUpdate, ScopeExit, ServicePort, ServiceUpdate, WorkloadUpdate,
 } from './gen/kubemeta/v1/resources_pb.js';
 
@@ -270,6 +270,15 @@ function scopeExit(m: ScopeExit): void {
   str(2, m.uid);
 }
 
+function networkRanges(m: NetworkRanges): void {
+  str(1, m.uid);
+  strs(2, m.podCidrs);
+  strs(3, m.serviceCidrs);
+  u32(4, m.podSource);
+  u32(5, m.serviceSource);
+  sfixed64(6, m.stopTimeNs);
+}
+
 /** The protobuf encoding of `update`, identical to toBinary(ResourceUpdateSchema, update). */
 export function writeResourceUpdate(update: ResourceUpdate): Uint8Array {
   pos = 0;
@@ -295,6 +304,9 @@ export function writeResourceUpdate(update: ResourceUpdate): Uint8Array {
       break;
     case 'scopeExit':
       message(7, o.value, scopeExit);
+      break;
+    case 'networkRanges':
+      message(8, o.value, networkRanges);
       break;
     default:
       break;

@@ -4,6 +4,7 @@
 // agent credential grants exactly what a node's user in the static file grants.
 import { nodeScope } from './scope.ts';
 import { clusterSubjects } from './subjects.ts';
+import { agentDebugSubject, allAgentDebugSubjects } from './agent-debug.ts';
 
 export interface SubjectPermissions {
   readonly publish: readonly string[];
@@ -37,17 +38,19 @@ export function kubemetaPermissions(cluster: string): KubemetaPermissions {
   return {
     // Publishes every scope subject and answers into requesters' inboxes; receives requests and
     // the acks sent to its own inboxes (`_INBOX.<nuid>.<answer>`).
-    service: { publish: [`${base}.>`, '_INBOX.>'], subscribe: [s.replay, s.agentsRegister, s.credentials, '_INBOX.>'] },
+    service: { publish: [`${base}.>`, '_INBOX.>'], subscribe: [s.replay, s.agentsRegister, s.credentials, s.allProcessReports, s.processesOfPod, s.processByUpid, '_INBOX.>'] },
     // Reads its node scope, its own telemetry query subject and its own inboxes only; sends
     // replay requests and registrations; acks and query answers go to the reply subjects of the
     // messages it received (allow_responses), so it can answer a broker but publish nowhere else.
+    // Process reports only on its own node's subject (the service takes the node from the
+    // subject), and UPID lookups to hydrate rows of other nodes' processes (wire-protocol §12).
     agent: (node) => ({
-      publish: [s.replay, s.agentsRegister],
-      subscribe: [s.scope(nodeScope(node)), s.agentQuery(node), `_INBOX.${s.scope(nodeScope(node))}.>`],
+      publish: [s.replay, s.agentsRegister, s.processReports(node), s.processByUpid],
+      subscribe: [s.scope(nodeScope(node)), s.agentQuery(node), agentDebugSubject(cluster, node), `_INBOX.${s.scope(nodeScope(node))}.>`],
     }),
-    // Query brokers and UIs: the cluster scope, and telemetry queries to any node's agent
-    // (answered into its `_INBOX.<cluster subject>.…` inboxes).
-    clusterClient: { publish: [s.replay, s.allAgentQueries], subscribe: [s.clusterScope, `_INBOX.${s.clusterScope}.>`] },
+    // Query brokers, UIs and `kubemeta debug agent`: the cluster scope, telemetry and debug queries to any node's agent and
+    // process queries (answered into its `_INBOX.<cluster subject>.…` inboxes).
+    clusterClient: { publish: [s.replay, s.allAgentQueries, allAgentDebugSubjects(cluster), s.processesOfPod, s.processByUpid], subscribe: [s.clusterScope, `_INBOX.${s.clusterScope}.>`] },
     bootstrap: { publish: [s.credentials], subscribe: [`_INBOX.${s.credentials}.>`] },
   };
 }

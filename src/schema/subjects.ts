@@ -98,6 +98,17 @@ export interface ClusterSubjects {
    * never publishes there, and `…node.*` scope wildcards do not match it.
    */
   agentQuery(node: string): string;
+  /**
+   * `kubemeta.<cluster>.processes.node.<node>`: the agent of `node` reports process starts and
+   * stops there (wire-protocol §12, request/reply). Not a scope subject.
+   */
+  processReports(node: string): string;
+  /** `kubemeta.<cluster>.processes.node.*`: every node's process reports (the service subscribes). */
+  readonly allProcessReports: string;
+  /** `kubemeta.<cluster>.processes.pod`: the processes of a pod (cluster clients). */
+  readonly processesOfPod: string;
+  /** `kubemeta.<cluster>.processes.upid`: one process by UPID (cluster clients and agents, for hydration). */
+  readonly processByUpid: string;
   /** The subject of one scope. */
   scope(scope: Scope): string;
 }
@@ -120,6 +131,10 @@ export function clusterSubjects(cluster: string): ClusterSubjects {
     credentials: `${base}.credentials`,
     allAgentQueries: `${base}.query.node.*`,
     agentQuery: (node: string) => `${base}.query.node.${escapeSubjectToken(nodeScope(node).node)}`,
+    processReports: (node: string) => `${base}.processes.node.${escapeSubjectToken(nodeScope(node).node)}`,
+    allProcessReports: `${base}.processes.node.*`,
+    processesOfPod: `${base}.processes.pod`,
+    processByUpid: `${base}.processes.upid`,
     scope: (scope: Scope) => (scope.kind === 'cluster' ? `${base}.cluster` : `${base}.node.${escapeSubjectToken(scope.node)}`),
   });
 }

@@ -152,6 +152,14 @@ export const serviceLeavesNode: ResourceUpdate = create(ResourceUpdateSchema, {
   object: { case: 'scopeExit', value: { kind: ObjectKind.SERVICE, uid: '0c1d2e3f-1111-4a8b-9c0d-1e2f3a4b5c6d' } },
 });
 
+/** The cluster's network ranges: node podCIDRs, and the service range from a ServiceCIDR object. */
+export const dualStackRanges: ResourceUpdate = create(ResourceUpdateSchema, {
+  object: {
+    case: 'networkRanges',
+    value: { uid: 'cluster', podCidrs: ['10.244.0.0/16', 'fd00:10:244::/48'], serviceCidrs: ['10.96.0.0/12', 'fd00:10:96::/112'], podSource: 1, serviceSource: 3 },
+  },
+});
+
 export const everyUpdateKind: ReadonlyArray<readonly [string, ResourceUpdate]> = [
   ['running pod with sidecar', runningPodWithSidecar],
   ['crash-looping sidecar container', crashLoopingSidecar],
@@ -162,6 +170,7 @@ export const everyUpdateKind: ReadonlyArray<readonly [string, ResourceUpdate]> =
   ['rolling deployment', rollingDeployment],
   ['replica set owned by a deployment', ownedReplicaSet],
   ['scope exit', serviceLeavesNode],
+  ['network ranges', dualStackRanges],
 ];
 
 export const STREAM = '0123456789abcdef0123456789abcdef';

@@ -2,6 +2,7 @@ import type {
   ContainerUpdate,
   Kind,
   NamespaceUpdate,
+  NetworkRanges,
   NodeUpdate,
   PodUpdate,
   ServiceUpdate,
@@ -12,7 +13,7 @@ import type {
 import { DropQueue } from './drop-queue.ts';
 
 /** Any object the local state holds (the decoded update payloads, wire-protocol §3). */
-export type KubeObject = PodUpdate | ContainerUpdate | ServiceUpdate | NamespaceUpdate | NodeUpdate | WorkloadUpdate;
+export type KubeObject = PodUpdate | ContainerUpdate | ServiceUpdate | NamespaceUpdate | NodeUpdate | WorkloadUpdate | NetworkRanges;
 
 /** Why an object stopped being live in a scope's state. */
 export type RemoveReason =

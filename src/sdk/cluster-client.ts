@@ -1,7 +1,8 @@
-import { CLUSTER_SCOPE } from '../schema/index.ts';
+import { CLUSTER_SCOPE, clusterSubjects, type ProcessInfo, type Upid } from '../schema/index.ts';
 import { ClientCore, type ClientStats } from './client-core.ts';
 import { compileClientOptions, type ClientOptions } from './client-options.ts';
 import { routeQuery, type QueryFilter } from './query-router.ts';
+import { lookupProcess, queryProcesses, type ProcessQueryOptions } from './process-queries.ts';
 import { ScopeClient } from './scope-client.ts';
 
 export type ClusterClientOptions = ClientOptions;
@@ -37,5 +38,22 @@ export class ClusterClient extends ScopeClient {
    */
   routeQuery(filter: QueryFilter): Set<string> {
     return routeQuery(this.core.state.indexes, filter);
+  }
+
+  /**
+   * The processes of a pod as its node's agent reported them (wire-protocol §12): command line,
+   * UPID, container, start and stop. Asked of the service (request/reply), not held in the
+   * local state: a cluster client would otherwise receive every process start and stop of the
+   * cluster. Live ones only unless `includeStopped` (then those stopped within the service's
+   * retention too), oldest start first. Throws ProcessQueryError when the service does not answer.
+   */
+  processesOfPod(podUid: string, options: ProcessQueryOptions = {}): Promise<ProcessInfo[]> {
+    const subject = clusterSubjects(this.core.config.cluster).processesOfPod;
+    return queryProcesses(this.core.connection, subject, { podUid, includeStopped: options.includeStopped === true }, options.timeoutMs);
+  }
+
+  /** One process by UPID (any node's), or undefined; see NodeAgentClient.lookupProcess. */
+  lookupProcess(upid: Upid, options: Pick<ProcessQueryOptions, 'timeoutMs'> = {}): Promise<ProcessInfo | undefined> {
+    return lookupProcess(this.core.connection, clusterSubjects(this.core.config.cluster).processByUpid, upid, options.timeoutMs);
   }
 }

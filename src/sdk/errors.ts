@@ -1,5 +1,5 @@
 import { KubemetaError } from '../core/index.ts';
-import type { CredentialRefusalCode, RequestErrorCode } from '../schema/index.ts';
+import type { CredentialRefusalCode, ProcessErrorCode, RequestErrorCode } from '../schema/index.ts';
 
 /**
  * Stable codes of the SDK's errors (listed in docs/sdk.md, "Errors"). Codes are the contract;
@@ -28,6 +28,10 @@ export const SdkErrorCode = {
   CREDENTIALS_REFUSED: 'SDK_CREDENTIALS_REFUSED',
   /** The agent's issued NATS credentials expired before new ones could be obtained. */
   CREDENTIALS_EXPIRED: 'SDK_CREDENTIALS_EXPIRED',
+  /** The service refused process reports, or some processes of one (see `processErrorCode`). */
+  PROCESS_REPORT_REFUSED: 'SDK_PROCESS_REPORT_REFUSED',
+  /** A process query (by pod or UPID) got no answer or was refused. */
+  PROCESS_QUERY_FAILED: 'SDK_PROCESS_QUERY_FAILED',
 } as const;
 export type SdkErrorCode = (typeof SdkErrorCode)[keyof typeof SdkErrorCode];
 
@@ -173,3 +177,32 @@ export class ClientClosedError extends SdkError {
   }
 }
 brand(ClientClosedError, 'ClientClosedError');
+
+/**
+ * The service refused process events of this agent (wire-protocol §12): `processErrorCode` is
+ * its ProcessErrorCode (WRONG_ASID, FOREIGN_CONTAINER, NODE_CAP, BAD_REQUEST …; RATE_LIMITED and
+ * UNAVAILABLE are retried by the client and reported only when events had to be dropped).
+ * `events` is how many events this concerns. Emitted as an `error` status; never thrown.
+ */
+export class ProcessReportRefusedError extends SdkError {
+  readonly processErrorCode: ProcessErrorCode;
+  readonly events: number;
+  constructor(message: string, processErrorCode: ProcessErrorCode, events: number) {
+    super(SdkErrorCode.PROCESS_REPORT_REFUSED, message);
+    this.processErrorCode = processErrorCode;
+    this.events = events;
+  }
+}
+brand(ProcessReportRefusedError, 'ProcessReportRefusedError');
+
+/** A process query failed: no answer in time, no service, or refused (`processErrorCode`). */
+export class ProcessQueryError extends SdkError {
+  readonly processErrorCode: ProcessErrorCode | undefined;
+  readonly retryAfterMs: number;
+  constructor(message: string, processErrorCode?: ProcessErrorCode, retryAfterMs = 0, options?: ErrorOptions) {
+    super(SdkErrorCode.PROCESS_QUERY_FAILED, message, options);
+    this.processErrorCode = processErrorCode;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+brand(ProcessQueryError, 'ProcessQueryError');

@@ -13,11 +13,13 @@ export type { ClientState, ClientStats } from './client-core.ts';
 export type { SdkConnection, SdkMsg, ConnectionSource } from './connection.ts';
 export { HEARTBEAT_STREAM_HEADER, HEARTBEAT_HEAD_HEADER } from './connection.ts';
 
-export type { StateView, ListOptions, OwnerLink, IpOwner, StateCounts } from './state-view.ts';
+export type { StateView, ListOptions, OwnerLink, IpOwner, IpClass, StateCounts } from './state-view.ts';
 export type { Change, KubeObject, RemoveReason } from './changes.ts';
 export type { Status, StatusType, BootstrapReason, GapReason } from './status.ts';
 export { STATUS_TYPES, statusChannelName } from './status.ts';
 export type { Hydration } from './hydration.ts';
+export type { ProcessEvent, ProcessReporterStats } from './process-reporter.ts';
+export type { ProcessQueryOptions } from './process-queries.ts';
 export type { QueryFilter } from './query-router.ts';
 export type { LabelSelector, LabelRequirement } from './label-selector.ts';
 export { parseLabelSelector } from './label-selector.ts';
@@ -47,6 +49,8 @@ export {
   ClientClosedError,
   CredentialsRefusedError,
   CredentialsExpiredError,
+  ProcessReportRefusedError,
+  ProcessQueryError,
 } from './errors.ts';
 export type { AgentCredentials, IssuedCredentialsOptions } from './issued-credentials.ts';
 export { IssuedCredentials, requestAgentCredentials } from './issued-credentials.ts';

@@ -1,10 +1,13 @@
 import { hostname as osHostname } from 'node:os';
-import { clusterSubjects, nodeScope, type NodeUpdate, type Upid } from '../schema/index.ts';
+import { clusterSubjects, nodeScope, type NodeUpdate, type ProcessInfo, type Upid } from '../schema/index.ts';
 import { ClientCore, type ClientStats } from './client-core.ts';
 import { compileClientOptions, integer, requiredString, type ClientOptions } from './client-options.ts';
 import { SdkInvalidArgumentError } from './errors.ts';
 import { Hydrator, ProcessTable, type Hydration } from './hydration.ts';
 import { registerAgent } from './registration.ts';
+import { ProcessReporter, type ProcessEvent, type ProcessReporterStats } from './process-reporter.ts';
+import { lookupProcess, type ProcessQueryOptions } from './process-queries.ts';
+import { DebugResponder } from './debug-responder.ts';
 import { ScopeClient } from './scope-client.ts';
 import { IssuedCredentials } from './issued-credentials.ts';
 import type { ClientConfig } from './client-options.ts';
@@ -34,9 +37,26 @@ export interface NodeAgentClientOptions extends ClientOptions {
   bootstrapCredsFile?: string;
   /** Timeout of one credential request (default 10 s). */
   credentialRequestTimeoutMs?: number;
+  /**
+   * Process reports (reportProcess, wire-protocol §12): events per second sent at most and the
+   * burst (defaults 100 and 500, below the service's default limit of 200 and 1,000), events
+   * held while the service cannot take them (default 10,000; beyond, the oldest are dropped),
+   * and how often they are sent (default 250 ms).
+   */
+  processReportRate?: number;
+  processReportBurst?: number;
+  maxPendingProcessReports?: number;
+  processReportIntervalMs?: number;
+  /**
+   * Answer `kubemeta debug agent <node>` (default false): position, counts and a digest of this
+   * agent's state on `kubemeta.<cluster>.debug.node.<node>`, which the node's NATS permissions
+   * let it read (docs/operating.md, "Debug dumps"). Read-only; it costs nothing until asked.
+   */
+  debugHandler?: boolean;
 }
 
-const AGENT_KEYS = ['node', 'agentInstanceId', 'hostname', 'maxProcesses', 'registerTimeoutMs', 'serviceAccountTokenFile', 'bootstrapCredsFile', 'credentialRequestTimeoutMs'];
+const AGENT_KEYS = ['node', 'agentInstanceId', 'hostname', 'maxProcesses', 'registerTimeoutMs', 'serviceAccountTokenFile', 'bootstrapCredsFile', 'credentialRequestTimeoutMs', 'debugHandler',
+  'processReportRate', 'processReportBurst', 'maxPendingProcessReports', 'processReportIntervalMs'];
 
 /**
  * The node agent's view of kubemeta: the `node/<name>` scope (design §5) — its node, its pods
@@ -55,13 +75,20 @@ export class NodeAgentClient extends ScopeClient {
   readonly asid: number;
   readonly #processes: ProcessTable;
   readonly #hydrator: Hydrator;
+  readonly #reporter: ProcessReporter;
 
-  private constructor(core: ClientCore, node: string, asid: number, processes: ProcessTable) {
+  private constructor(core: ClientCore, node: string, asid: number, processes: ProcessTable, reporting: ReportingSettings) {
     super(core);
     this.node = node;
     this.asid = asid;
     this.#processes = processes;
     this.#hydrator = new Hydrator(core.state, processes);
+    const c = core.config;
+    this.#reporter = new ProcessReporter({
+      ...reporting, connection: core.connection, subject: clusterSubjects(c.cluster).processReports(node), node, asid, state: core.state,
+      status: core.statusHub, clock: c.clock, random: c.random, holdMs: 30_000, timeoutMs: 5_000,
+    });
+    void core.closed.then(() => this.#reporter.close());
   }
 
   /**
@@ -78,6 +105,13 @@ export class NodeAgentClient extends ScopeClient {
     const maxProcesses = integer(options, 'maxProcesses', 65_536, 1);
     const registerTimeoutMs = integer(options, 'registerTimeoutMs', 5_000, 1);
     if (options.hostname !== undefined && typeof options.hostname !== 'string') throw new SdkInvalidArgumentError('hostname', 'must be a string');
+    if (options.debugHandler !== undefined && typeof options.debugHandler !== 'boolean') throw new SdkInvalidArgumentError('debugHandler', 'must be a boolean');
+    const reporting: ReportingSettings = {
+      ratePerSec: positiveNumber(options, 'processReportRate', 100),
+      burst: integer(options, 'processReportBurst', 500, 1),
+      maxPending: integer(options, 'maxPendingProcessReports', 10_000, 1),
+      intervalMs: integer(options, 'processReportIntervalMs', 250, 1),
+    };
     const credentials = issuedCredentials(options, config);
     const processes = new ProcessTable(maxProcesses);
     const purged = new Set<string>();
@@ -112,7 +146,8 @@ export class NodeAgentClient extends ScopeClient {
       // The registry speaks for the service's current stream: a persisted state from another
       // stream is dropped now instead of at the first message (design §7).
       core.subscription.noteStreamId(registration.streamId);
-      return new NodeAgentClient(core, node, registration.asid, processes);
+      if (options.debugHandler === true) new DebugResponder(core, { node, agentInstanceId, asid: registration.asid });
+      return new NodeAgentClient(core, node, registration.asid, processes, reporting);
     } catch (err) {
       await core.close();
       throw err;
@@ -140,6 +175,38 @@ export class NodeAgentClient extends ScopeClient {
   /** Forgets a process (optional: registrations are bounded and follow container retention). */
   unregisterProcess(pid: number, startTimeTicks: number): boolean {
     return this.#processes.unregister(pid, startTimeTicks);
+  }
+
+  /**
+   * Reports a process start (no `stopTimeNs`: needs `containerId`) or stop to the service
+   * (wire-protocol §12), so that UIs list the processes of a pod and other nodes can name this
+   * agent's UPIDs by command line. Queued and sent in batches, rate-limited, retried while the
+   * service cannot take them; refusals arrive as `error` statuses (ProcessReportRefusedError).
+   * A start also registers the process for hydration (registerProcess). Throws
+   * SdkInvalidArgumentError for an event that can never be valid.
+   */
+  reportProcess(event: ProcessEvent): void {
+    this.#reporter.report(event);
+    if ((event.stopTimeNs ?? 0n) === 0n && event.containerId) this.#processes.register(event.pid, event.startTimeTicks, event.containerId);
+  }
+
+  /** Sends the queued process events now (as far as the rate allows); resolves when answered. */
+  flushProcessReports(): Promise<void> {
+    return this.#reporter.flush();
+  }
+
+  processReportStats(): ProcessReporterStats {
+    return this.#reporter.stats();
+  }
+
+  /**
+   * The process of any node's UPID from the service (command line, container, pod, node):
+   * for rows whose UPID another agent produced, which `hydrate` cannot name. Undefined when the
+   * service holds no such process (never reported, or stopped longer ago than its retention).
+   * Throws ProcessQueryError when the service does not answer.
+   */
+  lookupProcess(upid: Upid, options: Pick<ProcessQueryOptions, 'timeoutMs'> = {}): Promise<ProcessInfo | undefined> {
+    return lookupProcess(this.core.connection, clusterSubjects(this.core.config.cluster).processByUpid, upid, options.timeoutMs);
   }
 
   /** The metadata of a UPID of this agent, or undefined (unknown process, or another agent's UPID). */
@@ -184,4 +251,12 @@ function issuedCredentials(options: NodeAgentClientOptions, config: ClientConfig
     clock: config.clock,
     random: config.random,
   });
+}
+
+type ReportingSettings = Pick<ConstructorParameters<typeof ProcessReporter>[0], 'ratePerSec' | 'burst' | 'maxPending' | 'intervalMs'>;
+
+function positiveNumber(options: NodeAgentClientOptions, key: 'processReportRate', fallback: number): number {
+  const v = options[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new SdkInvalidArgumentError(key, `must be a positive number, got ${String(v)}`);
+  return v;
 }

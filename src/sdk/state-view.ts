@@ -1,6 +1,13 @@
 import {
+  NETWORK_RANGES_UID,
+  PrefixTable,
+  formatIp,
+  parseIp,
+  parsePrefix,
   timeNsFromMs,
   type ContainerUpdate,
+  type IpPrefix,
+  type NetworkRanges,
   type Kind,
   type NamespaceUpdate,
   type NodeUpdate,
@@ -15,6 +22,7 @@ import {
 import type { KubeObject } from './changes.ts';
 import { Indexer } from './indexer.ts';
 import type { IpHistory } from './ip-history.ts';
+import { SdkInvalidArgumentError } from './errors.ts';
 
 /** Why a record is no longer live: deleted (stop time set), left the scope, absent from a snapshot. */
 export type GoneReason = 'deleted' | 'exited' | 'absent';
@@ -38,7 +46,7 @@ export type ContainerRecord = StateRecord<ContainerUpdate>;
 export type ServiceRecord = StateRecord<ServiceUpdate>;
 export type WorkloadRecord = StateRecord<WorkloadUpdate>;
 
-export type Family = 'pods' | 'containers' | 'services' | 'namespaces' | 'nodes' | 'workloads';
+export type Family = 'pods' | 'containers' | 'services' | 'namespaces' | 'nodes' | 'workloads' | 'ranges';
 
 export function familyOf(kind: Kind): Family {
   switch (kind) {
@@ -47,6 +55,7 @@ export function familyOf(kind: Kind): Family {
     case 'Service': return 'services';
     case 'Namespace': return 'namespaces';
     case 'Node': return 'nodes';
+    case 'NetworkRanges': return 'ranges';
     default: return 'workloads';
   }
 }
@@ -78,6 +87,9 @@ export function makeIndexers() {
       name: (r) => [`${r.kind}/${r.object.namespace}/${r.object.name}`],
       namespace: (r) => [r.object.namespace],
     }),
+    // The cluster's one NetworkRanges object (uid "cluster"), kept like any object so that
+    // snapshots, persistence and state digests treat it as they treat the rest.
+    ranges: new Indexer<StateRecord<NetworkRanges>, never>({}),
   };
 }
 export type StateIndexers = ReturnType<typeof makeIndexers>;
@@ -105,6 +117,13 @@ export type IpOwner =
   | { readonly kind: 'Pod'; readonly uid: string; readonly pod: PodUpdate | undefined; readonly fromNs: TimeNs; readonly untilNs: TimeNs | undefined }
   | { readonly kind: 'Service'; readonly uid: string; readonly service: ServiceUpdate | undefined; readonly fromNs: TimeNs; readonly untilNs: TimeNs | undefined }
   | { readonly kind: 'Node'; readonly uid: string; readonly node: NodeUpdate | undefined; readonly fromNs: TimeNs; readonly untilNs: TimeNs | undefined };
+
+/**
+ * What an IP is, answered from local state: the pod, service or node that held it (design §8),
+ * else by the cluster's NetworkRanges (an unknown pod of a pod range, a cluster IP of a service
+ * range), else outside the cluster.
+ */
+export type IpClass = 'pod' | 'service' | 'node' | 'external';
 
 export interface StateCounts {
   readonly pods: number;
@@ -156,6 +175,15 @@ export interface StateView {
   ownerChain(podUid: string): OwnerLink[];
   /** The pod, service or node that held `ip` at `atNs` (default: now), within retention. */
   resolveIp(ip: string, atNs?: TimeNs): IpOwner | undefined;
+  /** The cluster's pod and service ranges; undefined until the service has published them. */
+  networkRanges(): NetworkRanges | undefined;
+  /**
+   * Classifies `ip` (IPv4, IPv6, or IPv4-mapped IPv6 as a dual-stack socket reports it): the
+   * kind of the object that held it at `atNs` (default: now), else by the network ranges (the
+   * most specific range wins), else 'external'. The ranges are today's: they are not kept per
+   * time. Throws SdkInvalidArgumentError for a string that is no IP address.
+   */
+  classifyIp(ip: string, atNs?: TimeNs): IpClass;
   counts(): StateCounts;
 }
 
@@ -176,6 +204,7 @@ function one<T extends KubeObject>(r: StateRecord<T> | undefined, options: ListO
 export class StateQueries {
   protected readonly indexers: StateIndexers;
   protected readonly ips: IpHistory;
+  #ranges: { source: NetworkRanges | undefined; table: PrefixTable<'pod' | 'service'> } | undefined;
   /** Current time for `resolveIp` without a time; LocalState supplies its clock. */
   protected nowMs: () => number = Date.now;
 
@@ -266,6 +295,40 @@ export class StateQueries {
       refs = owner.object.ownerReferences;
     }
     return chain;
+  }
+
+  networkRanges(): NetworkRanges | undefined {
+    const r = this.indexers.ranges.get(NETWORK_RANGES_UID);
+    return r?.gone === undefined ? r?.object : undefined;
+  }
+
+  classifyIp(ip: string, atNs?: TimeNs): IpClass {
+    const parsed = parseIp(ip);
+    if (!parsed) throw new SdkInvalidArgumentError('ip', `"${ip}" is not an IPv4 or IPv6 address`);
+    const owner = this.resolveIp(formatIp(parsed), atNs);
+    if (owner) return owner.kind === 'Pod' ? 'pod' : owner.kind === 'Service' ? 'service' : 'node';
+    return this.#rangeTable().lookup(parsed)?.tag ?? 'external';
+  }
+
+  /** The ranges as a lookup table, rebuilt only when the NetworkRanges object changes. */
+  #rangeTable(): PrefixTable<'pod' | 'service'> {
+    const ranges = this.networkRanges();
+    const cached = this.#ranges;
+    if (cached !== undefined && cached.source === ranges) return cached.table;
+    const entries: Array<{ prefix: IpPrefix; tag: 'pod' | 'service' }> = [];
+    // Services first: of two equal prefixes (a misconfiguration) the stable sort keeps the
+    // service range ahead, and a cluster IP is the likelier answer.
+    for (const c of ranges?.serviceCidrs ?? []) {
+      const prefix = parsePrefix(c);
+      if (prefix) entries.push({ prefix, tag: 'service' });
+    }
+    for (const c of ranges?.podCidrs ?? []) {
+      const prefix = parsePrefix(c);
+      if (prefix) entries.push({ prefix, tag: 'pod' });
+    }
+    const table = new PrefixTable(entries);
+    this.#ranges = { source: ranges, table };
+    return table;
   }
 
   resolveIp(ip: string, atNs?: TimeNs): IpOwner | undefined {

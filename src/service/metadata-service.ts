@@ -16,12 +16,13 @@ import {
 } from '../log/index.ts';
 import { Projector } from '../project/index.ts';
 import { KubeApiClient, LeaseElector, Reflector, WATCHED_KINDS, type Leadership, type ReflectorStats, type WatchedKind } from '../source/index.ts';
-import { AgentRegistry, CredentialIssuer, ReplayServer, type AgentCredentialSigner, ScopeHeartbeat, ScopePublisher, type PublishFaults } from '../bus/index.ts';
+import { AgentRegistry, CredentialIssuer, ProcessRegistry, ReplayServer, type AgentCredentialSigner, ScopeHeartbeat, ScopePublisher, type PublishFaults } from '../bus/index.ts';
 import type { StreamId } from '../schema/index.ts';
 import { GroupCommitter } from './group-committer.ts';
 import { buildHttpServer, listenHttp } from './http-server.ts';
 import { Ingest } from './ingest.ts';
 import { ServiceMetrics } from './metrics.ts';
+import { storeAvailableBytes } from './store-space.ts';
 import { NatsConfigError, connectNats, redactNatsUrl } from './nats-connect.ts';
 import { SyncProgress } from './progress.ts';
 import { LiveScopes } from './live-scopes.ts';
@@ -80,7 +81,7 @@ function decodeVersion(bytes: Uint8Array): number {
 
 /** Kinds watched by default; Endpoints only when the server has no EndpointSlices. */
 const DEFAULT_KINDS: readonly WatchedKind[] = Object.values(WATCHED_KINDS).filter((k) => k.kind !== 'Endpoints');
-const CLUSTER_SCOPED = new Set(['Namespace', 'Node']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ServiceCIDR']);
 
 /**
  * The metadata service (design "Data flow"): one reflector per kind → projector → group
@@ -104,6 +105,7 @@ export class MetadataService {
   #publisher: ScopePublisher | undefined;
   #replay: ReplayServer | undefined;
   #registry: AgentRegistry | undefined;
+  #processes: ProcessRegistry | undefined;
   #issuerSigner: AgentCredentialSigner | undefined;
   #issuer: CredentialIssuer | undefined;
   #heartbeat: ScopeHeartbeat | undefined;
@@ -149,6 +151,9 @@ export class MetadataService {
       ready: () => this.#state === 'ready',
       committerBacklog: () => this.#committer?.backlog ?? 0,
       replay: () => this.#replay?.stats(),
+      storeAvailableBytes: () => storeAvailableBytes(config.store),
+      leader: () => ({ leading: config.leaderElect ? this.leader().leading : this.#updateLog !== undefined, term: this.#leadership?.term }),
+      processes: () => this.#processes?.stats(),
     });
   }
 
@@ -439,6 +444,7 @@ export class MetadataService {
     await this.#replay.start();
     this.#registry = new AgentRegistry({ ...common, log, requireScopedInboxes });
     await this.#registry.start();
+    await this.#startProcessRegistry(log, this.#registry);
     if (this.#issuerSigner) {
       this.#issuer = startCredentialIssuer({
         config: c,
@@ -453,6 +459,34 @@ export class MetadataService {
     }
     if (this.#committer?.committingState !== true) this.#startPublishing();
     this.#log.info({ servers: this.config.natsUrls.map(redactNatsUrl), issuer: this.#issuer !== undefined }, `connected to NATS; answering replay and agent registration${this.#issuer ? ' and issuing agent credentials' : ''}`);
+  }
+
+  /**
+   * Process reports from agents (wire-protocol §12), kept as log metadata: not versioned, not
+   * published. Taken only once ready: before, the projector may not know an agent's pods yet.
+   */
+  async #startProcessRegistry(log: UpdateLog, registry: AgentRegistry): Promise<void> {
+    const c = this.config;
+    const limits = (this.#store as UpdateStore).limits;
+    this.#processes = new ProcessRegistry({
+      connection: this.#nc as NatsConnection,
+      cluster: c.cluster,
+      log,
+      nodeOfAsid: (asid) => registry.nodeOfAsid(asid),
+      pod: (uid) => this.#projector.pod(uid),
+      available: () => this.#state === 'ready',
+      retentionMs: c.processRetentionMs,
+      reportRate: c.processReportRate,
+      reportBurst: c.processReportBurst,
+      maxLivePerNode: c.processMaxLivePerNode,
+      maxStoppedPerNode: c.processMaxStoppedPerNode,
+      // Within one store commit (etcd's --max-txn-ops and request size; a record is ≤ ~4.5 KB).
+      maxPerCommit: Math.max(1, Math.min(100, limits.maxOpsPerCommit - 8, Math.floor(limits.maxBytesPerCommit / 5_000))),
+      sweepIntervalMs: Math.min(60_000, Math.max(1_000, Math.floor(c.processRetentionMs / 10))),
+      clock: this.#clock,
+      logger: this.#log.child({ module: 'bus' }),
+    });
+    await this.#processes.start();
   }
 
   /**
@@ -550,6 +584,7 @@ export class MetadataService {
       publisher: this.#publisher?.stats(),
       replay: this.#replay?.stats(),
       agents: this.#registry?.stats(),
+      processes: this.#processes?.stats(),
       ...(this.#issuer ? { credentials: this.#issuer.stats() } : {}),
       heartbeat: this.#heartbeat?.stats(),
       reflectors: this.reflectorStats(),
@@ -595,6 +630,8 @@ export class MetadataService {
     this.#heartbeat?.close();
     await step('replay answers in flight', () => this.#replay?.drain(deadline));
     await step('agent registry', () => this.#registry?.close());
+    // Before the log closes: the process changes not stored yet are written now.
+    await step('process registry', () => this.#processes?.close());
     await step('credential issuer', () => this.#issuer?.close());
     this.#publisher?.close();
     await step('NATS drain', () => this.#nc?.drain());

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LogStats } from '../log/index.ts';
 import type { ProjectorStats } from '../project/index.ts';
 import type { ReflectorStats } from '../source/index.ts';
-import type { PublisherStats, ReplayServerStats } from '../bus/index.ts';
+import type { ProcessRegistryStats, PublisherStats, ReplayServerStats } from '../bus/index.ts';
 
 /** What the metrics read on every scrape (counters live in the components; no per-event cost here). */
 export interface MetricSources {
@@ -14,6 +14,12 @@ export interface MetricSources {
   ready(): boolean;
   committerBacklog(): number;
   replay(): ReplayServerStats | undefined;
+  /** Free bytes for the store (LMDB: its filesystem); undefined where unknown (etcd). */
+  storeAvailableBytes?(): Promise<number | undefined>;
+  /** Whether this replica is the writer, and the Lease term it leads in (undefined without --leader-elect). */
+  leader?(): { readonly leading: boolean; readonly term: number | undefined };
+  /** Process reports from agents (wire-protocol §12); undefined before NATS is connected. */
+  processes?(): ProcessRegistryStats | undefined;
 }
 
 /**
@@ -89,6 +95,36 @@ export class ServiceMetrics {
     new Gauge({ name: 'kubemeta_replay_answers_in_flight', help: 'Replay answers streaming now', registers: [r], collect() { this.set(sources.replay()?.inFlight ?? 0); } });
     new Gauge({ name: 'kubemeta_replay_snapshots_total', help: 'Replay answers that carried a snapshot', registers: [r], collect() { this.set(sources.replay()?.snapshotsSent ?? 0); } });
     new Gauge({ name: 'kubemeta_replay_tail_updates_total', help: 'Tail updates sent by replay', registers: [r], collect() { this.set(sources.replay()?.tailUpdates ?? 0); } });
+    new Gauge({
+      name: 'kubemeta_process_events_total', help: 'Process start/stop events reported by agents, by outcome: accepted, or the refusal code (RATE_LIMITED, NODE_CAP, WRONG_ASID …)', labelNames: ['outcome'], registers: [r],
+      collect() {
+        const p = sources.processes?.();
+        if (!p) return;
+        this.set({ outcome: 'accepted' }, p.accepted);
+        for (const [outcome, n] of Object.entries(p.refused)) this.set({ outcome }, n);
+      },
+    });
+    new Gauge({
+      name: 'kubemeta_processes', help: 'Processes kept, by state: live, or stopped within the retention', labelNames: ['state'], registers: [r],
+      collect() {
+        const p = sources.processes?.();
+        this.set({ state: 'live' }, p?.live ?? 0);
+        this.set({ state: 'stopped' }, p?.stopped ?? 0);
+      },
+    });
+    // Alerting on a full disk before commits fail (STORE_FULL) needs the free space next to the
+    // size; labelled by backend so that an etcd store exports no series instead of a false 0.
+    new Gauge({
+      name: 'kubemeta_store_available_bytes', help: "Bytes still free for the store (LMDB: on its directory's filesystem)", labelNames: ['backend'], registers: [r],
+      async collect() {
+        const free = await sources.storeAvailableBytes?.();
+        if (free !== undefined) this.set({ backend: 'lmdb' }, free);
+      },
+    });
+    // Leader changes: each replica exports whether it leads and its term (the Lease's
+    // leaseTransitions); max(kubemeta_leader_term) over the replicas rises by one per change.
+    new Gauge({ name: 'kubemeta_leader', help: '1 while this replica is the writer (holds the Lease with --leader-elect)', registers: [r], collect() { this.set(sources.leader?.().leading ? 1 : 0); } });
+    new Gauge({ name: 'kubemeta_leader_term', help: "Lease term (leaseTransitions) this replica leads in; 0 when it does not lead or runs without --leader-elect", registers: [r], collect() { this.set(sources.leader?.().term ?? 0); } });
     new Gauge({
       name: 'kubemeta_store_size_bytes', help: 'Size of the store on disk', registers: [r],
       async collect() { this.set((await sources.storeSizeBytes()) ?? 0); },

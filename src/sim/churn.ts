@@ -62,6 +62,8 @@ export interface ChurnWorld {
   readonly minNodes: number;
   readonly maxNodes: number;
   nextNodeSerial: number;
+  /** Nodes added by churn show their pod CIDR in spec (ScenarioOptions.podCidrs). */
+  readonly podCidrInSpec?: boolean;
 }
 
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
@@ -193,7 +195,7 @@ export class Churn {
   #nodeAdd(): ChurnAction | undefined {
     const w = this.#w;
     if (w.index.keys('Node').size >= w.maxNodes) return w.index.keys('Node').size > w.minNodes ? this.#nodeRemove() : undefined;
-    addNode({ model: w.model, index: w.index, rng: w.rng, nowMs: w.clock.now() }, w.nextNodeSerial++);
+    addNode({ model: w.model, index: w.index, rng: w.rng, nowMs: w.clock.now(), podCidrInSpec: w.podCidrInSpec ?? true }, w.nextNodeSerial++);
     return 'nodeAdd';
   }
 

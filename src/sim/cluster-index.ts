@@ -1,6 +1,7 @@
 import { IndexedSet } from './indexed-set.ts';
 import { cidrIndexOf, NodeCidrPool, PodIpPool } from './ipam.ts';
 import type { KubeObject, ModelEvent, StoredObject } from './objects.ts';
+import { POD_CIDR_ANNOTATION } from './node-factory.ts';
 
 /**
  * What the controllers and the scenario engine know about the cluster without scanning it:
@@ -225,8 +226,9 @@ function pruneEmpty(map: Map<string, Map<string, Set<string>>>, a: string, b: st
   if (inner?.size === 0) map.delete(a);
 }
 
+/** spec.podCIDR, else the IPAM's own record of the node's block (podCidrs: false scenarios). */
 function podCidrOf(node: KubeObject): string | undefined {
-  const cidr = (node['spec'] as Json | undefined)?.['podCIDR'];
+  const cidr = (node['spec'] as Json | undefined)?.['podCIDR'] ?? node.metadata.annotations?.[POD_CIDR_ANNOTATION];
   return typeof cidr === 'string' ? cidr : undefined;
 }
 

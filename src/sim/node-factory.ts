@@ -16,6 +16,11 @@ const INSTANCE_TYPES = [
 ];
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const MAX_PODS_PER_NODE = 110;
+/**
+ * Where the sim's IPAM keeps a node's pod CIDR when spec.podCIDRs is left empty (the
+ * `podCidrs: false` scenario), as a CNI keeps its own per-node blocks outside the Node's spec.
+ */
+export const POD_CIDR_ANNOTATION = 'sim.kubemeta.io/pod-cidr';
 
 export interface NodeInput {
   /** Sequence number of the node; names never repeat, even after a node is removed. */
@@ -23,6 +28,8 @@ export interface NodeInput {
   /** Index of the node's /24 pod CIDR (see ipam.ts); a removed node's block is reused. */
   readonly cidrIndex: number;
   readonly nowMs: number;
+  /** Show the pod CIDR in spec.podCIDR(s) (default) or only in POD_CIDR_ANNOTATION. */
+  readonly podCidrInSpec?: boolean;
 }
 
 export function nodeName(serial: number): string {
@@ -43,9 +50,12 @@ export function buildNode(input: NodeInput, rng: Rng): KubeObjectInput {
       annotations: {
         'node.alpha.kubernetes.io/ttl': '0',
         'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+        ...(input.podCidrInSpec === false ? { [POD_CIDR_ANNOTATION]: podCidr } : {}),
       },
     },
-    spec: { podCIDR: podCidr, podCIDRs: [podCidr], providerID: `aws:///${zone}/i-0${rng.hex(16)}` },
+    spec: input.podCidrInSpec === false
+      ? { providerID: `aws:///${zone}/i-0${rng.hex(16)}` }
+      : { podCIDR: podCidr, podCIDRs: [podCidr], providerID: `aws:///${zone}/i-0${rng.hex(16)}` },
     status: {
       addresses: [
         { type: 'InternalIP', address: nodeIpOf(input.cidrIndex) },

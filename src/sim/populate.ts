@@ -11,6 +11,8 @@ import { rfc3339 } from './time.ts';
 
 /** The API server's address: the `kubernetes` service's only endpoint. */
 const API_SERVER_IP = '172.18.0.2';
+/** Where ClusterIpPool allocates (populate-context.ts): kube's default service range. */
+const SERVICE_CIDR = '10.96.0.0/12';
 
 export interface PopulateResult {
   /** Initial replicas of each application Deployment (key ns/name): what churn scales back to. */
@@ -39,7 +41,8 @@ export function populateCluster(model: ClusterModel, index: ClusterIndex, rng: R
     hostIps: new Map(),
   };
   createNamespaces(ctx);
-  for (let serial = 0; serial < config.nodes; serial++) ctx.placer.nodes.push(addNode(ctx, serial).metadata.name);
+  const nodes = { ...ctx, podCidrInSpec: config.podCidrs };
+  for (let serial = 0; serial < config.nodes; serial++) ctx.placer.nodes.push(addNode(nodes, serial).metadata.name);
   createSystemServices(ctx);
   if (config.daemonSets) createDaemonSets(ctx);
   createCoreDns(ctx);
@@ -59,6 +62,8 @@ export interface NodeWriter {
   readonly index: ClusterIndex;
   readonly rng: Rng;
   readonly nowMs: number;
+  /** Show the pod CIDR in spec.podCIDR(s) (default true; ScenarioOptions.podCidrs). */
+  readonly podCidrInSpec?: boolean;
 }
 
 /** Creates a Ready node on the lowest free pod CIDR, and its Lease. */
@@ -67,7 +72,7 @@ export function addNode(ctx: NodeWriter, serial: number): KubeObject {
   if (cidrIndex === undefined) {
     throw new KubemetaError('SIM_NO_POD_CIDR', 'every pod CIDR of the simulated cluster is in use; remove nodes before adding more');
   }
-  const node = ctx.model.create(buildNode({ serial, cidrIndex, nowMs: ctx.nowMs }, ctx.rng)).object;
+  const node = ctx.model.create(buildNode({ serial, cidrIndex, nowMs: ctx.nowMs, podCidrInSpec: ctx.podCidrInSpec ?? true }, ctx.rng)).object;
   ctx.model.create(buildNodeLease(node, ctx.nowMs));
   return node;
 }
@@ -91,6 +96,16 @@ function createSystemServices(ctx: PopulateContext): void {
     kind: 'Endpoints',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
     subsets: [{ addresses: [{ ip: API_SERVER_IP }], ports: [endpointPort] }],
+  });
+  // The default ServiceCIDR a 1.33 API server creates from --service-cluster-ip-range.
+  model.create({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'ServiceCIDR',
+    // A uid of its own, not from the scenario's random stream: the ServiceCIDR came after the
+    // scenarios' seeds were chosen, and drawing one more uid would change every seeded cluster.
+    metadata: { name: 'kubernetes', uid: `5e7c1d12-0000-4000-8000-${ctx.config.seed.toString(16).padStart(12, '0')}` },
+    spec: { cidrs: [SERVICE_CIDR] },
+    status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: ctx.createdAt, reason: '', message: 'Kubernetes Service CIDR is ready' }] },
   });
   model.create({
     apiVersion: 'discovery.k8s.io/v1',

@@ -18,6 +18,7 @@ import { PodListSchema, PodSchema } from './gen/k8s/core/v1/pod_pb.js';
 import { EndpointsListSchema, EndpointsSchema, ServiceListSchema, ServiceSchema } from './gen/k8s/core/v1/service_pb.js';
 import { EndpointSliceListSchema, EndpointSliceSchema } from './gen/k8s/discovery/v1/discovery_pb.js';
 import { DeleteOptionsSchema, StatusSchema } from './gen/k8s/meta/v1/meta_pb.js';
+import { ServiceCIDRListSchema, ServiceCIDRSchema } from './gen/k8s/networking/v1/networking_pb.js';
 import {
   ClusterRoleBindingListSchema,
   ClusterRoleBindingSchema,
@@ -56,6 +57,7 @@ const OBJECTS: ReadonlyMap<string, DescMessage> = new Map<string, DescMessage>([
   ['RoleBinding', RoleBindingSchema],
   ['ClusterRole', ClusterRoleSchema],
   ['ClusterRoleBinding', ClusterRoleBindingSchema],
+  ['ServiceCIDR', ServiceCIDRSchema],
   ['Status', StatusSchema],
   ['Scale', ScaleSchema],
   ['DeleteOptions', DeleteOptionsSchema],
@@ -83,6 +85,7 @@ const LISTS: ReadonlyMap<string, DescMessage> = new Map<string, DescMessage>([
   ['RoleBinding', RoleBindingListSchema],
   ['ClusterRole', ClusterRoleListSchema],
   ['ClusterRoleBinding', ClusterRoleBindingListSchema],
+  ['ServiceCIDR', ServiceCIDRListSchema],
 ]);
 
 /** The message of `kind`, or undefined when the sim has no protobuf schema for it. */

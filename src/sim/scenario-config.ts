@@ -26,6 +26,12 @@ export interface ScenarioOptions {
   statefulSets?: number;
   /** CronJobs, each with one completed Job and its Succeeded pod. Default 0. */
   cronJobs?: number;
+  /**
+   * Nodes show their pod CIDR in spec.podCIDR(s) (default true). False: as with CNIs that
+   * allocate pod addresses themselves (Calico, Cilium cluster-pool), spec.podCIDRs stays empty;
+   * each node still has its own /24 (annotation POD_CIDR_ANNOTATION) its pods get IPs from.
+   */
+  podCidrs?: boolean;
   clock?: Clock;
   logger?: Logger;
   /** Passed to the ClusterModel: watch events kept per kind. */
@@ -45,6 +51,7 @@ export interface ScenarioConfig {
   readonly daemonSets: boolean;
   readonly statefulSets: number;
   readonly cronJobs: number;
+  readonly podCidrs: boolean;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly historyPerKind: number | undefined;
@@ -84,6 +91,7 @@ export function compileScenarioOptions(options: ScenarioOptions = {}): ScenarioC
     daemonSets,
     statefulSets,
     cronJobs,
+    podCidrs: options.podCidrs ?? true,
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     historyPerKind: options.historyPerKind,

@@ -93,6 +93,7 @@ export class ScenarioEngine {
     this.#churn = new Churn({
       model, index: controllers.index, rng, clock: config.clock, baselines: result.baselines,
       minNodes: Math.max(1, config.nodes - spread), maxNodes: config.nodes + spread, nextNodeSerial: result.nextNodeSerial,
+      podCidrInSpec: config.podCidrs,
     });
     this.#startRv = model.resourceVersion;
     return { objects: this.#objectCounts(), writes: model.resourceVersion - rv, durationMs: performance.now() - started };

@@ -46,4 +46,7 @@ export const STORED_ONLY_RESOURCES: readonly ResourceInfo[] = Object.freeze([
   stored('RoleBinding', RBAC, 'rolebindings', true),
   stored('ClusterRole', RBAC, 'clusterroles', false),
   stored('ClusterRoleBinding', RBAC, 'clusterrolebindings', false),
+  // Kubernetes 1.33+: the ranges cluster IPs come from. The sim creates the default one
+  // (`kubernetes`, populate.ts) as the API server does; nothing allocates from it.
+  stored('ServiceCIDR', 'networking.k8s.io', 'servicecidrs', false, [], ['status']),
 ]);

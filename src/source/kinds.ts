@@ -8,10 +8,16 @@ export interface WatchedKind {
   readonly version: string;
   readonly plural: string;
   readonly namespaced: boolean;
+  /**
+   * Watched where the server serves it and we may read it, but not needed: a 403 (RBAC not
+   * granting it, as in a deployment upgraded without its ClusterRole) ends the reflector as
+   * 'unsupported' instead of retrying, so the sync completes without it.
+   */
+  readonly optional: boolean;
 }
 
-function kind(kindName: string, group: string, version: string, plural: string, namespaced = true): WatchedKind {
-  return Object.freeze({ kind: kindName, group, version, plural, namespaced });
+function kind(kindName: string, group: string, version: string, plural: string, namespaced = true, optional = false): WatchedKind {
+  return Object.freeze({ kind: kindName, group, version, plural, namespaced, optional });
 }
 
 export const WATCHED_KINDS = Object.freeze({
@@ -27,6 +33,9 @@ export const WATCHED_KINDS = Object.freeze({
   DaemonSet: kind('DaemonSet', 'apps', 'v1', 'daemonsets'),
   Job: kind('Job', 'batch', 'v1', 'jobs'),
   CronJob: kind('CronJob', 'batch', 'v1', 'cronjobs'),
+  // Kubernetes 1.33+ (GA). An older server answers 404: its reflector ends 'unsupported', the
+  // sync completes without it, and the service range is derived from cluster IPs instead.
+  ServiceCIDR: kind('ServiceCIDR', 'networking.k8s.io', 'v1', 'servicecidrs', false, true),
 });
 
 export type WatchedKindName = keyof typeof WATCHED_KINDS;

@@ -316,6 +316,13 @@ export class Reflector {
     s.lastError = error.message;
     const errorClass = classifyError(err);
     if (error instanceof SourceError && error.code === 'SOURCE_WATCH_IDLE') s.idleRestarts++;
+    if (errorClass === 'forbidden' && this.kind.optional) {
+      // An optional kind (WatchedKind.optional) we may not read: going on without it beats a
+      // sync that never completes because a ClusterRole lacks one resource.
+      s.phase = 'unsupported';
+      this.#log.warn({ err: error }, `not allowed to list and watch ${this.kind.plural}.${this.kind.group}; going on without this optional kind (grant list and watch on it to use it)`);
+      throw error;
+    }
     switch (errorClass) {
       case 'expired':
         this.#log.warn({ err: error, resourceVersion: s.resourceVersion }, 'resourceVersion expired; listing again');

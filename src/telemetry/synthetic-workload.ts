@@ -1,5 +1,5 @@
 import { ContainerState, ContainerType, PodPhase, type PodUpdate, type Upid } from '../schema/index.ts';
-import type { StateView } from '../sdk/index.ts';
+import type { ProcessEvent, StateView } from '../sdk/index.ts';
 import type { SeededRandom } from './random.ts';
 import type { TelemetryRing } from './telemetry-ring.ts';
 
@@ -9,6 +9,8 @@ export interface ProcessHost {
   readonly asid: number;
   readonly state: StateView;
   registerProcess(pid: number, startTimeTicks: number, containerId: string): void;
+  /** Reports starts and stops to the service (NodeAgentClient.reportProcess; wire-protocol §12). */
+  reportProcess?(event: ProcessEvent): void;
 }
 
 /** A synthetic process of a running container, with its own latency and error profile. */
@@ -33,6 +35,8 @@ export class SyntheticWorkload {
   readonly #host: ProcessHost;
   readonly #random: SeededRandom;
   readonly #byContainer = new Map<string, SyntheticProcess[]>();
+  /** Container name per id, for the command lines of its processes. */
+  readonly #names = new Map<string, string>();
   readonly #containersOfPod = new Map<string, Set<string>>();
   #active: SyntheticProcess[] | undefined;
   #nextPid = 1_000;
@@ -77,6 +81,7 @@ export class SyntheticWorkload {
     }
     const had = this.#containersOfPod.get(pod.uid) ?? new Set<string>();
     for (const cid of had) if (!wanted.has(cid)) this.#drop(cid);
+    for (const c of pod.containers) if (wanted.has(c.containerId)) this.#names.set(c.containerId, c.name);
     for (const cid of wanted) if (!had.has(cid)) this.#start(cid);
     if (wanted.size === 0) this.#containersOfPod.delete(pod.uid);
     else this.#containersOfPod.set(pod.uid, wanted);
@@ -123,6 +128,10 @@ export class SyntheticWorkload {
       const pid = this.#nextPid++;
       const startTimeTicks = r.int(100_000, 1_000_000_000);
       this.#host.registerProcess(pid, startTimeTicks, containerId);
+      // As an agent reads /proc: the start is reported to the service with a command line.
+      const name = this.#names.get(containerId) ?? 'app';
+      const commandLine = i === 1 ? `/usr/local/bin/${name} --port=8080` : `/usr/local/bin/${name}-worker --id=${i}`;
+      this.#host.reportProcess?.({ pid, startTimeTicks, containerId, commandLine, startTimeNs: BigInt(Date.now()) * 1_000_000n });
       this.#registered++;
       processes.push({ upid: Object.freeze({ asid: this.#host.asid, pid, startTimeTicks }), medianMs, sigma, errorRate });
     }
@@ -131,7 +140,13 @@ export class SyntheticWorkload {
   }
 
   #drop(containerId: string): void {
-    if (this.#byContainer.delete(containerId)) this.#active = undefined;
+    const processes = this.#byContainer.get(containerId);
+    if (!processes) return;
+    this.#byContainer.delete(containerId);
+    this.#names.delete(containerId);
+    this.#active = undefined;
+    const stopTimeNs = BigInt(Date.now()) * 1_000_000n;
+    for (const p of processes) this.#host.reportProcess?.({ pid: p.upid.pid, startTimeTicks: p.upid.startTimeTicks, stopTimeNs });
   }
 
   #activeList(): SyntheticProcess[] {

@@ -56,7 +56,6 @@ export function renderKubemetaNatsConfig(config: KubemetaNatsConfig): string {
   lines.push(
     '# Shared permission blocks (nats-server config variables).',
     `SERVICE_PERMISSIONS: { publish: { allow: ${list(perms.service.publish)} }, subscribe: { allow: ${list(perms.service.subscribe)} } }`,
-    `AGENT_PUBLISH: { allow: ${list(perms.agent('x').publish)} }`,
     `CONSUMER_ACKS: { max: ${acks.max}, expires: ${JSON.stringify(acks.expires)} }`,
     `CLUSTER_CLIENT_PERMISSIONS: { publish: { allow: ${list(perms.clusterClient.publish)} }, subscribe: { allow: ${list(perms.clusterClient.subscribe)} }, allow_responses: $CONSUMER_ACKS }`,
     '',
@@ -75,7 +74,8 @@ export function renderKubemetaNatsConfig(config: KubemetaNatsConfig): string {
   if (config.agents.length > 0) lines.push('      # node agents: one user per node');
   for (const a of config.agents) {
     const p = perms.agent(a.node);
-    lines.push(`      { ${login(a)}, permissions: { publish: $AGENT_PUBLISH, subscribe: { allow: ${list(p.subscribe)} }, allow_responses: $CONSUMER_ACKS } }`);
+    // Publish is per node too: an agent reports processes on its own node's subject only.
+    lines.push(`      { ${login(a)}, permissions: { publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} }, allow_responses: $CONSUMER_ACKS } }`);
   }
   lines.push('    ]', '  }', '}', '');
   return lines.join('\n');
@@ -111,6 +111,7 @@ export const KUBEMETA_NATS_EXAMPLE: KubemetaNatsConfig = {
     'Run kubemeta serve with --require-scoped-inboxes, so that an agent can replay and register',
     'only its own node. Telemetry queries (docs/agents.md): cluster clients publish them to',
     'kubemeta.prod.query.node.<node>; each agent reads only its own and answers through allow_responses.',
+    'Process reports (wire-protocol §12): each agent publishes only on kubemeta.prod.processes.node.<its node>.',
   ],
   service: { nkey: 'UB2PQQ6TU7DHHRVAZTO6GOIOSAKKZ56YAMIIYZK75XGF3CZZAZ4JHTK2' },
   clusterClients: [{ nkey: 'UCINM7LRJPZDVX3BFCMZD2SSHY2QXJPZXY22L6E5BV66IYYWXRHOABRX' }],

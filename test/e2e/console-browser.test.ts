@@ -2,8 +2,10 @@
 // whole local system: the simulator, a real nats-server, and `kubemeta serve --console` as a
 // user runs it. Types in the search box and picks a suggestion with the keyboard, checks a
 // pod's page (containers, node, owner chain, namespace, labels), watches the status panel's
-// head version move while the simulator churns, runs a query from the query box against
-// `kubemeta agents`, and the token prompt of a protected console.
+// head version move while the simulator churns, opens the cluster page (header link, search,
+// status panel) with its nodes, namespaces, counts and network ranges, runs queries from the
+// query box against `kubemeta agents` (table, bar chart, the `(no service)` group), and the
+// token prompt of a protected console.
 // Every page must run without a console error or an uncaught exception.
 //
 // KUBEMETA_SCREENSHOT=docs/console.png also saves a screenshot of a pod page with the status
@@ -28,6 +30,14 @@ interface SimPod {
   metadata: { name: string; namespace: string; uid: string; labels?: Record<string, string>; ownerReferences?: Array<{ kind: string; name: string; uid: string }> };
   spec: { nodeName?: string; containers: Array<{ name: string }>; initContainers?: Array<{ name: string }> };
 }
+
+interface SimService {
+  metadata: { name: string; namespace: string };
+  spec: { selector?: Record<string, string> };
+}
+
+/** GET /api/cluster's network-ranges section (cluster-view.ts), as the page must show it. */
+type RangesAnswer = { available: false; reason: string } | { available: true; groups: Array<{ name: string; cidrs: string[] }> };
 
 /** A page whose console errors and uncaught exceptions are collected; `allowed` matches expected ones. */
 async function openPage(browser: Browser, allowed: RegExp[] = []): Promise<{ page: Page; errors: string[] }> {
@@ -182,6 +192,58 @@ if (!existsSync(CHROMIUM)) {
       await page.close();
     });
 
+    test('the cluster page: reached from the header, the search box and the status panel; nodes, namespaces, counts, network ranges', async () => {
+      const { page, errors } = await openPage(browser);
+      await page.goto(`${base}/#/`);
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Cluster' }).click();
+      await page.waitForURL('**/#/cluster');
+      const heading = page.getByRole('heading', { level: 1 });
+      await heading.filter({ hasText: 'test' }).waitFor();
+      assert.equal(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Cluster' }).getAttribute('aria-current'), 'page');
+
+      const simNodes = env.engine.model.list('Node').items.map((s) => s.object.metadata.name).sort();
+      const nodeRows = page.locator('section[data-section=nodes] tbody tr');
+      await waitFor(async () => (await nodeRows.count()) === simNodes.length, { what: `${simNodes.length} nodes listed`, timeoutMs: 5_000 });
+      assert.deepEqual((await nodeRows.locator('td:first-child').allInnerTexts()).map((t) => t.trim()), simNodes, 'every node, in name order');
+      const targetNode = nodeRows.filter({ hasText: target.spec.nodeName as string });
+      assert.match(await targetNode.innerText(), /ready/);
+      const onNode = env.engine.model.list('Pod').items.filter((s) => (s.object as unknown as SimPod).spec.nodeName === target.spec.nodeName).length;
+      assert.equal(Number(await targetNode.locator('td.num').innerText()), onNode, 'the node’s pods');
+      assert.equal(await page.locator('section[data-section=counts] [data-kind=node] dd').innerText(), String(simNodes.length));
+      assert.equal(await page.locator('section[data-section=counts] [data-kind=pod] dd').innerText(), String(env.engine.model.list('Pod').items.length));
+      assert.ok((await page.locator('section[data-section=namespaces]').innerText()).includes(target.metadata.namespace), 'the namespaces');
+
+      // Network ranges: "not available" while the SDK has no networkRanges(), the CIDRs once it has.
+      const api = (await (await fetch(`${base}/api/cluster`)).json()) as { networkRanges: RangesAnswer };
+      const ranges = page.locator('section[data-section=network-ranges]');
+      const shown = await ranges.innerText();
+      if (!api.networkRanges.available) assert.match(shown, /Not available/);
+      else if (api.networkRanges.groups.length === 0) assert.match(shown, /None known yet/);
+      else for (const cidr of api.networkRanges.groups.flatMap((g) => g.cidrs)) assert.ok(shown.includes(cidr), `range ${cidr} shown`);
+
+      // A node's link leads to its page.
+      await targetNode.getByRole('link').click();
+      await heading.filter({ hasText: target.spec.nodeName as string }).waitFor();
+
+      // The search box offers the cluster (`cluster:` lists them all) and opens its page.
+      const search = page.getByRole('combobox', { name: 'Search entities' });
+      await search.fill('cluster:');
+      const option = page.getByRole('listbox', { name: 'Search suggestions' }).getByRole('option').first();
+      await waitFor(async () => /cluster\s*test/i.test(await option.innerText().catch(() => '')), { what: 'the cluster offered', timeoutMs: 5_000 });
+      await search.press('ArrowDown');
+      await search.press('Enter');
+      await page.waitForURL('**/#/cluster/test');
+      await page.locator('section[data-section=nodes]').waitFor();
+
+      // So does the cluster's name in the status panel.
+      await page.goto(`${base}/#/`);
+      await page.locator('article.cluster-card[data-cluster=test] h3 a').click();
+      await page.waitForURL('**/#/cluster/test');
+      await page.locator('section[data-section=counts]').waitFor();
+      assert.deepEqual(errors, []);
+      await page.close();
+    });
+
     test('the query box completes keywords and entity names from the cluster', async () => {
       const { page, errors } = await openPage(browser);
       await page.goto(`${base}/#/`);
@@ -237,7 +299,30 @@ if (!existsSync(CHROMIUM)) {
       const text = await note.innerText();
       assert.match(text, /Asked \d+ of \d+ agents \(\d+ answered\)/, text);
       assert.ok((await page.locator('#query-result table th').count()) > 0, 'a result table');
-      assert.ok((await page.locator('#query-result table tbody tr').count()) > 0, 'with rows');
+      const rows = await page.locator('#query-result table tbody tr').count();
+      assert.ok(rows > 0, 'with rows');
+      assert.equal(await page.locator('#query-result svg.bar-chart g.row').count(), Math.min(rows, 25), 'a bar per row beside the table');
+
+      // Pods of no Service (the scenario has some: Deployments without one, DaemonSets): their
+      // telemetry is the `(no service)` group, named in the table and drawn in the chart.
+      const services = env.engine.model.list('Service').items.map((s) => s.object as unknown as SimService);
+      const inService = (p: SimPod): boolean => services.some((svc) => svc.metadata.namespace === p.metadata.namespace && svc.spec.selector !== undefined
+        && Object.keys(svc.spec.selector).length > 0 && Object.entries(svc.spec.selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+      assert.ok(env.engine.model.list('Pod').items.some((s) => !inService(s.object as unknown as SimPod)), 'the scenario has pods in no service');
+      await waitFor(async () => {
+        const res = await fetch(`${base}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: 'p99 latency by service', cluster: 'test' }) });
+        const body = (await res.json()) as { rows?: unknown[][] };
+        assert.ok(!(body.rows ?? []).some((r) => r[0] === null || r[0] === ''), 'no unnamed group from the API');
+        return (body.rows ?? []).some((r) => r[0] === '(no service)');
+      }, { what: 'telemetry of pods in no service', timeoutMs: 30_000, intervalMs: 500 });
+      await input.fill('p99 latency by service');
+      await page.getByRole('button', { name: 'Run' }).click();
+      const noService = page.locator('#query-result table tbody td.no-value', { hasText: '(no service)' });
+      await noService.waitFor({ timeout: 20_000 });
+      assert.equal(await page.locator('#query-result svg.bar-chart g.row.no-value').count(), 1, 'the (no service) bar, marked');
+      assert.match(await page.locator('#query-result svg.bar-chart').getAttribute('aria-label') ?? '', /^p99_latency_ms by service$/);
+      const cells = await page.locator('#query-result table tbody tr td:first-child').allInnerTexts();
+      assert.ok(cells.every((t) => t.trim() !== ''), 'no row without a name');
       assert.deepEqual(errors, []);
       await page.close();
     });

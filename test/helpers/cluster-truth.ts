@@ -126,6 +126,9 @@ export function actualScope(objects: Map<string, ResourceUpdate>): ScopeView {
       case 'service':
         view.set(key, `pods=${[...o.value.podUids].sort().join(',')}`);
         break;
+      case 'networkRanges':
+        // Derived, not a model object: test/integration/network-ranges.test.ts checks it.
+        break;
       default: {
         const id = updateIdentity(u);
         const name = (o.value as { name?: string } | undefined)?.name ?? '';

@@ -2,12 +2,19 @@
 // another origin). It talks only to this console's JSON API (docs/console.md):
 //   GET  api/autocomplete   search box and query-box entity names
 //   GET  api/entity/…       entity pages (#/entity/<cluster>/<kind>/<uid>)
+//   GET  api/cluster        the cluster page (#/cluster/<cluster>, cluster-page.js)
 //   GET  api/status         first load (401 → token prompt), optional features
 //   GET  api/events         live status (Server-Sent Events read with fetch, so that the bearer
 //                           header goes along: EventSource cannot send headers)
 //   POST api/query          the query box, when the query broker is enabled
 // Everything untrusted reaches the DOM as text nodes (never innerHTML), which also keeps the
 // page within its Content-Security-Policy (no inline script or style).
+// The cluster page and the query result's chart are type-checked modules of their own
+// (cluster-page.js, result-chart.js, on dom.js; tsconfig.web.json).
+
+import { renderClusterPage } from './cluster-page.js';
+import { clusterHref } from './dom.js';
+import { isNoValue, resultChart } from './result-chart.js';
 
 const TOKEN_KEY = 'kubemeta-console-token';
 const SEARCH_DEBOUNCE_MS = 120;
@@ -242,15 +249,38 @@ function renderSuggestion(li, s) {
   );
 }
 
+/**
+ * Followed clusters whose name starts with the text (or every one for `cluster:` / a prefix of
+ * "cluster"), as options that open the cluster page. They come from the status, not the index:
+ * `cluster:` is not an index kind, so such a text is not sent to api/autocomplete at all.
+ */
+function clusterOptions(text) {
+  const t = text.trim().toLowerCase();
+  const prefixed = /^clusters?:/.test(t);
+  const name = prefixed ? t.replace(/^clusters?:/, '') : t;
+  const all = prefixed || (t.length >= 3 && 'cluster'.startsWith(t));
+  return state.clusters.filter((c) => all || c.name.toLowerCase().startsWith(name)).map((c) => ({
+    id: `cluster/${c.name}`,
+    exact: c.name.toLowerCase() === name,
+    render: (li) => append(li, h('span', { class: 'kind' }, 'cluster'), h('span', { class: 'name' }, highlighted(c.name, all ? [] : [[0, name.length]])), h('span', { class: 'ns' }, 'cluster page')),
+    pick: () => { location.hash = clusterHref(c.name); },
+  }));
+}
+
 new Combobox($('search-input'), $('search-listbox'), async (text) => {
   if (text.trim() === '') return [];
+  const clusters = clusterOptions(text);
+  if (/^\s*clusters?:/i.test(text)) return clusters.length > 0 ? clusters : [{ id: 'none', render: (li) => append(li, 'No such cluster'), pick: undefined }];
   const body = await api(`api/autocomplete?q=${encodeURIComponent(text)}&limit=12`);
-  if (body.suggestions.length === 0) return [{ id: 'none', render: (li) => append(li, 'No match'), pick: undefined }];
-  return body.suggestions.map((s) => ({
+  const entities = body.suggestions.map((s) => ({
     id: `${s.cluster}/${s.kind}/${s.key}`,
     render: (li) => renderSuggestion(li, s),
     pick: () => { location.hash = entityHref(s.cluster, s.kind, s.key); },
   }));
+  // A cluster named exactly goes first; one matched by prefix after the entities, whose ranking it must not disturb.
+  const options = [...clusters.filter((c) => c.exact), ...entities, ...clusters.filter((c) => !c.exact)];
+  if (options.length === 0) return [{ id: 'none', render: (li) => append(li, 'No match'), pick: undefined }];
+  return options;
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -259,10 +289,17 @@ new Combobox($('search-input'), $('search-listbox'), async (text) => {
 async function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map((p) => decodeURIComponent(p));
   const view = $('view');
+  const current = parts[0] === 'cluster' ? '#/cluster' : parts[0] === 'entity' ? undefined : '#/';
+  for (const a of document.querySelectorAll('.nav a')) {
+    if (a.getAttribute('href') === current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   try {
     if (parts[0] === 'entity' && parts.length >= 4) {
       const [, cluster, kind, ...rest] = parts;
       await entityView(view, cluster, kind, rest.join('/'));
+    } else if (parts[0] === 'cluster') {
+      await clusterView(view, parts[1] || state.clusters[0]?.name);
     } else {
       queryView(view);
     }
@@ -270,6 +307,14 @@ async function route() {
     if (err instanceof AuthRequired) return;
     view.replaceChildren(h('h1', {}, 'Not found'), h('p', { class: 'error' }, err.message), h('p', {}, h('a', { href: '#/' }, 'Back to the query page')));
   }
+}
+
+/** The cluster page; without a name (the header's link), the first cluster followed. */
+async function clusterView(view, cluster) {
+  view.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  const o = await api(`api/cluster${cluster ? `?cluster=${encodeURIComponent(cluster)}` : ''}`);
+  document.title = `${o.cluster} · cluster · kubemeta console`;
+  view.replaceChildren(...renderClusterPage(o, state.clusters.map((c) => c.name)));
 }
 
 async function entityView(view, cluster, kind, uid) {
@@ -311,6 +356,20 @@ async function entityView(view, cluster, kind, uid) {
   list('workloads', 'Workloads', rel.workloads);
   list('nodes', 'Nodes', rel.nodes);
   list('pods', 'Pods', rel.pods);
+  // A pod's processes, as its node's agent reported them to the service (wire-protocol §12).
+  if (e.processes) {
+    const ps = e.processes;
+    const live = ps.items.filter((p) => !p.stopped).length;
+    section('processes', `Processes (${fmt.format(live)} running, ${fmt.format(ps.items.length - live)} stopped)`,
+      !ps.available ? h('p', { class: 'muted' }, `not available: ${ps.error ?? 'no answer from the service'}`)
+        : ps.items.length === 0 ? h('p', { class: 'muted' }, 'none reported')
+          : h('table', {},
+            h('thead', {}, h('tr', {}, ['command line', 'pid', 'container', 'started', 'stopped', 'upid'].map((c, i) => h('th', { class: i === 1 ? 'num' : '' }, c)))),
+            h('tbody', {}, ps.items.map((p) => h('tr', { class: p.stopped ? 'gone' : '' },
+              h('td', {}, h('code', {}, p.commandLine || '—')), h('td', { class: 'num' }, p.pid),
+              h('td', {}, p.containerId ? h('a', { href: entityHref(cluster, 'container', p.containerId) }, h('code', {}, p.containerId.slice(0, 12))) : '—'),
+              h('td', {}, p.started || '—'), h('td', {}, p.stopped || 'running'), h('td', {}, h('code', {}, p.upid)))))));
+  }
   const labels = Object.entries(e.labels);
   if (labels.length > 0) {
     section('labels', 'Labels', h('ul', { class: 'chips' }, labels.map(([k, v]) => h('li', {}, h('a', { href: entityHref(cluster, 'label', `${k}=${v}`) }, `${k}=${v}`)))));
@@ -419,9 +478,15 @@ async function runQuery() {
       body: JSON.stringify({ q, cluster: $('query-cluster').value || state.clusters[0]?.name }),
     });
     note.textContent = `Asked ${r.agentsAsked} of ${r.agentsTotal} agents (${r.agentsAnswered} answered) in ${fmt.format(Math.round(r.tookMs))} ms.`;
-    out.replaceChildren(r.rows.length === 0 ? h('p', { class: 'muted' }, 'No rows.') : h('table', { class: 'result' },
-      h('thead', {}, h('tr', {}, r.columns.map((c, i) => h('th', { class: typeof r.rows[0]?.[i] === 'number' ? 'num' : '' }, c)))),
-      h('tbody', {}, r.rows.map((row) => h('tr', {}, row.map((v) => h('td', { class: typeof v === 'number' ? 'num' : '' }, typeof v === 'number' ? fmt.format(v) : v)))))));
+    const valueAt = r.columns.length - 1;
+    // A group without a value comes named `(no service)`; it is shown apart from real names.
+    const cell = (v, i) => h('td', { class: i === valueAt ? 'num' : isNoValue(v, r.columns[i]) ? 'no-value' : '' },
+      typeof v === 'number' ? fmt.format(v) : v === null ? h('span', { class: 'muted' }, '—') : v);
+    out.replaceChildren(r.rows.length === 0 ? h('p', { class: 'muted' }, 'No rows.') : h('div', { class: 'result-layout' },
+      h('table', { class: 'result' },
+        h('thead', {}, h('tr', {}, r.columns.map((c, i) => h('th', { class: i === valueAt ? 'num' : '' }, c)))),
+        h('tbody', {}, r.rows.map((row) => h('tr', {}, row.map(cell))))),
+      resultChart(r)));
   } catch (err) {
     if (err instanceof AuthRequired) return;
     if (err.status === 404 && err.code === 'CONSOLE_NOT_FOUND') {
@@ -468,7 +533,7 @@ function renderStatus() {
     const svc = c.service;
     const metric = (name, value, cls) => [h('dt', {}, name), h('dd', { class: cls }, value)];
     return h('article', { class: 'cluster-card', 'data-cluster': c.name, 'aria-label': `cluster ${c.name}` },
-      h('h3', {}, c.name,
+      h('h3', {}, h('a', { href: clusterHref(c.name), title: `the cluster page of ${c.name}` }, c.name),
         c.connected ? h('span', { class: 'badge ok' }, 'connected') : h('span', { class: 'badge bad' }, 'disconnected'),
         c.inSync ? h('span', { class: 'badge ok' }, 'in sync') : h('span', { class: 'badge warn' }, 'catching up')),
       h('dl', { class: 'metrics' },

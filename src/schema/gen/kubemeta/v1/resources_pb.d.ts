@@ -670,6 +670,60 @@ export declare type ScopeExit = Message<"kubemeta.v1.ScopeExit"> & {
 export declare const ScopeExitSchema: GenMessage<ScopeExit>;
 
 /**
+ * The cluster's pod and service ranges, so that an agent can classify a remote IP (pod,
+ * service, node, outside the cluster) without knowing every object. One object per cluster
+ * (uid "cluster"), published on the cluster scope and on every node scope, and changed only when
+ * the ranges change: pod ranges are per-node ranges widened to a cluster-sized block, so a new
+ * node or pod in an already covered block changes nothing (docs/wire-protocol.md §3).
+ *
+ * @generated from message kubemeta.v1.NetworkRanges
+ */
+export declare type NetworkRanges = Message<"kubemeta.v1.NetworkRanges"> & {
+  /**
+   * Always "cluster".
+   *
+   * @generated from field: string uid = 1;
+   */
+  uid: string;
+
+  /**
+   * CIDRs (canonical: network address, IPv4 dotted, IPv6 RFC 5952), sorted, IPv4 first.
+   *
+   * @generated from field: repeated string pod_cidrs = 2;
+   */
+  podCidrs: string[];
+
+  /**
+   * @generated from field: repeated string service_cidrs = 3;
+   */
+  serviceCidrs: string[];
+
+  /**
+   * @generated from field: kubemeta.v1.RangeSource pod_source = 4;
+   */
+  podSource: RangeSource;
+
+  /**
+   * @generated from field: kubemeta.v1.RangeSource service_source = 5;
+   */
+  serviceSource: RangeSource;
+
+  /**
+   * Always 0: the ranges are never deleted. Present so that every payload except ScopeExit has
+   * a stop time, and generic consumers ("stop_time_ns != 0 means deleted") need no special case.
+   *
+   * @generated from field: sfixed64 stop_time_ns = 6;
+   */
+  stopTimeNs: bigint;
+};
+
+/**
+ * Describes the message kubemeta.v1.NetworkRanges.
+ * Use `create(NetworkRangesSchema)` to create a new message.
+ */
+export declare const NetworkRangesSchema: GenMessage<NetworkRanges>;
+
+/**
  * One update of one object. Encoded once by the producer; the same bytes are embedded in every
  * scope's ScopedUpdate (see updates.proto).
  *
@@ -721,6 +775,12 @@ export declare type ResourceUpdate = Message<"kubemeta.v1.ResourceUpdate"> & {
      */
     value: ScopeExit;
     case: "scopeExit";
+  } | {
+    /**
+     * @generated from field: kubemeta.v1.NetworkRanges network_ranges = 8;
+     */
+    value: NetworkRanges;
+    case: "networkRanges";
   } | { case: undefined; value?: undefined };
 };
 
@@ -796,6 +856,13 @@ export declare const ObjectKind: {
    * @generated from enum value: OBJECT_KIND_CRON_JOB = 11;
    */
   readonly CRON_JOB: 11,
+
+  /**
+   * The cluster's network ranges (NetworkRanges): one object per cluster, uid "cluster".
+   *
+   * @generated from enum value: OBJECT_KIND_NETWORK_RANGES = 12;
+   */
+  readonly NETWORK_RANGES: 12,
 };
 
 /**
@@ -1137,4 +1204,56 @@ export declare type NodeAddressType = (typeof NodeAddressType)[keyof typeof Node
  * Describes the enum kubemeta.v1.NodeAddressType.
  */
 export declare const NodeAddressTypeSchema: GenEnum<NodeAddressType>;
+
+/**
+ * Where a list of network ranges came from.
+ *
+ * @generated from enum kubemeta.v1.RangeSource
+ */
+export declare const RangeSource: {
+  /**
+   * @generated from enum value: RANGE_SOURCE_UNSPECIFIED = 0;
+   */
+  readonly UNSPECIFIED: 0,
+
+  /**
+   * Node.spec.podCIDRs of every node.
+   *
+   * @generated from enum value: RANGE_SOURCE_NODE_SPEC = 1;
+   */
+  readonly NODE_SPEC: 1,
+
+  /**
+   * Derived from what the cluster shows: observed pod IPs per node, or allocated cluster IPs.
+   *
+   * @generated from enum value: RANGE_SOURCE_OBSERVED = 2;
+   */
+  readonly OBSERVED: 2,
+
+  /**
+   * ServiceCIDR objects (networking.k8s.io/v1, Kubernetes 1.33+): authoritative.
+   *
+   * @generated from enum value: RANGE_SOURCE_SERVICE_CIDR = 3;
+   */
+  readonly SERVICE_CIDR: 3,
+
+  /**
+   * Node.spec.podCIDRs for some nodes, observed pod IPs for others (or outside their podCIDRs).
+   *
+   * @generated from enum value: RANGE_SOURCE_MIXED = 4;
+   */
+  readonly MIXED: 4,
+};
+
+/**
+ * Where a list of network ranges came from.
+ *
+ * @generated from enum kubemeta.v1.RangeSource
+ */
+export declare type RangeSource = (typeof RangeSource)[keyof typeof RangeSource] | UnknownEnum;
+
+/**
+ * Describes the enum kubemeta.v1.RangeSource.
+ */
+export declare const RangeSourceSchema: GenEnum<RangeSource>;
 
