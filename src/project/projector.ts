@@ -5,7 +5,7 @@ import { controllerOwnerUid } from './convert-pod.ts';
 import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
 import { BadObjectError, obj, str, timeNs } from './k8s-fields.ts';
 import { payloadHash } from './payload-hash.ts';
-import { PodTracker, type PodChange } from './pod-tracker.ts';
+import { PodTracker, type PodChange, type PodImage } from './pod-tracker.ts';
 import { CLUSTER, emptyProjection, makeScopeExit, makeUpdate, nodeScopeName, objectKey, withScopes, type Projection, type ProjectedUpdate } from './projection.ts';
 import { ScopeRouter, type Delta } from './scope-router.ts';
 import { ServiceViews } from './service-views.ts';
@@ -189,6 +189,24 @@ export class Projector {
     }
   }
 
+  /**
+   * Every known pod with its containers and controller owner, as a restore from the store
+   * would rebuild them: the pod records of a projector image (service/projector-image.ts),
+   * which a restart loads instead of decoding every stored pod and container.
+   */
+  *podImages(): IterableIterator<PodImage & { ownerKey: string | undefined }> {
+    for (const p of this.#pods.image()) yield { ...p, ownerKey: this.#router.placementOf(objectKey('Pod', p.uid))?.ownerKey };
+  }
+
+  /**
+   * Rebuilds one pod from an image record, in place of `restore` of its stored pod and
+   * containers (same result; call in the store's key order, like `restore`).
+   */
+  restorePodImage(p: PodImage & { ownerKey: string | undefined }): void {
+    this.#pods.restoreImage(p);
+    this.#routeUpsert(p.uid, p.namespace, this.#pods.scopeNodeOf(p.uid), p.ownerKey, emptyProjection());
+  }
+
   /** Restores aux state (which pods each EndpointSlice lists). */
   restoreAux(key: string, value: Uint8Array): void {
     this.#services.restoreSlice(key, value);
@@ -239,10 +257,14 @@ export class Projector {
       return;
     }
     const owner = change.ownerReferences.find((r) => r.controller && isWorkloadKind(r.kind));
-    const ownerKey = owner ? objectKey(owner.kind as OwnerKind, owner.uid) : undefined;
+    this.#routeUpsert(change.uid, change.namespace, change.node, owner ? objectKey(owner.kind as OwnerKind, owner.uid) : undefined, out);
+  }
+
+  #routeUpsert(uid: string, namespace: string, node: string | undefined, ownerKey: string | undefined, out: Projection): void {
+    const podKey = objectKey('Pod', uid);
     const before = this.#router.nodeOfPod(podKey);
-    this.#applyDeltas(this.#router.upsertPod(podKey, { node: change.node, namespaceKey: `Namespace:${change.namespace}`, ownerKey }), out);
-    if (before !== change.node) this.#services.podMoved(podKey, [before, change.node], out);
+    this.#applyDeltas(this.#router.upsertPod(podKey, { node, namespaceKey: `Namespace:${namespace}`, ownerKey }), out);
+    if (before !== node) this.#services.podMoved(podKey, [before, node], out);
   }
 
   #node(object: unknown, deletedAt: bigint, out: Projection): void {

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ServeConfig } from '../config/index.ts';
@@ -25,7 +26,8 @@ import { ServiceMetrics } from './metrics.ts';
 import { NatsConfigError, connectNats, redactNatsUrl } from './nats-connect.ts';
 import { SyncProgress } from './progress.ts';
 import { LiveScopes } from './live-scopes.ts';
-import { restoreProjector } from './restore.ts';
+import { restoreProjector, writeImage } from './restore.ts';
+import { PROJECTOR_IMAGE_FILE } from './projector-image.ts';
 import { ServiceError } from './errors.ts';
 import { loadIssuerSigner, startCredentialIssuer } from './credential-issuer-setup.ts';
 
@@ -125,6 +127,8 @@ export class MetadataService {
   /** Aborted when the service fails for good (deposed, store fenced): the process should exit. */
   readonly #failed = new AbortController();
   #shutdownDone: Promise<void> | undefined;
+  /** Set once the projector holds the store's state: only then may a stop write its image. */
+  #restored = false;
 
   private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
     this.config = config;
@@ -309,6 +313,12 @@ export class MetadataService {
     this.#fatal(new ServiceError('SERVICE_DEPOSED', `no longer the leader (${toError(reason).message}); stopping so that a standby takes over`));
   }
 
+  /** The projector image's file: beside an LMDB store this service opened (none for etcd). */
+  #imagePath(): string | undefined {
+    const store = this.config.store;
+    return store.kind === 'lmdb' && this.#ownsStore ? join(store.path, PROJECTOR_IMAGE_FILE) : undefined;
+  }
+
   /** A failure the service cannot continue after: /healthz turns 503 and the process should restart. */
   #fatal(err: Error): void {
     if (this.#state === 'failed' || this.#state === 'stopped') return;
@@ -329,8 +339,10 @@ export class MetadataService {
     this.#log.info({ http: this.#httpUrl, streamId: this.#updateLog.streamId, head: this.#startHead }, 'store opened');
 
     this.#state = 'restoring';
-    const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal);
-    this.#log.info({ objects: restored }, 'restored projector state from the store');
+    const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal, this.#imagePath());
+    if (restored.imageRefused !== undefined) this.#log.warn({ reason: restored.imageRefused }, 'the projector image was not used: restoring from the store');
+    this.#restored = true;
+    this.#log.info({ objects: restored.objects, from: restored.from }, 'restored projector state from the store');
     // The initial sync of a new stream (or one a restart interrupted) is committed as current
     // state: no consumer can have followed it, and each bootstraps by snapshot anyway (design
     // §4, §12). Only where one batch is one store commit (LMDB), and unless asked for history.
@@ -587,8 +599,22 @@ export class MetadataService {
       await Promise.allSettled(this.#runs);
     });
     if (commitPending) {
-      await step('commit of the last updates', () => this.#committer?.close());
+      let committed = false;
+      await step('commit of the last updates', async () => {
+        await this.#committer?.close();
+        committed = this.#committer !== undefined;
+      });
       await step('publish of the last updates', () => this.#publisher?.flush());
+      // The projector holds exactly the store's state at its head now: the next start loads
+      // this instead of restoring from the store (restore.ts, projector-image.ts).
+      const imagePath = this.#imagePath();
+      if (committed && this.#restored && imagePath !== undefined) {
+        await step('projector image', async () => {
+          const started = performance.now();
+          const written = await writeImage(this.#updateLog as UpdateLog, this.#projector, imagePath);
+          this.#log.info({ ...written, ms: Math.round(performance.now() - started) }, 'wrote the projector image for the next start');
+        });
+      }
     } else {
       this.#committer?.abandon();
     }
