@@ -148,7 +148,9 @@ export class Projector {
     const seen = this.#listing.get(key) ?? new Set<string>();
     this.#listing.delete(key);
     const inNamespace = (stub: unknown): boolean => namespace === undefined || str(obj(obj(stub)['metadata'])['namespace']) === namespace;
-    const gone = [...this.#known(kind)].filter(([uid, stub]) => !seen.has(uid) && inNamespace(stub));
+    // In uid order: what a relist publishes does not depend on the order objects became known
+    // (after a restart that order is the store's, or a projector image's).
+    const gone = [...this.#known(kind)].filter(([uid, stub]) => !seen.has(uid) && inNamespace(stub)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [, stub] of gone) this.apply(kind, 'DELETED', stub, out);
     return out;
   }

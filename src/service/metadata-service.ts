@@ -26,7 +26,7 @@ import { ServiceMetrics } from './metrics.ts';
 import { NatsConfigError, connectNats, redactNatsUrl } from './nats-connect.ts';
 import { SyncProgress } from './progress.ts';
 import { LiveScopes } from './live-scopes.ts';
-import { restoreProjector, writeImage } from './restore.ts';
+import { restoreProjector, writeImage, type RestoreResult } from './restore.ts';
 import { PROJECTOR_IMAGE_FILE } from './projector-image.ts';
 import { ServiceError } from './errors.ts';
 import { loadIssuerSigner, startCredentialIssuer } from './credential-issuer-setup.ts';
@@ -127,8 +127,11 @@ export class MetadataService {
   /** Aborted when the service fails for good (deposed, store fenced): the process should exit. */
   readonly #failed = new AbortController();
   #shutdownDone: Promise<void> | undefined;
-  /** Set once the projector holds the store's state: only then may a stop write its image. */
-  #restored = false;
+  /**
+   * How the projector got the store's state at start (in /status); set once it holds it: only
+   * then may a stop write its image.
+   */
+  #restored: (RestoreResult & { ms: number }) | undefined;
 
   private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
     this.config = config;
@@ -339,10 +342,11 @@ export class MetadataService {
     this.#log.info({ http: this.#httpUrl, streamId: this.#updateLog.streamId, head: this.#startHead }, 'store opened');
 
     this.#state = 'restoring';
+    const restoreStarted = performance.now();
     const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal, this.#imagePath());
     if (restored.imageRefused !== undefined) this.#log.warn({ reason: restored.imageRefused }, 'the projector image was not used: restoring from the store');
-    this.#restored = true;
-    this.#log.info({ objects: restored.objects, from: restored.from }, 'restored projector state from the store');
+    this.#restored = { ...restored, ms: Math.round(performance.now() - restoreStarted) };
+    this.#log.info({ objects: restored.objects, from: restored.from, ms: this.#restored.ms }, 'restored projector state from the store');
     // The initial sync of a new stream (or one a restart interrupted) is committed as current
     // state: no consumer can have followed it, and each bootstraps by snapshot anyway (design
     // §4, §12). Only where one batch is one store commit (LMDB), and unless asked for history.
@@ -559,6 +563,7 @@ export class MetadataService {
       head: this.head,
       log: this.#updateLog?.stats(),
       projector: this.#projector.stats(),
+      ...(this.#restored ? { restore: this.#restored } : {}),
       publisher: this.#publisher?.stats(),
       replay: this.#replay?.stats(),
       agents: this.#registry?.stats(),
@@ -608,7 +613,7 @@ export class MetadataService {
       // The projector holds exactly the store's state at its head now: the next start loads
       // this instead of restoring from the store (restore.ts, projector-image.ts).
       const imagePath = this.#imagePath();
-      if (committed && this.#restored && imagePath !== undefined) {
+      if (committed && this.#restored !== undefined && imagePath !== undefined) {
         await step('projector image', async () => {
           const started = performance.now();
           const written = await writeImage(this.#updateLog as UpdateLog, this.#projector, imagePath);
