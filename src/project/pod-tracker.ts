@@ -23,7 +23,7 @@ interface ContainerEntry {
   hash: number;
   /**
    * Whether `last` is live in the store (an upsert); a stopped instance's last update is a
-   * tombstone, which a restore from the store does not read back (see image()).
+   * tombstone, which a restore from the store does not read back (see capture()).
    */
   live: boolean;
 }
@@ -203,21 +203,50 @@ export class PodTracker {
   /**
    * Every pod as a restore from the store's state would rebuild it (restorePod +
    * restoreContainer), for a projector image: a stopped container's tombstone is not read back
-   * by a restore, so its entry goes without its last update. Images restore exactly what a
-   * restore from the store does; restore.test.ts compares the two.
+   * by a restore, so its entry goes without its last update. Images restore what a restore
+   * from the store does (test/integration/projector-image.test.ts compares the two).
+   *
+   * Captured now, converted as iterated: the tracker replaces a pod's entry on every change and
+   * never edits one outside a restore, so the entries taken now keep describing this moment.
    */
-  *image(): IterableIterator<PodImage> {
-    for (const [uid, p] of this.#pods) {
-      yield {
-        uid,
-        name: p.name,
-        namespace: p.namespace,
-        nodeName: p.nodeName,
-        payload: p.last,
-        hash: p.hash,
-        containers: p.containers.map((c) => (c.live ? { name: c.name, type: c.type, cid: c.cid, payload: c.last, hash: c.hash } : { name: c.name, type: c.type, cid: c.cid, payload: undefined, hash: 0 })),
-      };
-    }
+  capture(): { uids: string[]; images(): IterableIterator<PodImage> } {
+    const entries = [...this.#pods];
+    return {
+      uids: entries.map(([uid]) => uid),
+      *images() {
+        for (const [uid, p] of entries) {
+          yield {
+            uid,
+            name: p.name,
+            namespace: p.namespace,
+            nodeName: p.nodeName,
+            payload: p.last,
+            hash: p.hash,
+            containers: p.containers.map((c) => (c.live ? { name: c.name, type: c.type, cid: c.cid, payload: c.last, hash: c.hash } : { name: c.name, type: c.type, cid: c.cid, payload: undefined, hash: 0 })),
+          };
+        }
+      },
+    };
+  }
+
+  /**
+   * A restored pod's tombstone was replayed (Projector.replay): forgotten with its containers,
+   * as a restore from the store, which skips tombstones, would not have it.
+   */
+  forget(uid: string): void {
+    const entry = this.#pods.get(uid);
+    if (!entry) return;
+    this.#budget.release(entry.node, uid);
+    this.#pods.delete(uid);
+  }
+
+  /** A restored container's tombstone was replayed: its slot keeps no last update (see image()). */
+  forgetContainer(podUid: string, cid: string): void {
+    const slot = this.#pods.get(podUid)?.containers.find((e) => e.cid === cid);
+    if (!slot) return;
+    slot.last = undefined;
+    slot.hash = 0;
+    slot.live = false;
   }
 
   /** Rebuilds one pod from an image record (see image()); the tracker holds no entry for it yet. */

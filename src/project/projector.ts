@@ -192,12 +192,20 @@ export class Projector {
   }
 
   /**
-   * Every known pod with its containers and controller owner, as a restore from the store
-   * would rebuild them: the pod records of a projector image (service/projector-image.ts),
-   * which a restart loads instead of decoding every stored pod and container.
+   * Every known pod with its containers and controller owner as they are now, as a restore
+   * from the store would rebuild them: the pod records of a projector image
+   * (service/projector-image.ts), which a restart loads instead of decoding every stored pod
+   * and container. Taken at once; the records can be iterated later (PodTracker.capture).
    */
-  *podImages(): IterableIterator<PodImage & { ownerKey: string | undefined }> {
-    for (const p of this.#pods.image()) yield { ...p, ownerKey: this.#router.placementOf(objectKey('Pod', p.uid))?.ownerKey };
+  capturePods(): Iterable<PodImage & { ownerKey: string | undefined }> {
+    const captured = this.#pods.capture();
+    const owners = captured.uids.map((uid) => this.#router.placementOf(objectKey('Pod', uid))?.ownerKey);
+    return {
+      *[Symbol.iterator]() {
+        let i = 0;
+        for (const p of captured.images()) yield { ...p, ownerKey: owners[i++] };
+      },
+    };
   }
 
   /**
@@ -207,6 +215,53 @@ export class Projector {
   restorePodImage(p: PodImage & { ownerKey: string | undefined }): void {
     this.#pods.restoreImage(p);
     this.#routeUpsert(p.uid, p.namespace, this.#pods.scopeNodeOf(p.uid), p.ownerKey, emptyProjection());
+  }
+
+  /**
+   * Applies one committed update of the cluster scope on top of restored state: brings a
+   * projector image written at an older head up to the store's head. The result is what
+   * `restore` of the store's state at the newer head gives (restore.test.ts compares them):
+   * an upsert is restored over the old state, a tombstone forgets the object as a restore,
+   * which skips tombstones, would not know it.
+   */
+  replay(update: ResourceUpdate, payload: Uint8Array, tombstone: boolean): void {
+    if (!tombstone) return this.restore(update, payload);
+    const o = update.object;
+    switch (o.case) {
+      case 'pod': {
+        const podKey = objectKey('Pod', o.value.uid);
+        this.#pods.forget(o.value.uid);
+        this.#router.removePod(podKey);
+        return;
+      }
+      case 'container':
+        this.#pods.forgetContainer(o.value.podUid, o.value.containerId);
+        return;
+      case 'node': {
+        const known = this.#nodes.get(o.value.uid);
+        if (known) this.#budget.release(known.scope, `Node/${o.value.uid}`);
+        this.#nodes.delete(o.value.uid);
+        return;
+      }
+      case 'namespace':
+        this.#shared.delete(objectKey('Namespace', o.value.uid));
+        if (this.#namespaceUidByName.get(o.value.name) === o.value.uid) this.#namespaceUidByName.delete(o.value.name);
+        return;
+      case 'workload': {
+        const kind = kindFromWire(o.value.kind);
+        if (!kind || !isWorkloadKind(kind)) return;
+        const key = objectKey(kind, o.value.uid);
+        this.#shared.delete(key);
+        // A restore does not link a deleted owner to its parent: its pods' counts stay below it.
+        this.#router.linkOwner(key, undefined);
+        return;
+      }
+      case 'service':
+        this.#services.forget(o.value);
+        return;
+      default:
+        return;
+    }
   }
 
   /** Restores aux state (which pods each EndpointSlice lists). */

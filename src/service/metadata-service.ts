@@ -26,7 +26,8 @@ import { ServiceMetrics } from './metrics.ts';
 import { NatsConfigError, connectNats, redactNatsUrl } from './nats-connect.ts';
 import { SyncProgress } from './progress.ts';
 import { LiveScopes } from './live-scopes.ts';
-import { restoreProjector, writeImage, type RestoreResult } from './restore.ts';
+import { restoreProjector, type RestoreResult } from './restore.ts';
+import { ImageKeeper } from './image-keeper.ts';
 import { PROJECTOR_IMAGE_FILE } from './projector-image.ts';
 import { ServiceError } from './errors.ts';
 import { loadIssuerSigner, startCredentialIssuer } from './credential-issuer-setup.ts';
@@ -132,6 +133,7 @@ export class MetadataService {
    * then may a stop write its image.
    */
   #restored: (RestoreResult & { ms: number }) | undefined;
+  #imageKeeper: ImageKeeper | undefined;
 
   private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
     this.config = config;
@@ -376,6 +378,19 @@ export class MetadataService {
       },
       ...(asState ? { asState: { batchUpdates: STATE_BATCH_UPDATES, meta: { [STATE_SYNC_META]: encodeVersion(1) } } } : {}),
     });
+    const imagePath = this.#imagePath();
+    if (imagePath !== undefined) {
+      const committer = this.#committer;
+      this.#imageKeeper = new ImageKeeper({
+        path: imagePath,
+        log: this.#updateLog,
+        projector: this.#projector,
+        quiet: () => this.#state === 'ready' && committer.idle,
+        ...(restored.imageHead === undefined ? {} : { imageHead: restored.imageHead }),
+        logger: this.#log,
+      });
+      this.#imageKeeper.start();
+    }
     void this.#connectNats();
     this.#state = 'syncing';
     for (const kind of DEFAULT_KINDS) this.#startReflectors(kind);
@@ -564,6 +579,7 @@ export class MetadataService {
       log: this.#updateLog?.stats(),
       projector: this.#projector.stats(),
       ...(this.#restored ? { restore: this.#restored } : {}),
+      ...(this.#imageKeeper ? { projectorImage: this.#imageKeeper.stats() } : {}),
       publisher: this.#publisher?.stats(),
       replay: this.#replay?.stats(),
       agents: this.#registry?.stats(),
@@ -611,17 +627,11 @@ export class MetadataService {
       });
       await step('publish of the last updates', () => this.#publisher?.flush());
       // The projector holds exactly the store's state at its head now: the next start loads
-      // this instead of restoring from the store (restore.ts, projector-image.ts).
-      const imagePath = this.#imagePath();
-      if (committed && this.#restored !== undefined && imagePath !== undefined) {
-        await step('projector image', async () => {
-          const started = performance.now();
-          const written = await writeImage(this.#updateLog as UpdateLog, this.#projector, imagePath);
-          this.#log.info({ ...written, ms: Math.round(performance.now() - started) }, 'wrote the projector image for the next start');
-        });
-      }
+      // its image instead of restoring from the store (restore.ts, projector-image.ts).
+      await step('projector image', () => this.#imageKeeper?.stop(committed));
     } else {
       this.#committer?.abandon();
+      await step('projector image', () => this.#imageKeeper?.stop(false));
     }
     this.#heartbeat?.close();
     await step('replay answers in flight', () => this.#replay?.drain(deadline));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../testing/index.ts';
-import { ImageUnusable, takeProjectorImage, writeProjectorImage, type ImageRecord } from './projector-image.ts';
+import { ImageUnusable, readProjectorImage, writeProjectorImage, type ImageHeader, type ImageRecord } from './projector-image.ts';
 
 const records: ImageRecord[] = [
   { type: 'object', payload: new Uint8Array([1, 2, 3]) },
@@ -28,26 +28,31 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-test('an image reads back as written, once: the start that reads it deletes it', async () => {
+/** What the service accepts: this stream, at most its head (restore.ts has the real check). */
+const fits = (h: ImageHeader): string | undefined => (h.streamId !== 's-1' ? `the image is of stream ${h.streamId}` : h.head > 42 ? `the image is at version ${h.head}, ahead` : undefined);
+
+test('an image reads back as written, and stays for the next start', async () => {
   const dir = await makeTempDir('image');
   try {
     const path = join(dir.path, 'projector.image');
     const written = await writeProjectorImage(path, { streamId: 's-1', head: 42 }, records);
     assert.equal(written.records, 3);
-    assert.deepEqual(plain(await takeProjectorImage(path, { streamId: 's-1', head: 42 })), plain(records));
-    assert.ok(!existsSync(path));
-    assert.equal(await takeProjectorImage(path, { streamId: 's-1', head: 42 }), undefined, 'no image: undefined, not an error');
+    const read = await readProjectorImage(path, fits);
+    assert.deepEqual(read?.header, { streamId: 's-1', head: 42 });
+    assert.deepEqual(plain(read?.records), plain(records));
+    assert.ok(existsSync(path), 'a usable image stays: a later kill -9 restarts from it too');
+    assert.equal(await readProjectorImage(join(dir.path, 'none'), fits), undefined, 'no image: undefined, not an error');
   } finally {
     await dir.remove();
   }
 });
 
-test('an image of another stream or head, a truncated or foreign file is refused (and removed)', async () => {
+test('an image that does not fit, a truncated or a foreign file is refused, and removed', async () => {
   const dir = await makeTempDir('image');
   try {
     const path = join(dir.path, 'projector.image');
     const cases: Array<[string, () => Promise<void>, RegExp]> = [
-      ['another head', () => writeProjectorImage(path, { streamId: 's-1', head: 41 }, records).then(() => undefined), /version 41, the store at 42/],
+      ['a head ahead of the store', () => writeProjectorImage(path, { streamId: 's-1', head: 43 }, records).then(() => undefined), /version 43, ahead/],
       ['another stream', () => writeProjectorImage(path, { streamId: 's-0', head: 42 }, records).then(() => undefined), /stream s-0/],
       ['truncated', async () => {
         await writeProjectorImage(path, { streamId: 's-1', head: 42 }, records);
@@ -58,7 +63,7 @@ test('an image of another stream or head, a truncated or foreign file is refused
     ];
     for (const [what, make, message] of cases) {
       await make();
-      await assert.rejects(takeProjectorImage(path, { streamId: 's-1', head: 42 }), (err: unknown) => err instanceof ImageUnusable && message.test(err.message), what);
+      await assert.rejects(readProjectorImage(path, fits), (err: unknown) => err instanceof ImageUnusable && message.test(err.message), what);
       assert.ok(!existsSync(path), `${what}: removed`);
     }
   } finally {

@@ -1,7 +1,7 @@
 /**
  * The projector image: what a restart needs to rebuild the projector, written as one file
- * beside the LMDB store at a graceful stop, and read back at the next start instead of
- * restoring from the store's state.
+ * beside the LMDB store (at a graceful stop, after the initial sync, and then periodically: see
+ * image-keeper.ts), and read back at the next start instead of restoring from the store.
  *
  * Why: a restore from the store reads every live object of the cluster scope (488,000 at
  * 150,000 pods) with a random read of its history record, decodes it with protobuf-es and
@@ -13,11 +13,13 @@
  * workloads, services: a few percent) are kept as their stored payloads and restored the usual
  * way.
  *
- * When it is used: only by the first start after the stop that wrote it, on the same stream at
- * the same head (nothing was committed in between); that start deletes it before it commits
- * anything. Anything else — no image (kill -9, a crash, etcd), another stream, another head, a
- * damaged or truncated file — falls back to the restore from the store, which stays the
- * reference: the image restores exactly what it would (restore.test.ts compares the two).
+ * When it is used: on the same stream, at a head the store has reached and whose history the
+ * store still holds (restore.ts replays the cluster scope's history after the image's head, so
+ * an image written a while before a kill -9 still serves). Anything else — no image (etcd),
+ * another stream, a head ahead of the store's (an older copy of the store) or below its
+ * compaction floor, a damaged or truncated file — is refused and deleted, and the restore reads
+ * the store, which stays the reference: image plus replay restore exactly what it does
+ * (test/integration/projector-image.test.ts compares them).
  *
  * Format (integers little-endian): magic `KMPI`, u32 format, string stream id, f64 head, then
  * records, each a tag byte: 1 = object (bytes: its stored payload), 2 = pod (writePod), 0 = end
@@ -263,10 +265,11 @@ function readPod(r: ImageReader): ImagePod {
 
 /**
  * Reads and checks a whole image (a damaged one is refused before the projector sees any of
- * it) and deletes the file: an image serves one start at most. Resolves to undefined when
- * there is no image; throws ImageUnusable for one that does not fit `expected` or is damaged.
+ * it). `accept` says why a header does not fit the store (undefined: it fits). Resolves to
+ * undefined when there is no image; throws ImageUnusable, after deleting the file, for one that
+ * does not fit or is damaged (it never will fit).
  */
-export async function takeProjectorImage(path: string, expected: ImageHeader): Promise<ImageRecord[] | undefined> {
+export async function readProjectorImage(path: string, accept: (header: ImageHeader) => string | undefined): Promise<{ header: ImageHeader; records: ImageRecord[] } | undefined> {
   let buf: Buffer;
   try {
     buf = await readFile(path);
@@ -274,16 +277,22 @@ export async function takeProjectorImage(path: string, expected: ImageHeader): P
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ImageUnusable(`cannot read ${path}: ${(err as Error).message}`);
   }
-  // Gone before anything is committed on top of the state it describes.
-  await rm(path, { force: true });
+  try {
+    return parseImage(buf, accept);
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+}
+
+function parseImage(buf: Buffer, accept: (header: ImageHeader) => string | undefined): { header: ImageHeader; records: ImageRecord[] } {
   const r = new ImageReader(buf);
   if (r.u32() !== MAGIC) throw new ImageUnusable('not a projector image');
   const format = r.u32();
   if (format !== FORMAT) throw new ImageUnusable(`image format ${format}, this version reads ${FORMAT}`);
-  const streamId = r.str();
-  const head = r.f64();
-  if (streamId !== expected.streamId) throw new ImageUnusable(`the image is of stream ${streamId}, the store of ${expected.streamId}`);
-  if (head !== expected.head) throw new ImageUnusable(`the image is at version ${head}, the store at ${expected.head}`);
+  const header = { streamId: r.str(), head: r.f64() };
+  const refused = accept(header);
+  if (refused !== undefined) throw new ImageUnusable(refused);
   const records: ImageRecord[] = [];
   for (;;) {
     const tag = r.u8();
@@ -300,5 +309,5 @@ export async function takeProjectorImage(path: string, expected: ImageHeader): P
   }
   const count = r.u32();
   if (count !== records.length || !r.done) throw new ImageUnusable(`the image's end record says ${count} records, ${records.length} were read`);
-  return records;
+  return { header, records };
 }

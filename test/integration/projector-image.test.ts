@@ -1,10 +1,11 @@
-// The projector image (service/projector-image.ts): a graceful stop writes it, the next start
-// loads it instead of restoring from the store. It must restore exactly what the restore from
-// the store does (that restore is the reference the chaos suite checks), and a restart from it
-// must go on publishing correctly.
+// The projector image (service/projector-image.ts): written after the initial sync, then
+// periodically and at a graceful stop; a start loads it and replays the cluster scope's history
+// after it instead of restoring from the store. Image plus replay must restore exactly what the
+// restore from the store does (that restore is the reference the chaos suite checks), and a
+// restart from it must go on publishing correctly.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/index.ts';
 import { UpdateLog, openLmdbStore } from '../../src/log/index.ts';
@@ -32,7 +33,7 @@ async function assertConverged(env: ServeEnv, collector: StreamCollector): Promi
 
 /** A projector's pods as sorted plain records (containers sorted too): comparable with deepEqual. */
 function podRecords(p: Projector): unknown[] {
-  return [...p.podImages()]
+  return [...p.capturePods()]
     .map((pod) => ({
       ...pod,
       payload: Buffer.from(pod.payload).toString('hex'),
@@ -81,16 +82,28 @@ describe('the projector image', () => {
     await env?.stop();
   });
 
-  test('a graceful stop writes it; it restores exactly what the store does; the next start uses it and goes on correctly', async () => {
+  test('image (plus the history after it) restores exactly what the store does; starts use it and go on correctly', async () => {
+    const storePath = join(env.dir, 'store');
+    const imagePath = join(storePath, PROJECTOR_IMAGE_FILE);
     service = await MetadataService.start(env.serveConfig());
     await service.whenReady(AbortSignal.timeout(30_000));
+    const running = service;
+    // The first quiet moment after the initial sync writes an image: what a kill -9 later
+    // restarts from, replaying what came after it.
+    const early = await waitFor(
+      async () => {
+        const status = (await (await fetch(`${running.httpUrl}/status`)).json()) as { projectorImage?: { imageHead?: number; writes: number } };
+        return (status.projectorImage?.writes ?? 0) >= 1 ? status.projectorImage?.imageHead : undefined;
+      },
+      { what: 'the image after the initial sync', timeoutMs: 20_000 },
+    );
+    const earlyCopy = join(env.dir, 'image-early');
+    copyFileSync(imagePath, earlyCopy);
     // Rolling updates, restarts (stopped container instances), deletions, node moves.
     env.engine.step(300);
     await assertConverged(env, collector);
     await service.drain();
     service = undefined;
-    const storePath = join(env.dir, 'store');
-    const imagePath = join(storePath, PROJECTOR_IMAGE_FILE);
     assert.ok(existsSync(imagePath), 'the graceful stop wrote the projector image');
     const copy = join(env.dir, 'image-copy');
     copyFileSync(imagePath, copy);
@@ -104,8 +117,9 @@ describe('the projector image', () => {
       const a = await restoreProjector(log, fromImage, undefined, copy);
       const b = await restoreProjector(log, fromStore);
       assert.equal(a.from, 'image');
+      assert.equal(a.imageHead, log.head, 'the graceful stop wrote it at the head');
+      assert.equal(a.replayed, 0);
       assert.equal(b.from, 'store');
-      assert.ok(!existsSync(copy), 'an image serves one start: it is deleted when read');
       assert.equal(a.objects, b.objects);
       assert.deepEqual(fromImage.stats(), fromStore.stats());
       assert.deepEqual(fromImage.liveNodeScopes().sort(), fromStore.liveNodeScopes().sort());
@@ -117,22 +131,39 @@ describe('the projector image', () => {
       assert.ok(deletions.some((d) => d.startsWith('Container/')), 'containers are stopped');
       assertSameLines(deleteEverything(fromImage), deletions, 'what a relist that finds nothing publishes');
 
-      // An image that does not fit the store (another head) is refused; the store is read instead.
-      await writeProjectorImage(copy, { streamId: log.streamId, head: log.head - 1 }, []);
+      // The early image and the history after it (what a kill -9 leaves): the same state.
+      const fromEarly = new Projector({ clock });
+      const e = await restoreProjector(log, fromEarly, undefined, earlyCopy);
+      assert.equal(e.from, 'image');
+      assert.equal(e.imageHead, early);
+      assert.ok((e.replayed ?? 0) > 300, `replayed ${e.replayed} updates after version ${early} (head ${log.head})`);
+      const fromStoreAgain = new Projector({ clock });
+      await restoreProjector(log, fromStoreAgain);
+      assert.deepEqual(fromEarly.stats(), fromStoreAgain.stats());
+      assert.deepEqual(podRecords(fromEarly), pods);
+      assert.deepEqual(fromEarly.liveNodeScopes().sort(), fromStoreAgain.liveNodeScopes().sort());
+      assertSameLines(deleteEverything(fromEarly), deleteEverything(fromStoreAgain), 'after image plus replay, what a relist that finds nothing publishes');
+
+      // An image that does not fit the store (ahead of it: an older copy of the store) is
+      // refused and removed; the store is read instead.
+      await writeProjectorImage(copy, { streamId: log.streamId, head: log.head + 1 }, []);
       const c = await restoreProjector(log, new Projector({ clock }), undefined, copy);
       assert.equal(c.from, 'store');
-      assert.match(c.imageRefused ?? '', /version/);
+      assert.match(c.imageRefused ?? '', /ahead of the store's head/);
+      assert.ok(!existsSync(copy));
       assert.equal(c.objects, b.objects);
     } finally {
       await log.close();
       await store.close();
     }
 
+    // A start after a kill -9: the image on disk is the early one.
+    renameSync(earlyCopy, imagePath);
     service = await MetadataService.start(env.serveConfig());
     await service.whenReady(AbortSignal.timeout(30_000));
-    const status = (await (await fetch(`${service.httpUrl}/status`)).json()) as { restore?: { from: string; objects: number } };
+    const status = (await (await fetch(`${service.httpUrl}/status`)).json()) as { restore?: { from: string; replayed?: number } };
     assert.equal(status.restore?.from, 'image', '/status says where the state came from');
-    assert.ok(!existsSync(imagePath), 'the start took the image');
+    assert.ok((status.restore?.replayed ?? 0) > 300, `${status.restore?.replayed} updates replayed`);
     env.engine.step(200);
     await assertConverged(env, collector);
     assert.deepEqual(collector.allGaps(), []);
