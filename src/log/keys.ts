@@ -160,8 +160,8 @@ export function versionFromHistoryKey(key: string): number {
 }
 
 /** A scope's current-state entries, starting after `afterKey` when given (paging). */
-export function stateRange(scope: string, afterKey?: string): KeyRange {
-  const range = prefixRange(`${STATE_PREFIX}${escapeSegment(scope)}/`);
+export function stateRange(scope: string, afterKey?: string, objectKeyPrefix = ''): KeyRange {
+  const range = prefixRange(`${STATE_PREFIX}${escapeSegment(scope)}/${escapeObjectKey(objectKeyPrefix)}`);
   return afterKey === undefined ? range : { start: keyAfter(afterKey), end: range.end };
 }
 

@@ -24,11 +24,13 @@ class ScopeSnapshot implements SnapshotReader {
   readonly version: number;
   readonly streamId: string;
   readonly #view: StoreView;
+  readonly #objectKeyPrefix: string;
   #used = false;
   #closed = false;
 
-  constructor(view: StoreView, scope: string, version: number, streamId: string) {
+  constructor(view: StoreView, scope: string, version: number, streamId: string, objectKeyPrefix: string) {
     this.#view = view;
+    this.#objectKeyPrefix = objectKeyPrefix;
     this.scope = scope;
     this.version = version;
     this.streamId = streamId;
@@ -55,7 +57,7 @@ class ScopeSnapshot implements SnapshotReader {
       let afterKey: string | undefined;
       for (;;) {
         signal?.throwIfAborted();
-        const rows = await this.#view.scan({ ...stateRange(this.scope, afterKey), limit: maxEntries });
+        const rows = await this.#view.scan({ ...stateRange(this.scope, afterKey, this.#objectKeyPrefix), limit: maxEntries });
         const states = rows.map(([key, value]) => decodeState(value, key));
         const payloads = await readPayloads(this.#view, states.map((s) => s.version), `scope ${JSON.stringify(this.scope)}`);
         const chunk: SnapshotEntry[] = [];
@@ -83,13 +85,16 @@ class ScopeSnapshot implements SnapshotReader {
   }
 }
 
-/** Opens a snapshot of `scope` as of its current head (see SnapshotReader). */
-export async function openSnapshot(store: UpdateStore, scope: string, streamId: string): Promise<SnapshotReader> {
+/**
+ * Opens a snapshot of `scope` as of its current head (see SnapshotReader); with
+ * `objectKeyPrefix` (`<Kind>/`), only the objects whose key starts with it.
+ */
+export async function openSnapshot(store: UpdateStore, scope: string, streamId: string, objectKeyPrefix = ''): Promise<SnapshotReader> {
   checkScope(scope);
   const view = await store.readView();
   try {
     const version = await readScopeHead(view, scope);
-    return new ScopeSnapshot(view, scope, version, streamId);
+    return new ScopeSnapshot(view, scope, version, streamId, objectKeyPrefix);
   } catch (err) {
     view.close();
     throw err;

@@ -365,10 +365,13 @@ export class UpdateLog {
     return readHistory(this.#store, after, limit);
   }
 
-  /** A consistent snapshot of `scope`'s current state (see SnapshotReader). */
-  openSnapshot(scope: string): Promise<SnapshotReader> {
+  /**
+   * A consistent snapshot of `scope`'s current state (see SnapshotReader); with
+   * `objectKeyPrefix` (e.g. `Node/`), only the objects whose key starts with it.
+   */
+  openSnapshot(scope: string, options: { objectKeyPrefix?: string } = {}): Promise<SnapshotReader> {
     this.#checkReadable();
-    return openSnapshot(this.#store, scope, this.streamId);
+    return openSnapshot(this.#store, scope, this.streamId, options.objectKeyPrefix ?? '');
   }
 
   /**

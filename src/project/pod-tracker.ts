@@ -21,6 +21,11 @@ interface ContainerEntry {
   /** Last published update (encoded), to publish its stop from when it disappears. */
   last: Uint8Array | undefined;
   hash: number;
+  /**
+   * Whether `last` is live in the store (an upsert); a stopped instance's last update is a
+   * tombstone, which a restore from the store does not read back (see capture()).
+   */
+  live: boolean;
 }
 
 interface PodEntry {
@@ -34,6 +39,27 @@ interface PodEntry {
   containers: ContainerEntry[];
   /** The node whose scope the pod is published on (undefined: cluster scope only). */
   node: string | undefined;
+}
+
+/** A pod and its containers in a projector image (PodTracker.image, Projector.podImages). */
+export interface PodImage {
+  uid: string;
+  name: string;
+  namespace: string;
+  nodeName: string;
+  /** The pod's stored update and its payloadHash. */
+  payload: Uint8Array;
+  hash: number;
+  containers: ContainerImage[];
+}
+
+export interface ContainerImage {
+  name: string;
+  type: number;
+  cid: string;
+  /** The container's live stored update; undefined when it has none (no id yet, or stopped). */
+  payload: Uint8Array | undefined;
+  hash: number;
 }
 
 export interface PodChange {
@@ -107,12 +133,12 @@ export class PodTracker {
       const h = payloadHash(u.payload);
       const old = previous?.containers.find((p) => p.cid === c.containerId);
       this.#push(out, u, old?.hash === h && !moved);
-      entries.push({ name: c.name, type: c.type, cid: c.containerId, last: u.payload, hash: h });
+      entries.push({ name: c.name, type: c.type, cid: c.containerId, last: u.payload, hash: h, live: u.state === 'upsert' });
     }
     for (const old of previous?.containers ?? []) {
       if (old.last && !entries.some((e) => e.cid === old.cid)) out.updates.push(stopped(containerOf(old.last), scopes, BigInt(this.#clock.now()) * 1_000_000n));
     }
-    for (const c of pod.containers) if (c.containerId === '') entries.push({ name: c.name, type: c.type, cid: '', last: undefined, hash: 0 });
+    for (const c of pod.containers) if (c.containerId === '') entries.push({ name: c.name, type: c.type, cid: '', last: undefined, hash: 0, live: false });
     this.#pods.set(pod.uid, { last: podUpdate.payload, hash, name: pod.name, namespace: pod.namespace, nodeName: pod.nodeName, containers: entries, node });
     return { uid: pod.uid, namespace: pod.namespace, node, previousNode, deleted: false, ownerReferences: pod.ownerReferences };
   }
@@ -147,7 +173,7 @@ export class PodTracker {
    */
   restorePod(pod: PodUpdate, payload: Uint8Array, hash: number): void {
     const existing = this.#pods.get(pod.uid);
-    const containers = pod.containers.map((c) => existing?.containers.find((e) => e.cid === c.containerId && c.containerId !== '') ?? { name: c.name, type: c.type, cid: c.containerId, last: undefined, hash: 0 });
+    const containers = pod.containers.map((c) => existing?.containers.find((e) => e.cid === c.containerId && c.containerId !== '') ?? { name: c.name, type: c.type, cid: c.containerId, last: undefined, hash: 0, live: false });
     this.#budget.release(existing?.node, pod.uid);
     const node = this.#budget.admit(pod.nodeName || undefined, pod.uid, true);
     this.#pods.set(pod.uid, { last: payload, hash, name: pod.name, namespace: pod.namespace, nodeName: pod.nodeName, containers, node });
@@ -168,9 +194,66 @@ export class PodTracker {
     if (slot) {
       slot.last = payload;
       slot.hash = hash;
+      slot.live = true;
     } else {
-      entry.containers.push({ name: c.name, type: c.type, cid: c.containerId, last: payload, hash });
+      entry.containers.push({ name: c.name, type: c.type, cid: c.containerId, last: payload, hash, live: true });
     }
+  }
+
+  /**
+   * Every pod as a restore from the store's state would rebuild it (restorePod +
+   * restoreContainer), for a projector image: a stopped container's tombstone is not read back
+   * by a restore, so its entry goes without its last update. Images restore what a restore
+   * from the store does (test/integration/projector-image.test.ts compares the two).
+   *
+   * Captured now, converted as iterated: the tracker replaces a pod's entry on every change and
+   * never edits one outside a restore, so the entries taken now keep describing this moment.
+   */
+  capture(): { uids: string[]; images(): IterableIterator<PodImage> } {
+    const entries = [...this.#pods];
+    return {
+      uids: entries.map(([uid]) => uid),
+      *images() {
+        for (const [uid, p] of entries) {
+          yield {
+            uid,
+            name: p.name,
+            namespace: p.namespace,
+            nodeName: p.nodeName,
+            payload: p.last,
+            hash: p.hash,
+            containers: p.containers.map((c) => (c.live ? { name: c.name, type: c.type, cid: c.cid, payload: c.last, hash: c.hash } : { name: c.name, type: c.type, cid: c.cid, payload: undefined, hash: 0 })),
+          };
+        }
+      },
+    };
+  }
+
+  /**
+   * A restored pod's tombstone was replayed (Projector.replay): forgotten with its containers,
+   * as a restore from the store, which skips tombstones, would not have it.
+   */
+  forget(uid: string): void {
+    const entry = this.#pods.get(uid);
+    if (!entry) return;
+    this.#budget.release(entry.node, uid);
+    this.#pods.delete(uid);
+  }
+
+  /** A restored container's tombstone was replayed: its slot keeps no last update (see image()). */
+  forgetContainer(podUid: string, cid: string): void {
+    const slot = this.#pods.get(podUid)?.containers.find((e) => e.cid === cid);
+    if (!slot) return;
+    slot.last = undefined;
+    slot.hash = 0;
+    slot.live = false;
+  }
+
+  /** Rebuilds one pod from an image record (see image()); the tracker holds no entry for it yet. */
+  restoreImage(p: PodImage): void {
+    const node = this.#budget.admit(p.nodeName || undefined, p.uid, true);
+    const containers = p.containers.map((c) => ({ name: c.name, type: c.type, cid: c.cid, last: c.payload, hash: c.hash, live: c.payload !== undefined }));
+    this.#pods.set(p.uid, { last: p.payload, hash: p.hash, name: p.name, namespace: p.namespace, nodeName: p.nodeName, containers, node });
   }
 
   /** Ends a restore: containers whose pod is not in the store's state are forgotten. */

@@ -5,7 +5,7 @@ import { controllerOwnerUid } from './convert-pod.ts';
 import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
 import { BadObjectError, obj, str, timeNs } from './k8s-fields.ts';
 import { payloadHash } from './payload-hash.ts';
-import { PodTracker, type PodChange } from './pod-tracker.ts';
+import { PodTracker, type PodChange, type PodImage } from './pod-tracker.ts';
 import { CLUSTER, emptyProjection, makeScopeExit, makeUpdate, nodeScopeName, objectKey, withScopes, type Projection, type ProjectedUpdate } from './projection.ts';
 import { ScopeRouter, type Delta } from './scope-router.ts';
 import { ServiceViews } from './service-views.ts';
@@ -157,7 +157,9 @@ export class Projector {
     const seen = this.#listing.get(key) ?? new Set<string>();
     this.#listing.delete(key);
     const inNamespace = (stub: unknown): boolean => namespace === undefined || str(obj(obj(stub)['metadata'])['namespace']) === namespace;
-    const gone = [...this.#known(kind)].filter(([uid, stub]) => !seen.has(uid) && inNamespace(stub));
+    // In uid order: what a relist publishes does not depend on the order objects became known
+    // (after a restart that order is the store's, or a projector image's).
+    const gone = [...this.#known(kind)].filter(([uid, stub]) => !seen.has(uid) && inNamespace(stub)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [, stub] of gone) this.apply(kind, 'DELETED', stub, out);
     return out;
   }
@@ -193,6 +195,79 @@ export class Projector {
         return;
       case 'service':
         this.#services.restore(o.value);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Every known pod with its containers and controller owner as they are now, as a restore
+   * from the store would rebuild them: the pod records of a projector image
+   * (service/projector-image.ts), which a restart loads instead of decoding every stored pod
+   * and container. Taken at once; the records can be iterated later (PodTracker.capture).
+   */
+  capturePods(): Iterable<PodImage & { ownerKey: string | undefined }> {
+    const captured = this.#pods.capture();
+    const owners = captured.uids.map((uid) => this.#router.placementOf(objectKey('Pod', uid))?.ownerKey);
+    return {
+      *[Symbol.iterator]() {
+        let i = 0;
+        for (const p of captured.images()) yield { ...p, ownerKey: owners[i++] };
+      },
+    };
+  }
+
+  /**
+   * Rebuilds one pod from an image record, in place of `restore` of its stored pod and
+   * containers (same result; call in the store's key order, like `restore`).
+   */
+  restorePodImage(p: PodImage & { ownerKey: string | undefined }): void {
+    this.#pods.restoreImage(p);
+    this.#routeUpsert(p.uid, p.namespace, this.#pods.scopeNodeOf(p.uid), p.ownerKey, emptyProjection());
+  }
+
+  /**
+   * Applies one committed update of the cluster scope on top of restored state: brings a
+   * projector image written at an older head up to the store's head. The result is what
+   * `restore` of the store's state at the newer head gives (restore.test.ts compares them):
+   * an upsert is restored over the old state, a tombstone forgets the object as a restore,
+   * which skips tombstones, would not know it.
+   */
+  replay(update: ResourceUpdate, payload: Uint8Array, tombstone: boolean): void {
+    if (!tombstone) return this.restore(update, payload);
+    const o = update.object;
+    switch (o.case) {
+      case 'pod': {
+        const podKey = objectKey('Pod', o.value.uid);
+        this.#pods.forget(o.value.uid);
+        this.#router.removePod(podKey);
+        return;
+      }
+      case 'container':
+        this.#pods.forgetContainer(o.value.podUid, o.value.containerId);
+        return;
+      case 'node': {
+        const known = this.#nodes.get(o.value.uid);
+        if (known) this.#budget.release(known.scope, `Node/${o.value.uid}`);
+        this.#nodes.delete(o.value.uid);
+        return;
+      }
+      case 'namespace':
+        this.#shared.delete(objectKey('Namespace', o.value.uid));
+        if (this.#namespaceUidByName.get(o.value.name) === o.value.uid) this.#namespaceUidByName.delete(o.value.name);
+        return;
+      case 'workload': {
+        const kind = kindFromWire(o.value.kind);
+        if (!kind || !isWorkloadKind(kind)) return;
+        const key = objectKey(kind, o.value.uid);
+        this.#shared.delete(key);
+        // A restore does not link a deleted owner to its parent: its pods' counts stay below it.
+        this.#router.linkOwner(key, undefined);
+        return;
+      }
+      case 'service':
+        this.#services.forget(o.value);
         return;
       default:
         return;
@@ -253,10 +328,14 @@ export class Projector {
       return;
     }
     const owner = change.ownerReferences.find((r) => r.controller && isWorkloadKind(r.kind));
-    const ownerKey = owner ? objectKey(owner.kind as OwnerKind, owner.uid) : undefined;
+    this.#routeUpsert(change.uid, change.namespace, change.node, owner ? objectKey(owner.kind as OwnerKind, owner.uid) : undefined, out);
+  }
+
+  #routeUpsert(uid: string, namespace: string, node: string | undefined, ownerKey: string | undefined, out: Projection): void {
+    const podKey = objectKey('Pod', uid);
     const before = this.#router.nodeOfPod(podKey);
-    this.#applyDeltas(this.#router.upsertPod(podKey, { node: change.node, namespaceKey: `Namespace:${change.namespace}`, ownerKey }), out);
-    if (before !== change.node) this.#services.podMoved(podKey, [before, change.node], out);
+    this.#applyDeltas(this.#router.upsertPod(podKey, { node, namespaceKey: `Namespace:${namespace}`, ownerKey }), out);
+    if (before !== node) this.#services.podMoved(podKey, [before, node], out);
   }
 
   #node(object: unknown, deletedAt: bigint, out: Projection): void {

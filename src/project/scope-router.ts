@@ -37,6 +37,11 @@ export class ScopeRouter {
   readonly #servicePods = new Map<string, Set<string>>();
   readonly #podServices = new Map<string, Set<string>>();
 
+  /** Where a known pod is placed (its node, namespace and controller owner). */
+  placementOf(podKey: string): PodPlacement | undefined {
+    return this.#pods.get(podKey);
+  }
+
   /** The node of a known pod. */
   nodeOfPod(podKey: string): string | undefined {
     return this.#pods.get(podKey)?.node;

@@ -93,6 +93,11 @@ export class ServiceViews {
     this.#services.set(name, { base, deleted: false, clusterHash: payloadHash(this.#clusterView(base, update.podUids, update.nodeNames).payload), viewHashes: new Map() });
   }
 
+  /** A restored service's tombstone was replayed (Projector.replay). */
+  forget(update: ServiceUpdate): void {
+    this.#services.delete(`${update.namespace}/${update.name}`);
+  }
+
   restoreSlice(key: string, value: Uint8Array): void {
     if (!key.startsWith(SLICE_PREFIX)) return;
     const entry = JSON.parse(new TextDecoder().decode(value)) as { serviceName: string; podUids: string[]; kind: 'EndpointSlice' | 'Endpoints' };

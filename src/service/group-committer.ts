@@ -163,6 +163,14 @@ export class GroupCommitter {
     return this.#pendingUpdates;
   }
 
+  /**
+   * Nothing added is waiting or being committed (and not in the initial sync): everything the
+   * projector produced is applied to the store, so the projector equals the store at its head.
+   */
+  get idle(): boolean {
+    return this.#entries.length === 0 && !this.#inFlight && this.#asState === undefined && !this.#closed;
+  }
+
   /** True while committing as state (the initial sync of a new stream). */
   get committingState(): boolean {
     return this.#asState !== undefined;

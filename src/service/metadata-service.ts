@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ServeConfig } from '../config/index.ts';
@@ -26,7 +27,9 @@ import { storeAvailableBytes } from './store-space.ts';
 import { NatsConfigError, connectNats, redactNatsUrl } from './nats-connect.ts';
 import { SyncProgress } from './progress.ts';
 import { LiveScopes } from './live-scopes.ts';
-import { restoreProjector } from './restore.ts';
+import { restoreProjector, type RestoreResult } from './restore.ts';
+import { ImageKeeper } from './image-keeper.ts';
+import { PROJECTOR_IMAGE_FILE } from './projector-image.ts';
 import { ServiceError } from './errors.ts';
 import { loadIssuerSigner, startCredentialIssuer } from './credential-issuer-setup.ts';
 
@@ -127,6 +130,12 @@ export class MetadataService {
   /** Aborted when the service fails for good (deposed, store fenced): the process should exit. */
   readonly #failed = new AbortController();
   #shutdownDone: Promise<void> | undefined;
+  /**
+   * How the projector got the store's state at start (in /status); set once it holds it: only
+   * then may a stop write its image.
+   */
+  #restored: (RestoreResult & { ms: number }) | undefined;
+  #imageKeeper: ImageKeeper | undefined;
 
   private constructor(config: ServeConfig, deps: MetadataServiceDeps) {
     this.config = config;
@@ -314,6 +323,12 @@ export class MetadataService {
     this.#fatal(new ServiceError('SERVICE_DEPOSED', `no longer the leader (${toError(reason).message}); stopping so that a standby takes over`));
   }
 
+  /** The projector image's file: beside an LMDB store this service opened (none for etcd). */
+  #imagePath(): string | undefined {
+    const store = this.config.store;
+    return store.kind === 'lmdb' && this.#ownsStore ? join(store.path, PROJECTOR_IMAGE_FILE) : undefined;
+  }
+
   /** A failure the service cannot continue after: /healthz turns 503 and the process should restart. */
   #fatal(err: Error): void {
     if (this.#state === 'failed' || this.#state === 'stopped') return;
@@ -334,8 +349,11 @@ export class MetadataService {
     this.#log.info({ http: this.#httpUrl, streamId: this.#updateLog.streamId, head: this.#startHead }, 'store opened');
 
     this.#state = 'restoring';
-    const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal);
-    this.#log.info({ objects: restored }, 'restored projector state from the store');
+    const restoreStarted = performance.now();
+    const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal, this.#imagePath());
+    if (restored.imageRefused !== undefined) this.#log.warn({ reason: restored.imageRefused }, 'the projector image was not used: restoring from the store');
+    this.#restored = { ...restored, ms: Math.round(performance.now() - restoreStarted) };
+    this.#log.info({ objects: restored.objects, from: restored.from, ms: this.#restored.ms }, 'restored projector state from the store');
     // The initial sync of a new stream (or one a restart interrupted) is committed as current
     // state: no consumer can have followed it, and each bootstraps by snapshot anyway (design
     // §4, §12). Only where one batch is one store commit (LMDB), and unless asked for history.
@@ -365,6 +383,19 @@ export class MetadataService {
       },
       ...(asState ? { asState: { batchUpdates: STATE_BATCH_UPDATES, meta: { [STATE_SYNC_META]: encodeVersion(1) } } } : {}),
     });
+    const imagePath = this.#imagePath();
+    if (imagePath !== undefined) {
+      const committer = this.#committer;
+      this.#imageKeeper = new ImageKeeper({
+        path: imagePath,
+        log: this.#updateLog,
+        projector: this.#projector,
+        quiet: () => this.#state === 'ready' && committer.idle,
+        ...(restored.imageHead === undefined ? {} : { imageHead: restored.imageHead }),
+        logger: this.#log,
+      });
+      this.#imageKeeper.start();
+    }
     void this.#connectNats();
     this.#state = 'syncing';
     for (const kind of DEFAULT_KINDS) this.#startReflectors(kind);
@@ -581,6 +612,8 @@ export class MetadataService {
       head: this.head,
       log: this.#updateLog?.stats(),
       projector: this.#projector.stats(),
+      ...(this.#restored ? { restore: this.#restored } : {}),
+      ...(this.#imageKeeper ? { projectorImage: this.#imageKeeper.stats() } : {}),
       publisher: this.#publisher?.stats(),
       replay: this.#replay?.stats(),
       agents: this.#registry?.stats(),
@@ -622,10 +655,18 @@ export class MetadataService {
       await Promise.allSettled(this.#runs);
     });
     if (commitPending) {
-      await step('commit of the last updates', () => this.#committer?.close());
+      let committed = false;
+      await step('commit of the last updates', async () => {
+        await this.#committer?.close();
+        committed = this.#committer !== undefined;
+      });
       await step('publish of the last updates', () => this.#publisher?.flush());
+      // The projector holds exactly the store's state at its head now: the next start loads
+      // its image instead of restoring from the store (restore.ts, projector-image.ts).
+      await step('projector image', () => this.#imageKeeper?.stop(committed));
     } else {
       this.#committer?.abandon();
+      await step('projector image', () => this.#imageKeeper?.stop(false));
     }
     this.#heartbeat?.close();
     await step('replay answers in flight', () => this.#replay?.drain(deadline));
