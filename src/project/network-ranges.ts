@@ -16,6 +16,7 @@ import {
   type IpFamily,
   type IpPrefix,
   type NetworkRanges,
+  type PodAddresses,
   type ResourceUpdate,
 } from '../schema/index.ts';
 import type { Clock } from '../core/index.ts';
@@ -176,6 +177,21 @@ export class NetworkRangesTracker {
       default:
         return;
     }
+  }
+
+  /**
+   * A tombstone replayed on restored state (Projector.replay): a deleted node or service no
+   * longer counts. A deleted pod changes nothing: blocks a node showed stay while it exists.
+   */
+  restoreTombstone(update: ResourceUpdate): void {
+    const o = update.object;
+    if (o.case === 'node') this.#setNode(o.value.name, undefined);
+    else if (o.case === 'service') this.#setServiceIps(o.value.uid, []);
+  }
+
+  /** One stored pod's node and addresses, restored without decoding it (projector images). */
+  restorePod(pod: PodAddresses): void {
+    this.#observePod({ node: pod.nodeName, ips: pod.podIps.length > 0 ? pod.podIps : [pod.podIp], hostIp: pod.hostIp });
   }
 
   restoreAux(key: string, value: Uint8Array): void {

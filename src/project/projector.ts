@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { ResourceUpdateSchema, WorkloadUpdateSchema, isWorkloadKind, kindFromWire, type NamespaceUpdate, type PodUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
+import { ResourceUpdateSchema, WorkloadUpdateSchema, isWorkloadKind, podAddresses, kindFromWire, type NamespaceUpdate, type PodUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { controllerOwnerUid } from './convert-pod.ts';
 import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
@@ -223,6 +223,8 @@ export class Projector {
    * containers (same result; call in the store's key order, like `restore`).
    */
   restorePodImage(p: PodImage & { ownerKey: string | undefined }): void {
+    const addresses = podAddresses(p.payload);
+    if (addresses) this.#ranges.restorePod(addresses);
     this.#pods.restoreImage(p);
     this.#routeUpsert(p.uid, p.namespace, this.#pods.scopeNodeOf(p.uid), p.ownerKey, emptyProjection());
   }
@@ -236,6 +238,7 @@ export class Projector {
    */
   replay(update: ResourceUpdate, payload: Uint8Array, tombstone: boolean): void {
     if (!tombstone) return this.restore(update, payload);
+    this.#ranges.restoreTombstone(update);
     const o = update.object;
     switch (o.case) {
       case 'pod': {

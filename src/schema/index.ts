@@ -96,6 +96,7 @@ export type { KubemetaPermissions, SubjectPermissions } from './permissions.ts';
 export { CONSUMER_RESPONSES, kubemetaPermissions } from './permissions.ts';
 
 export type { Kind, WorkloadKind, UpdateIdentity } from './kinds.ts';
+export { podAddresses, type PodAddresses } from './pod-addresses.ts';
 export { kinds, KIND_NAMES, NETWORK_RANGES_UID, isKind, isWorkloadKind, kindFromWire, kindToWire, updateIdentity } from './kinds.ts';
 
 export type { IpFamily, IpAddress, IpPrefix } from './ip-prefix.ts';
