@@ -9,8 +9,10 @@
 //
 //   stopMs          SIGTERM → the process exited (graceful: it drains first); kill -9: ~0.
 //   storeOpenedMs   spawn → serve logs 'store opened' (node and tsx loaded, LMDB open).
-//   restoredMs      spawn → serve logs that its projector state is rebuilt from the store
-//                   (restoredObjects: the live objects read back).
+//   restoredMs      spawn → serve logs that its projector state is rebuilt (restoredObjects: the
+//                   live objects; restoredFrom: 'image' — the projector image the last stop or
+//                   the periodic writer left, plus `replayed` updates of history after it — or
+//                   'store', every object read back from the store).
 //   readyMs         spawn → /status says 'ready' (every kind resumed, everything received
 //                   committed; serve checks readiness every 50 ms).
 // (The step times come from serve's own log at --log-level info, its pino `time` field.)
@@ -45,6 +47,8 @@ const { values } = parseArgs({
     /** How many times to time `kubemeta serve --help` (cliLoadMs is their median; 0 skips it). */
     'cli-load-runs': { type: 'string', default: '3' },
     'out-dir': { type: 'string' },
+    /** Writes CPU profiles of the restarted serve processes into this directory (node --cpu-prof). */
+    'serve-cpu-prof': { type: 'string' },
   },
 });
 const nodes = Number(values.nodes);
@@ -65,7 +69,12 @@ const dir = await makeTempDir('bench-serve-restart');
 removeOnExit(dir.path);
 const kubeconfig = join(dir.path, 'kubeconfig');
 await writeKubeconfig(kubeconfig, { server: api.url });
-const start = (): Promise<ServeProcess> => spawnServe({ kubeconfig, natsUrl: nats.url, dir: dir.path, cluster: CLUSTER, logLevel: 'info' });
+const profileDir = values['serve-cpu-prof'];
+const start = (profile = false): Promise<ServeProcess> =>
+  spawnServe({
+    kubeconfig, natsUrl: nats.url, dir: dir.path, cluster: CLUSTER, logLevel: 'info',
+    ...(profile && profileDir !== undefined ? { nodeFlags: ['--max-old-space-size=8192', '--max-semi-space-size=64', '--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  });
 // serve's log messages for the steps of a start (src/service/metadata-service.ts).
 const STORE_OPENED = 'store opened';
 const RESTORED = 'restored projector state from the store';
@@ -80,6 +89,9 @@ interface Restart {
   storeOpenedMs: number;
   restoredMs: number;
   restoredObjects: number;
+  /** Where the projector state came from ('image': the projector image plus the history after it) and how many updates were replayed. */
+  restoredFrom: string;
+  replayed: number;
   readyMs: number;
   watchingMs: number;
   apiLists: number;
@@ -127,7 +139,7 @@ async function restart(serve: ServeProcess, mode: Mode, run: number): Promise<{ 
   const closeDeadline = performance.now() + 30_000;
   while ((await api.openWatches()) > 0 && performance.now() < closeDeadline) await sleep(10);
   const spawned = performance.now();
-  const next = await start();
+  const next = await start(true);
   const times = await next.whenReady();
   const restored = next.loggedAt(RESTORED);
   const watchingMs = await watchesOpen(watches, spawned);
@@ -141,6 +153,8 @@ async function restart(serve: ServeProcess, mode: Mode, run: number): Promise<{ 
     storeOpenedMs: next.loggedAt(STORE_OPENED)?.ms ?? NaN,
     restoredMs: restored?.ms ?? NaN,
     restoredObjects: Number(restored?.fields['objects'] ?? NaN),
+    restoredFrom: String(restored?.fields['from'] ?? '?'),
+    replayed: Number(restored?.fields['replayed'] ?? 0),
     readyMs: times.readyMs,
     watchingMs,
     apiLists: requestsOf(before, after, 'list'),
@@ -190,7 +204,7 @@ try {
   await dir.remove();
 }
 
-const METRICS = ['stopMs', 'storeOpenedMs', 'restoredMs', 'restoredObjects', 'readyMs', 'watchingMs', 'apiLists', 'apiWatches', 'apiOther', 'gone410', 'listObjects', 'committed', 'serveCpuSeconds', 'peakRssMb'] as const;
+const METRICS = ['stopMs', 'storeOpenedMs', 'restoredMs', 'restoredObjects', 'replayed', 'readyMs', 'watchingMs', 'apiLists', 'apiWatches', 'apiOther', 'gone410', 'listObjects', 'committed', 'serveCpuSeconds', 'peakRssMb'] as const;
 const medians = Object.fromEntries(
   (['graceful', 'kill9'] as const).map((mode) => {
     const rs = results.filter((r) => r.mode === mode);

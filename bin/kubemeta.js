@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The kubemeta command: runs the compiled CLI, dist/cli/main.js. The published package and the
-// container image hold only that (no src/, no TypeScript loader).
+// The kubemeta command: runs the compiled CLI, dist/kubemeta.mjs (the CLI bundled into one
+// module) or dist/cli/main.js. The published package and the container image hold only those
+// (no src/, no TypeScript loader).
 //
 // A git checkout has src/ too, and dist/ may be missing or older than the sources (edited,
 // pulled, another branch). A stale build must never run as if it were current, so in a
@@ -14,12 +15,22 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * The compiled CLI: the one-file bundle (scripts/build.mjs, bundleCli: half the start time of
+ * loading dist/cli/main.js and its ~900 modules), or the unbundled build where there is none.
+ * @returns {Promise<(argv: string[]) => Promise<number>>}
+ */
+async function compiledMain() {
+  if (existsSync(`${root}dist/kubemeta.mjs`)) return (await import('../dist/kubemeta.mjs')).main;
+  return (await import('../dist/cli/main.js')).main;
+}
+
 /** @returns {Promise<(argv: string[]) => Promise<number>>} */
 async function loadMain() {
-  if (!existsSync(`${root}src`)) return (await import('../dist/cli/main.js')).main;
+  if (!existsSync(`${root}src`)) return compiledMain();
   const { staleReason } = await import('./freshness.js');
   const reason = staleReason(root);
-  if (reason === undefined) return (await import('../dist/cli/main.js')).main;
+  if (reason === undefined) return compiledMain();
   const refuse = (why) => {
     process.stderr.write(`kubemeta: the build in dist/ is not current (${reason})${why}; run \`npm run build\`\n`);
     process.exit(1);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -33,7 +33,10 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 export function registerWebRoutes(app: FastifyInstance): void {
-  const dir = new URL('./web/', import.meta.url);
+  // Beside this module; in the bundled CLI (dist/kubemeta.mjs, scripts/build.mjs) this module
+  // is part of the bundle and the page is at console/web/ beside it.
+  const here = new URL('./web/', import.meta.url);
+  const dir = existsSync(here) ? here : new URL('./console/web/', import.meta.url);
   for (const [path, { file, type }] of Object.entries(WEB_FILES)) {
     const body = readFileSync(new URL(file, dir));
     app.get(path, async (_req, reply) =>

@@ -226,7 +226,8 @@ export class Projector {
     const addresses = podAddresses(p.payload);
     if (addresses) this.#ranges.restorePod(addresses);
     this.#pods.restoreImage(p);
-    this.#routeUpsert(p.uid, p.namespace, this.#pods.scopeNodeOf(p.uid), p.ownerKey, emptyProjection());
+    // Services learn their pods from the aux state read after this (restoreAux): nothing to tell them.
+    this.#router.restorePod(objectKey('Pod', p.uid), { node: this.#pods.scopeNodeOf(p.uid), namespaceKey: `Namespace:${p.namespace}`, ownerKey: p.ownerKey });
   }
 
   /**

@@ -96,6 +96,33 @@ export class ScopeRouter {
     return squash(deltas);
   }
 
+  /**
+   * Adds or moves a pod while restoring: upsertPod's counts without the enter/exit deltas,
+   * which a restore publishes nothing of (a projector image sets 150,000 pods this way).
+   */
+  restorePod(podKey: string, placement: PodPlacement): void {
+    const old = this.#pods.get(podKey);
+    if (old?.node !== undefined) this.#count(old, podKey, -1);
+    this.#pods.set(podKey, placement);
+    if (placement.node !== undefined) this.#count(placement, podKey, 1);
+  }
+
+  #count(p: PodPlacement, podKey: string, n: number): void {
+    const node = p.node as string;
+    this.#bump(p.namespaceKey, node, n);
+    if (p.ownerKey !== undefined) for (const key of this.#chainFrom(p.ownerKey)) this.#bump(key, node, n);
+    for (const svc of this.#podServices.get(podKey) ?? []) this.#bump(svc, node, n);
+  }
+
+  #bump(key: string, node: string, n: number): void {
+    let byNode = this.#counts.get(key);
+    if (!byNode) this.#counts.set(key, (byNode = new Map()));
+    const after = (byNode.get(node) ?? 0) + n;
+    if (after <= 0) byNode.delete(node);
+    else byNode.set(node, after);
+    if (byNode.size === 0) this.#counts.delete(key);
+  }
+
   /** Removes a pod (deleted); its ancestors and services may leave its node's scope. */
   removePod(podKey: string, options: { keepServices?: boolean } = {}): Delta[] {
     const deltas: Delta[] = [];

@@ -353,7 +353,7 @@ export class MetadataService {
     const restored = await restoreProjector(this.#updateLog, this.#projector, this.#abort.signal, this.#imagePath());
     if (restored.imageRefused !== undefined) this.#log.warn({ reason: restored.imageRefused }, 'the projector image was not used: restoring from the store');
     this.#restored = { ...restored, ms: Math.round(performance.now() - restoreStarted) };
-    this.#log.info({ objects: restored.objects, from: restored.from, ms: this.#restored.ms }, 'restored projector state from the store');
+    this.#log.info({ objects: restored.objects, from: restored.from, imageHead: restored.imageHead, replayed: restored.replayed, ms: this.#restored.ms }, 'restored projector state from the store');
     // The initial sync of a new stream (or one a restart interrupted) is committed as current
     // state: no consumer can have followed it, and each bootstraps by snapshot anyway (design
     // §4, §12). Only where one batch is one store commit (LMDB), and unless asked for history.

@@ -30,7 +30,7 @@ export async function restoreProjector(log: UpdateLog, projector: Projector, sig
     try {
       const image = await readProjectorImage(imagePath, (header) => whyNotUse(header, log));
       if (image !== undefined) {
-        const objects = restoreFromImage(image.records, projector);
+        const objects = restoreFromImage(image.records(), projector);
         const replayed = await replayHistory(log, projector, image.header.head, signal);
         result = { objects, from: 'image', imageHead: image.header.head, replayed };
       }
@@ -75,7 +75,7 @@ async function restoreFromStore(log: UpdateLog, projector: Projector, signal: Ab
   return objects;
 }
 
-function restoreFromImage(records: readonly ImageRecord[], projector: Projector): number {
+function restoreFromImage(records: Iterable<ImageRecord>, projector: Projector): number {
   let objects = 0;
   for (const r of records) {
     if (r.type === 'object') {
