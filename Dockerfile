@@ -4,7 +4,8 @@
 #
 # The image runs compiled JavaScript, with no TypeScript loader: the build stage installs every
 # dependency (TypeScript included) and compiles src/ to dist/ (`npm run build`, which also
-# builds the SDK package; it fails on a type error); the deps stage installs the production
+# bundles the CLI into dist/kubemeta.mjs and builds the SDK package; it fails on a type
+# error); the deps stage installs the production
 # dependencies alone (`npm ci --omit=dev`: no TypeScript, tsx or buf); the image gets those,
 # dist/, bin/ and package.json (its "type": "module" makes bin/ and dist/ ES modules). With no
 # src/ in the image, bin/kubemeta.js runs dist/ directly. The protobuf code in src/schema/gen is

@@ -17,6 +17,7 @@ import {
 import type { CommitOptions, LogState } from '../log/index.ts';
 import { BusError, BusErrorCode } from './errors.ts';
 import { isRefusedReplySubject, scopedInboxPrefix } from './reply-subjects.ts';
+import { subscriptionsSent } from './subscriptions.ts';
 
 /** What the registry needs from the log (the UpdateLog satisfies it). */
 export interface AgentRegistryLog {
@@ -165,7 +166,7 @@ export class AgentRegistry {
         if (!err) this.#onRequest(msg);
       },
     });
-    await this.#nc.flush();
+    await subscriptionsSent(this.#nc);
   }
 
   /**

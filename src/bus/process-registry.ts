@@ -25,6 +25,7 @@ import type { AgentRegistryLog } from './agent-registry.ts';
 import { BusError, BusErrorCode } from './errors.ts';
 import { ProcessTable } from './process-table.ts';
 import { isRefusedReplySubject } from './reply-subjects.ts';
+import { subscriptionsSent } from './subscriptions.ts';
 
 /** What the process registry needs of a pod, from the service's own state (the projector). */
 export interface ProcessPodView {
@@ -172,7 +173,7 @@ export class ProcessRegistry {
     on(this.#subjects.allProcessReports, (msg) => void this.#onReport(msg));
     on(this.#subjects.processesOfPod, (msg) => this.#onQuery(msg));
     on(this.#subjects.processByUpid, (msg) => this.#onQuery(msg));
-    await this.#nc.flush();
+    await subscriptionsSent(this.#nc);
     this.#timers.push(setInterval(() => void this.#flush(), this.#flushMs));
     this.#timers.push(setInterval(() => this.sweep(), this.#sweepMs));
     this.#logger.info({ processes: loaded }, 'answering process reports and queries');

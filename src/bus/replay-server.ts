@@ -21,6 +21,7 @@ import { compileReplayOptions, type ReplayLog, type ReplayServerConfig, type Rep
 import { isRefusedReplySubject, scopedInboxPrefix } from './reply-subjects.ts';
 import { echoOfRequest } from './request-echo.ts';
 import { SnapshotShares } from './shared-snapshot.ts';
+import { subscriptionsSent } from './subscriptions.ts';
 
 /** NATS header naming the requester for per-requester limits (wire protocol §7). */
 export const REQUESTER_HEADER = 'kubemeta-requester';
@@ -184,7 +185,7 @@ export class ReplayServer {
     });
     this.#signal?.addEventListener('abort', () => void this.close(), { once: true });
     if (this.#signal?.aborted) return this.close();
-    await this.#nc.flush();
+    await subscriptionsSent(this.#nc);
     this.#logger.info({ subject: this.#subject, queue: this.#config.queueGroup }, 'replay server listening');
   }
 

@@ -453,8 +453,19 @@ export class MetadataService {
       else this.#log.error({ err: toError(err) }, 'cannot connect to NATS');
       return;
     }
+    try {
+      await this.#startBus(this.#nc);
+    } catch (err) {
+      // Not an unhandled rejection (that ended the process): a bus that could not start is a
+      // failure the service cannot go on from; it stops, and its restart starts the bus anew.
+      if (!this.#abort.signal.aborted) this.#fatal(toError(err));
+    }
+  }
+
+  /** The NATS side: replay answers, agent and process registries, credentials, publishing. */
+  async #startBus(nc: NatsConnection): Promise<void> {
     const log = this.#updateLog as UpdateLog;
-    const common = { connection: this.#nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }) };
+    const common = { connection: nc, cluster: this.config.cluster, logger: this.#log.child({ module: 'bus' }) };
     const requireScopedInboxes = this.config.requireScopedInboxes;
     const c = this.config;
     this.#replay = new ReplayServer({
@@ -480,7 +491,7 @@ export class MetadataService {
       this.#issuer = startCredentialIssuer({
         config: c,
         signer: this.#issuerSigner,
-        connection: this.#nc,
+        connection: nc,
         kube: this.#kube as KubeApiClient,
         pod: (uid) => this.#projector.pod(uid),
         ready: () => this.#state === 'ready',

@@ -21,7 +21,7 @@ test('kubemeta demo runs the whole system and shows it ready, publishing, with o
   const last = lines.at(-1) as string;
   assert.match(last, /kubemeta: ready, head [1-9]\d*/);
   assert.match(last, /subscriber: [1-9]\d* updates/);
-  assert.match(last, /API server sees: 11 watches, 0 lists/, "the initial lists are WatchList streams");
+  assert.match(last, /API server sees: 12 watches, 0 lists/, "the initial lists are WatchList streams");
   assert.match(last, /agents: [1-9]\d*\/[1-9]\d* in sync, [1-9]\d* rows/, 'simulated node agents record telemetry (docs/agents.md)');
 });
 

@@ -185,7 +185,7 @@ describe('deploy/ manifests', () => {
       for (const doc of docs) {
         assert.match(String(doc.apiVersion), /^([a-z0-9.-]+\/)?v\d+((alpha|beta)\d+)?$/, `${relative(repo, file)}: apiVersion`);
         assert.match(String(doc.kind), /^[A-Z][A-Za-z]+$/, `${relative(repo, file)}: kind`);
-        if (doc.kind !== 'Kustomization') assert.ok(doc.metadata?.name, `${relative(repo, file)}: ${doc.kind} has metadata.name`);
+        if (doc.kind !== 'Kustomization' && doc.kind !== 'Component') assert.ok(doc.metadata?.name, `${relative(repo, file)}: ${doc.kind} has metadata.name`);
       }
     }
   });
