@@ -26,6 +26,7 @@
 //
 //   node --max-old-space-size=8192 --import tsx bench/serve-restart.ts [--nodes 5000] [--pods-per-node 30]
 //        [--runs 3] [--out-dir bench/results]
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeKubeconfig, type LoadStats } from '../src/sim/index.ts';
@@ -84,6 +85,8 @@ interface Restart {
   mode: Mode;
   run: number;
   stopMs: number;
+  /** Size of the projector image on disk when the new process started (MB; 0: none). */
+  imageMb: number;
   /** Exit code of the stopped process (graceful: 0 expected), or the signal. */
   exit: string;
   storeOpenedMs: number;
@@ -131,6 +134,8 @@ async function restart(serve: ServeProcess, mode: Mode, run: number): Promise<{ 
   if (mode === 'graceful') await serve.proc.stop(graceMs);
   else await serve.proc.kill();
   const stopMs = Math.round(performance.now() - stopStarted);
+  const imageFile = join(dir.path, 'store', 'projector.image');
+  const imageMb = existsSync(imageFile) ? Math.round(statSync(imageFile).size / 1e5) / 10 : 0;
   const { exitCode, signalCode } = serve.proc.child;
   if (mode === 'graceful' && signalCode === 'SIGKILL') {
     console.warn(`  graceful stop did not finish in ${graceMs} ms; killed. serve's last output:\n${serve.proc.output().slice(-3000)}`);
@@ -149,6 +154,7 @@ async function restart(serve: ServeProcess, mode: Mode, run: number): Promise<{ 
     mode,
     run,
     stopMs,
+    imageMb,
     exit: signalCode ?? String(exitCode),
     storeOpenedMs: next.loggedAt(STORE_OPENED)?.ms ?? NaN,
     restoredMs: restored?.ms ?? NaN,
@@ -204,7 +210,7 @@ try {
   await dir.remove();
 }
 
-const METRICS = ['stopMs', 'storeOpenedMs', 'restoredMs', 'restoredObjects', 'replayed', 'readyMs', 'watchingMs', 'apiLists', 'apiWatches', 'apiOther', 'gone410', 'listObjects', 'committed', 'serveCpuSeconds', 'peakRssMb'] as const;
+const METRICS = ['stopMs', 'imageMb', 'storeOpenedMs', 'restoredMs', 'restoredObjects', 'replayed', 'readyMs', 'watchingMs', 'apiLists', 'apiWatches', 'apiOther', 'gone410', 'listObjects', 'committed', 'serveCpuSeconds', 'peakRssMb'] as const;
 const medians = Object.fromEntries(
   (['graceful', 'kill9'] as const).map((mode) => {
     const rs = results.filter((r) => r.mode === mode);
