@@ -111,7 +111,7 @@ class ScopeState:
         self.kind_of_case = {"pod": k.OBJECT_KIND_POD, "container": k.OBJECT_KIND_CONTAINER,
                              "service": k.OBJECT_KIND_SERVICE, "namespace": k.OBJECT_KIND_NAMESPACE,
                              "node": k.OBJECT_KIND_NODE,
-                             # The cluster's pod and service ranges (one object, uid "cluster").
+                             # The cluster's pod, service and node ranges (one object, uid "cluster").
                              "network_ranges": k.OBJECT_KIND_NETWORK_RANGES}
         self.objects: dict[tuple[int, str], Any] = {}
 

@@ -5,10 +5,11 @@ import { RangeSource, type NetworkRanges } from '../schema/index.ts';
 import { Projector, emptyProjection, type ProjectedUpdate, type Projection, type SourceKind } from './index.ts';
 
 // Small Kubernetes objects with exactly the fields the ranges read.
-const node = (name: string, podCIDRs: string[] = [], ip = '192.168.0.1'): Record<string, unknown> => ({
+const node = (name: string, podCIDRs: string[] = [], ip = '192.168.0.1'): Record<string, unknown> => nodeWith(name, podCIDRs, [['InternalIP', ip]]);
+const nodeWith = (name: string, podCIDRs: string[], addresses: Array<[string, string]>): Record<string, unknown> => ({
   metadata: { name, uid: `node-${name}` },
   spec: podCIDRs.length > 0 ? { podCIDR: podCIDRs[0], podCIDRs } : {},
-  status: { addresses: [{ type: 'InternalIP', address: ip }] },
+  status: { addresses: addresses.map(([type, address]) => ({ type, address })) },
 });
 const pod = (uid: string, nodeName: string, ips: string[], hostIP = '192.168.0.1', hostNetwork = false): Record<string, unknown> => ({
   metadata: { name: uid, namespace: 'default', uid },
@@ -39,6 +40,7 @@ test('pod ranges come from Node.spec.podCIDRs, widened to a /16 block, on the cl
   const { ranges, update } = only(p.apply('Node', 'ADDED', node('n1', ['10.244.1.0/24'])));
   assert.deepEqual(ranges.podCidrs, ['10.244.0.0/16']);
   assert.equal(ranges.podSource, RangeSource.NODE_SPEC);
+  assert.deepEqual(ranges.nodeCidrs, ['192.168.0.0/16'], 'and its InternalIP a node range');
   assert.equal(ranges.uid, 'cluster');
   assert.deepEqual([...update.scopes], ['cluster', 'node/n1']);
 });
@@ -63,7 +65,9 @@ test('a new node or pod in an already covered block publishes no NetworkRanges c
 
 test('nodes without podCIDRs: pod ranges are derived from the observed pod IPs, host-network pods ignored', () => {
   const p = projector();
-  assert.deepEqual(rangesIn(p.apply('Node', 'ADDED', node('n1', [], '172.18.0.10'))), [], 'nothing known yet: nothing published');
+  const known = only(p.apply('Node', 'ADDED', node('n1', [], '172.18.0.10')));
+  assert.deepEqual(known.ranges.podCidrs, [], 'no pod range known yet: only the node range');
+  assert.deepEqual(known.ranges.nodeCidrs, ['172.18.0.0/16']);
   assert.deepEqual(rangesIn(p.apply('Pod', 'ADDED', pod('hostnet', 'n1', ['172.18.0.10'], '172.18.0.10', true))), []);
   const first = only(p.apply('Pod', 'ADDED', pod('a', 'n1', ['10.32.7.9'], '172.18.0.10')));
   assert.deepEqual(first.ranges.podCidrs, ['10.32.0.0/16']);
@@ -185,6 +189,7 @@ test('a restart rebuilds the ranges from the store and republishes nothing uncha
   const { ranges } = only(restored.apply('Node', 'ADDED', node('n3', ['10.10.0.0/24'])));
   assert.deepEqual(ranges.podCidrs, ['10.10.0.0/16', '10.32.0.0/16', '10.244.0.0/16']);
   assert.deepEqual(ranges.serviceCidrs, ['10.96.0.0/12']);
+  assert.deepEqual(ranges.nodeCidrs, ['172.18.0.0/16', '192.168.0.0/16']);
 });
 
 test('a relist without the ServiceCIDRs falls back to the derived service range', () => {
@@ -195,4 +200,88 @@ test('a relist without the ServiceCIDRs falls back to the derived service range'
   const { ranges } = only(p.listDone('ServiceCIDR'));
   assert.deepEqual(ranges.serviceCidrs, ['10.96.0.0/12']);
   assert.equal(ranges.serviceSource, RangeSource.OBSERVED);
+});
+
+test('node ranges: an InternalIP gives its /24 widened to a /16 (ExternalIPs ignored); nodes joining inside it change nothing', () => {
+  const p = projector();
+  const first = only(p.apply('Node', 'ADDED', nodeWith('n1', ['10.244.1.0/24'], [['InternalIP', '172.18.0.10'], ['ExternalIP', '34.1.2.3'], ['Hostname', 'n1']])));
+  assert.deepEqual(first.ranges.nodeCidrs, ['172.18.0.0/16']);
+  assert.deepEqual([...first.update.scopes], ['cluster', 'node/n1']);
+  // Same /24, another /24 of the same /16, a heartbeat: only the new node scopes get the ranges.
+  for (const [name, ip] of [['n2', '172.18.0.11'], ['n3', '172.18.7.1']] as const) {
+    const r = rangesIn(p.apply('Node', 'ADDED', node(name, [`10.244.${name.slice(1)}.0/24`], ip)));
+    assert.deepEqual(r.map((u) => [[...u.scopes], u.viewOnly]), [[[`node/${name}`], true]], name);
+  }
+  assert.deepEqual(rangesIn(p.apply('Node', 'MODIFIED', nodeWith('n1', ['10.244.1.0/24'], [['InternalIP', '172.18.0.10'], ['ExternalIP', '34.9.9.9']]))), [], 'an ExternalIP changed');
+  // Dual stack: the IPv6 InternalIP's /64, widened to a /48.
+  const v6 = only(p.apply('Node', 'ADDED', nodeWith('n4', ['10.244.4.0/24'], [['InternalIP', '172.18.0.14'], ['InternalIP', 'fd00:172:18::e']])));
+  assert.deepEqual(v6.ranges.nodeCidrs, ['172.18.0.0/16', 'fd00:172:18::/48']);
+});
+
+test('node ranges are widened only where they overlap no pod or service range, and leave out blocks holding pods', () => {
+  const p = projector();
+  // Calico's default pool around the nodes' subnet: the node /16 would overlap the pod block.
+  const calico = only(p.apply('Node', 'ADDED', node('n1', ['192.168.36.0/24'], '192.168.1.5')));
+  assert.deepEqual(calico.ranges.podCidrs, ['192.168.0.0/16']);
+  assert.deepEqual(calico.ranges.nodeCidrs, ['192.168.1.0/24']);
+  // A node inside the derived service range's /12: its /24 only.
+  p.apply('Service', 'ADDED', service('s1', ['10.96.0.1']));
+  const inService = only(p.apply('Node', 'ADDED', node('n2', ['192.168.37.0/24'], '10.100.3.4')));
+  assert.deepEqual(inService.ranges.serviceCidrs, ['10.96.0.0/12']);
+  assert.deepEqual(inService.ranges.nodeCidrs, ['10.100.3.0/24', '192.168.1.0/24']);
+  // VPC-native pods (no podCIDRs, pods in the nodes' subnets): pods win where they share a block.
+  p.apply('Node', 'ADDED', node('n3', [], '100.64.9.10'));
+  p.apply('Pod', 'ADDED', pod('a', 'n3', ['100.64.9.20'], '100.64.9.10'));
+  const vpc = only(p.apply('Node', 'ADDED', node('n4', [], '100.64.5.10')));
+  assert.ok(vpc.ranges.podCidrs.includes('100.64.0.0/16'));
+  assert.deepEqual(vpc.ranges.nodeCidrs, ['10.100.3.0/24', '100.64.5.0/24', '192.168.1.0/24'], 'n3 shares its /24 with a pod; n4 does not (yet)');
+  // A pod appears in n4's /24: the pod ranges do not change, the node range goes at once.
+  const claimed = only(p.apply('Pod', 'ADDED', pod('b', 'n4', ['100.64.5.30'], '100.64.5.10')));
+  assert.deepEqual(claimed.ranges.podCidrs, vpc.ranges.podCidrs);
+  assert.deepEqual(claimed.ranges.nodeCidrs, ['10.100.3.0/24', '192.168.1.0/24']);
+});
+
+test('a node range is withdrawn only after the hold', () => {
+  const clock = new ManualClock(1_000_000);
+  const p = projector(clock);
+  p.apply('Node', 'ADDED', node('n1', ['10.244.1.0/24'], '172.18.0.10'));
+  const both = only(p.apply('Node', 'ADDED', node('n2', ['10.244.2.0/24'], '172.30.0.10')));
+  assert.deepEqual(both.ranges.nodeCidrs, ['172.18.0.0/16', '172.30.0.0/16']);
+  assert.deepEqual(rangesIn(p.apply('Node', 'DELETED', node('n2', ['10.244.2.0/24'], '172.30.0.10'))), []);
+  clock.advance(30_000);
+  assert.deepEqual(rangesIn(p.apply('Node', 'MODIFIED', node('n1', ['10.244.1.0/24'], '172.18.0.10'))), []);
+  clock.advance(31_000);
+  const { ranges } = only(p.apply('Node', 'MODIFIED', node('n1', ['10.244.1.0/24'], '172.18.0.10')));
+  assert.deepEqual(ranges.nodeCidrs, ['172.18.0.0/16']);
+  assert.deepEqual(ranges.podCidrs, ['10.244.0.0/16']);
+});
+
+test('a restore rebuilds the node ranges from NodeUpdates, and a replayed node tombstone leaves them', () => {
+  const clock = new ManualClock(1_000_000);
+  const p = projector(clock);
+  const published = emptyProjection();
+  p.apply('Node', 'ADDED', node('n1', ['10.244.1.0/24'], '172.18.0.10'), published);
+  p.apply('Node', 'ADDED', node('n2', ['10.244.2.0/24'], '172.30.0.10'), published);
+  const latest = new Map<string, ProjectedUpdate>();
+  for (const u of published.updates) if (u.scopes.includes('cluster')) latest.set(u.objectKey, u);
+  assert.deepEqual((latest.get('NetworkRanges/cluster')?.update.object.value as NetworkRanges).nodeCidrs, ['172.18.0.0/16', '172.30.0.0/16']);
+  // n2's deletion as the store's history holds it.
+  const gone = p.apply('Node', 'DELETED', node('n2', ['10.244.2.0/24'], '172.30.0.10'));
+  const nodeTombstone = gone.updates.find((u) => u.kind === 'Node') as ProjectedUpdate;
+  // Restored without the tombstone: the same ranges, nothing republished.
+  const same = projector(clock);
+  for (const u of latest.values()) same.restore(u.update, u.payload);
+  same.finishRestore();
+  assert.deepEqual(rangesIn(same.apply('Node', 'MODIFIED', node('n1', ['10.244.1.0/24'], '172.18.0.10'))), []);
+  clock.advance(120_000);
+  assert.deepEqual(rangesIn(same.apply('Node', 'MODIFIED', node('n1', ['10.244.1.0/24'], '172.18.0.10'))), [], 'the node inputs were restored: no narrowing after the hold');
+  // Restored, then the tombstone replayed (a projector image older than the store's head).
+  const replayed = projector(clock);
+  for (const u of latest.values()) replayed.restore(u.update, u.payload);
+  replayed.replay(nodeTombstone.update, nodeTombstone.payload, true);
+  replayed.finishRestore();
+  assert.deepEqual(rangesIn(replayed.apply('Node', 'MODIFIED', node('n1', ['10.244.1.0/24'], '172.18.0.10'))), [], 'a narrowing waits');
+  clock.advance(120_000);
+  const { ranges } = only(replayed.apply('Node', 'MODIFIED', node('n1', ['10.244.1.0/24'], '172.18.0.10')));
+  assert.deepEqual(ranges.nodeCidrs, ['172.18.0.0/16']);
 });

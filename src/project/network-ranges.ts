@@ -1,6 +1,7 @@
 import {
   NETWORK_RANGES_UID,
   NetworkRangesSchema,
+  NodeAddressType,
   RangeSource,
   comparePrefixes,
   coveringPrefix,
@@ -16,6 +17,7 @@ import {
   type IpFamily,
   type IpPrefix,
   type NetworkRanges,
+  type NodeAddress,
   type PodAddresses,
   type ResourceUpdate,
 } from '../schema/index.ts';
@@ -25,8 +27,8 @@ import { payloadHash } from './payload-hash.ts';
 import { CLUSTER, makeUpdate, nodeScopeName, type AuxChange, type Projection } from './projection.ts';
 
 /**
- * The cluster's pod and service ranges (the NetworkRanges update, wire-protocol §3), derived
- * from what the projector sees and published only when they change.
+ * The cluster's pod, service and node ranges (the NetworkRanges update, wire-protocol §3),
+ * derived from what the projector sees and published only when they change.
  *
  * Pod ranges. Each node contributes its `spec.podCIDRs`, plus the observed IPs of its pods that
  * fall outside them (all of them when podCIDRs is empty, as some CNIs leave it), each taken as
@@ -41,16 +43,26 @@ import { CLUSTER, makeUpdate, nodeScopeName, type AuxChange, type Projection } f
  * allocated cluster IPs of each family, widened to kube's usual sizes (/12, else /16 for IPv4;
  * /108, else /112 for IPv6) when the wider block holds no pod range.
  *
+ * Node ranges. Each Node's InternalIP addresses (status.addresses; ExternalIPs are not in-cluster
+ * traffic and often belong to a cloud NAT) taken as blocks of the same per-node size as observed
+ * pod IPs (/24, /64), counted per block, so a node joining in a block already held changes
+ * nothing. A block that holds a per-node pod range (pods and nodes sharing a subnet, as with
+ * VPC-native CNIs) is left out: there the pods win. Every other block is widened to /16 or /48
+ * unless that wider block would overlap a pod or a service range, and the blocks are merged.
+ *
  * Hysteresis. Growth is published at once (an agent must not call a new pod external). A
  * change that only narrows what is published (a node range gone, a ServiceCIDR replacing a
- * wider derived range) waits until it has held for `shrinkAfterMs`, so autoscaling around a
- * block boundary does not flap.
+ * wider derived range, a node block's last node gone) waits until it has held for
+ * `shrinkAfterMs`, so autoscaling around a block boundary does not flap. A node range that
+ * shrinks because pod or service ranges now claim its addresses is published at once (a pod must
+ * not be called a node).
  *
  * Scopes. A change goes to the cluster scope and every live node scope; a node scope that
  * appears gets the current ranges in the same projection as its first update (so they commit
  * together, and a restart finds every live node scope holding them).
  *
- * Restart. `restore` takes the published update and the restored pods, nodes and services;
+ * Restart. `restore` takes the published update and the restored pods, nodes (pod CIDRs and
+ * InternalIP addresses, from NodeUpdate) and services;
  * ServiceCIDRs come back from aux state. Nothing is published while restoring, and the first
  * event afterwards publishes only if the ranges now differ.
  */
@@ -71,6 +83,8 @@ const SERVICE_LADDER: Readonly<Record<IpFamily, readonly number[]>> = { 4: [12, 
 const MAX_UNKNOWN_NODES = 20_000;
 /** Observed blocks per node: a node's pods normally come from one or two blocks. */
 const MAX_OBSERVED_PER_NODE = 64;
+/** InternalIP blocks counted per node (a dual-stack node has two addresses). */
+const MAX_ADDRESS_BLOCKS_PER_NODE = 8;
 /** Node scopes remembered as holding the ranges before the set is pruned to the live ones. */
 const MAX_DELIVERED = 40_000;
 const AUX_PREFIX = 'servicecidr/';
@@ -81,6 +95,24 @@ interface NodeInputs {
   observed: Map<string, IpPrefix>;
   /** Keys (formatPrefix) this node contributes to #nodePrefixes now. */
   contributed: Set<string>;
+  /** Its InternalIP addresses (sorted), and the keys of their blocks in #nodeBases. */
+  addresses: string[];
+  addressBlocks: Set<string>;
+}
+
+/** What a Node's addresses say: its pod CIDRs (spec) and its InternalIPs. */
+interface NodeSpec {
+  readonly spec: IpPrefix[];
+  readonly addresses: string[];
+}
+
+/** The /24 (/64) of one or more nodes' InternalIPs, and the node block it counts in. */
+interface NodeBase {
+  readonly prefix: IpPrefix;
+  count: number;
+  /** Undefined while a per-node pod range lies in it (pods win). */
+  block: IpPrefix | undefined;
+  blockKey: string;
 }
 
 interface Counted {
@@ -94,6 +126,7 @@ interface Published {
   readonly serviceCidrs: readonly string[];
   readonly podSource: RangeSource;
   readonly serviceSource: RangeSource;
+  readonly nodeCidrs: readonly string[];
 }
 
 export class NetworkRangesTracker {
@@ -107,6 +140,19 @@ export class NetworkRangesTracker {
   readonly #podBlocks = new Map<string, Counted>();
   /** Per-node range key → the block key it counts in. */
   readonly #blockOf = new Map<string, string>();
+  /** Per-node pod ranges at least as long as a node block, counted by that block's key. */
+  readonly #podRangesByBlock = new Map<string, number>();
+  /** Per-node pod ranges wider than a node block (a podCIDR wider than /24 or /64: rare). */
+  readonly #widePodRanges = new Map<string, IpPrefix>();
+  /** InternalIP blocks of known nodes (key: formatPrefix), counted by nodes. */
+  readonly #nodeBases = new Map<string, NodeBase>();
+  /** Published node blocks → how many InternalIP blocks they hold. */
+  readonly #nodeBlocks = new Map<string, Counted>();
+  /** Pod blocks or service ranges moved: every node block is placed again at the next compute. */
+  #nodeBlocksStale = false;
+  #nodesDirty = false;
+  /** A node block was narrowed or left out because pod or service ranges now claim it. */
+  #nodesClaimed = false;
   readonly #clusterIps = new Map<string, { family: IpFamily; value: bigint; count: number }>();
   readonly #serviceIps = new Map<string, string[]>();
   readonly #extremes = new Map<IpFamily, { min: bigint; max: bigint } | undefined>();
@@ -116,7 +162,7 @@ export class NetworkRangesTracker {
   #serviceSource: RangeSource = RangeSource.UNSPECIFIED;
   #servicesDirty = true;
   #podsDirty = true;
-  #published: Published = { podCidrs: [], serviceCidrs: [], podSource: RangeSource.UNSPECIFIED, serviceSource: RangeSource.UNSPECIFIED };
+  #published: Published = { podCidrs: [], serviceCidrs: [], podSource: RangeSource.UNSPECIFIED, serviceSource: RangeSource.UNSPECIFIED, nodeCidrs: [] };
   #publishedHash: number | undefined;
   #pendingShrinkSince: number | undefined;
   /** Node scopes that hold the published ranges (bounded: pruned to the live ones). */
@@ -139,7 +185,7 @@ export class NetworkRangesTracker {
     const meta = obj(obj(object)['metadata']);
     switch (kind) {
       case 'Node':
-        this.#setNode(str(meta['name']), deleted ? undefined : nodeSpecCidrs(object));
+        this.#setNode(str(meta['name']), deleted ? undefined : { spec: nodeSpecCidrs(object), addresses: nodeInternalIps(object) });
         return;
       case 'Pod':
         if (!deleted) this.#observePod(podInputs(object));
@@ -160,7 +206,7 @@ export class NetworkRangesTracker {
     const o = update.object;
     switch (o.case) {
       case 'node':
-        this.#setNode(o.value.name, o.value.podCidrs.flatMap((c) => parsePrefix(c) ?? []));
+        this.#setNode(o.value.name, { spec: sortedPrefixes(o.value.podCidrs), addresses: internalIps(o.value.addresses) });
         return;
       case 'pod':
         this.#observePod({ node: o.value.nodeName, ips: o.value.podIps.length > 0 ? o.value.podIps : [o.value.podIp], hostIp: o.value.hostIp });
@@ -169,8 +215,8 @@ export class NetworkRangesTracker {
         this.#setServiceIps(o.value.uid, o.value.clusterIps);
         return;
       case 'networkRanges': {
-        const { podCidrs, serviceCidrs, podSource, serviceSource } = o.value;
-        this.#published = { podCidrs: [...podCidrs], serviceCidrs: [...serviceCidrs], podSource, serviceSource };
+        const { podCidrs, serviceCidrs, podSource, serviceSource, nodeCidrs } = o.value;
+        this.#published = { podCidrs: [...podCidrs], serviceCidrs: [...serviceCidrs], podSource, serviceSource, nodeCidrs: [...nodeCidrs] };
         this.#publishedHash = payloadHash(payload);
         return;
       }
@@ -180,8 +226,8 @@ export class NetworkRangesTracker {
   }
 
   /**
-   * A tombstone replayed on restored state (Projector.replay): a deleted node or service no
-   * longer counts. A deleted pod changes nothing: blocks a node showed stay while it exists.
+   * A tombstone replayed on restored state (Projector.replay): a deleted node (its pod CIDRs,
+   * observed blocks and InternalIPs) or service no longer counts. A deleted pod changes nothing: blocks a node showed stay while it exists.
    */
   restoreTombstone(update: ResourceUpdate): void {
     const o = update.object;
@@ -206,6 +252,8 @@ export class NetworkRangesTracker {
    */
   finishRestore(liveNodes: Iterable<string>): void {
     this.#delivered = new Set(liveNodes);
+    // Blocks placed and re-placed while the inputs arrived in store order are no change.
+    this.#nodesClaimed = false;
   }
 
   /** ServiceCIDRs known, as stubs a DELETED event can be projected from (relist). */
@@ -219,7 +267,7 @@ export class NetworkRangesTracker {
    * from `from` on.
    */
   flush(out: Projection, from: number, liveNodes: () => Iterable<string>, isLive: (node: string) => boolean): void {
-    if (this.#servicesDirty || this.#podsDirty || this.#pendingShrinkSince !== undefined) this.#publishIfChanged(out, liveNodes);
+    if (this.#servicesDirty || this.#podsDirty || this.#nodesDirty || this.#nodeBlocksStale || this.#pendingShrinkSince !== undefined) this.#publishIfChanged(out, liveNodes);
     if (this.#publishedHash === undefined) return;
     const fresh: string[] = [];
     const end = out.updates.length;
@@ -241,18 +289,21 @@ export class NetworkRangesTracker {
     const next = this.#compute();
     const same =
       sameList(next.podCidrs, this.#published.podCidrs) && sameList(next.serviceCidrs, this.#published.serviceCidrs) &&
+      sameList(next.nodeCidrs, this.#published.nodeCidrs) &&
       next.podSource === this.#published.podSource && next.serviceSource === this.#published.serviceSource;
     if (same && this.#publishedHash !== undefined) {
       this.#pendingShrinkSince = undefined;
+      this.#nodesClaimed = false;
       return;
     }
-    if (next.podCidrs.length === 0 && next.serviceCidrs.length === 0 && this.#publishedHash === undefined) return;
+    if (next.podCidrs.length === 0 && next.serviceCidrs.length === 0 && next.nodeCidrs.length === 0 && this.#publishedHash === undefined) return;
     if (this.#narrowsOnly(next)) {
       const now = this.#clock.now();
       this.#pendingShrinkSince ??= now;
       if (now - this.#pendingShrinkSince < this.#shrinkAfterMs) return;
     }
     this.#pendingShrinkSince = undefined;
+    this.#nodesClaimed = false;
     this.#published = next;
     const live = [...liveNodes()];
     const update = this.#update([CLUSTER, ...live.map(nodeScopeName)]);
@@ -262,11 +313,14 @@ export class NetworkRangesTracker {
     out.updates.push(update);
   }
 
-  /** Whether `next` lies entirely inside what is published, from the same sources. */
+  /**
+   * Whether `next` lies entirely inside what is published, from the same sources, and no node
+   * range shrank because pods or services claim its addresses (that is published at once).
+   */
   #narrowsOnly(next: Published): boolean {
-    if (this.#publishedHash === undefined) return false;
+    if (this.#publishedHash === undefined || this.#nodesClaimed) return false;
     if (next.podSource !== this.#published.podSource || next.serviceSource !== this.#published.serviceSource) return false;
-    return covers(this.#published.podCidrs, next.podCidrs) && covers(this.#published.serviceCidrs, next.serviceCidrs);
+    return covers(this.#published.podCidrs, next.podCidrs) && covers(this.#published.serviceCidrs, next.serviceCidrs) && covers(this.#published.nodeCidrs, next.nodeCidrs);
   }
 
   #update(scopes: readonly string[]) {
@@ -274,12 +328,18 @@ export class NetworkRangesTracker {
   }
 
   #message(p: Published): NetworkRanges {
-    return create(NetworkRangesSchema, { uid: NETWORK_RANGES_UID, podCidrs: [...p.podCidrs], serviceCidrs: [...p.serviceCidrs], podSource: p.podSource, serviceSource: p.serviceSource });
+    return create(NetworkRangesSchema, {
+      uid: NETWORK_RANGES_UID, podCidrs: [...p.podCidrs], serviceCidrs: [...p.serviceCidrs], podSource: p.podSource, serviceSource: p.serviceSource,
+      nodeCidrs: [...p.nodeCidrs],
+    });
   }
 
   #compute(): Published {
     if (this.#servicesDirty) this.#computeServices();
+    // Node blocks are placed around the pod and service ranges: after those, when they moved.
+    if (this.#nodeBlocksStale) this.#rebuildNodeBlocks();
     this.#podsDirty = false;
+    this.#nodesDirty = false;
     let spec = 0;
     let observed = 0;
     for (const e of this.#nodePrefixes.values()) {
@@ -288,7 +348,8 @@ export class NetworkRangesTracker {
     }
     const podSource = spec > 0 && observed > 0 ? RangeSource.MIXED : spec > 0 ? RangeSource.NODE_SPEC : observed > 0 ? RangeSource.OBSERVED : RangeSource.UNSPECIFIED;
     const pods = mergePrefixes([...this.#podBlocks.values()].map((b) => b.prefix));
-    return { podCidrs: pods.map(formatPrefix), serviceCidrs: this.#serviceRanges.map(formatPrefix), podSource, serviceSource: this.#serviceSource };
+    const nodes = mergePrefixes([...this.#nodeBlocks.values()].map((b) => b.prefix));
+    return { podCidrs: pods.map(formatPrefix), serviceCidrs: this.#serviceRanges.map(formatPrefix), podSource, serviceSource: this.#serviceSource, nodeCidrs: nodes.map(formatPrefix) };
   }
 
   #computeServices(): void {
@@ -375,25 +436,128 @@ export class NetworkRangesTracker {
     return { key, value };
   }
 
-  /** A Node appeared, changed or was deleted (`spec` undefined). */
-  #setNode(name: string, spec: IpPrefix[] | undefined): void {
+  /** A Node appeared, changed or was deleted (`inputs` undefined). */
+  #setNode(name: string, inputs: NodeSpec | undefined): void {
     if (name === '') return;
     const node = this.#nodes.get(name);
-    if (spec === undefined) {
+    if (inputs === undefined) {
       if (!node) return;
       this.#nodes.delete(name);
       if (!node.known) this.#unknownNodes--;
       this.#contribute(node, new Set(), new Map());
+      this.#setAddressBlocks(node, new Map());
       return;
     }
-    // Node events are mostly heartbeats: nothing to do when the node was known with this spec.
-    if (node?.known && sameList(node.spec.map(formatPrefix), spec.map(formatPrefix))) return;
-    const entry = node ?? { known: true, spec: [], observed: new Map(), contributed: new Set() };
+    // Node events are mostly heartbeats: nothing to do when the node was known with this spec
+    // and these addresses.
+    const sameSpec = node?.known === true && sameList(node.spec.map(formatPrefix), inputs.spec.map(formatPrefix));
+    if (sameSpec && sameList(node.addresses, inputs.addresses)) return;
+    const entry = node ?? { known: true, spec: [], observed: new Map(), contributed: new Set(), addresses: [], addressBlocks: new Set() };
     if (!node) this.#nodes.set(name, entry);
     if (node && !node.known) this.#unknownNodes--;
     entry.known = true;
-    entry.spec = spec;
-    this.#recontribute(entry);
+    if (!sameSpec) {
+      entry.spec = inputs.spec;
+      this.#recontribute(entry);
+    }
+    entry.addresses = inputs.addresses;
+    this.#setAddressBlocks(entry, addressBlocks(inputs.addresses));
+  }
+
+  /** The InternalIP blocks a node contributes now: counted, a new block placed. */
+  #setAddressBlocks(node: NodeInputs, next: Map<string, IpPrefix>): void {
+    for (const key of node.addressBlocks) {
+      if (next.has(key)) continue;
+      const base = this.#nodeBases.get(key);
+      if (!base || --base.count > 0) continue;
+      this.#nodeBases.delete(key);
+      this.#unplaceNodeBase(base);
+    }
+    for (const [key, prefix] of next) {
+      if (node.addressBlocks.has(key)) continue;
+      const base = this.#nodeBases.get(key);
+      if (base) {
+        base.count++;
+        continue;
+      }
+      const fresh: NodeBase = { prefix, count: 1, block: undefined, blockKey: '' };
+      this.#nodeBases.set(key, fresh);
+      this.#placeNodeBase(fresh, undefined);
+    }
+    node.addressBlocks = new Set(next.keys());
+  }
+
+  /**
+   * Counts an InternalIP block in its node block: none while a per-node pod range lies in it,
+   * else widened as a pod block is, around the pod and the service ranges. `previous`: the
+   * block it counted in before (a narrower one now is a claim by pods or services).
+   */
+  #placeNodeBase(base: NodeBase, previous: IpPrefix | undefined): void {
+    const block = this.#holdsPodRange(base.prefix) ? undefined : widenAvoiding(base.prefix, POD_BLOCK, [this.#podBlockPrefixes(), this.#serviceRanges]);
+    if (previous !== undefined && (block === undefined || !prefixContains(block, previous))) this.#nodesClaimed = true;
+    base.block = block;
+    if (block === undefined) return;
+    base.blockKey = formatPrefix(block);
+    const b = this.#nodeBlocks.get(base.blockKey);
+    if (b) b.count++;
+    else {
+      this.#nodeBlocks.set(base.blockKey, { prefix: block, count: 1 });
+      this.#nodesDirty = true;
+    }
+  }
+
+  #unplaceNodeBase(base: NodeBase): void {
+    if (base.block === undefined) return;
+    base.block = undefined;
+    const b = this.#nodeBlocks.get(base.blockKey);
+    if (!b || --b.count > 0) return;
+    this.#nodeBlocks.delete(base.blockKey);
+    this.#nodesDirty = true;
+  }
+
+  #replaceNodeBase(base: NodeBase): void {
+    const previous = base.block;
+    this.#unplaceNodeBase(base);
+    this.#placeNodeBase(base, previous);
+  }
+
+  #rebuildNodeBlocks(): void {
+    this.#nodeBlocksStale = false;
+    this.#nodeBlocks.clear();
+    for (const base of this.#nodeBases.values()) {
+      const previous = base.block;
+      base.block = undefined;
+      this.#placeNodeBase(base, previous);
+    }
+    this.#nodesDirty = true;
+  }
+
+  /** Whether a per-node pod range overlaps the node block `p` (map lookups, no scan). */
+  #holdsPodRange(p: IpPrefix): boolean {
+    if (this.#podRangesByBlock.has(formatPrefix(p))) return true;
+    for (const wide of this.#widePodRanges.values()) if (prefixContains(wide, p)) return true;
+    return false;
+  }
+
+  *#podBlockPrefixes(): Iterable<IpPrefix> {
+    for (const b of this.#podBlocks.values()) yield b.prefix;
+  }
+
+  /** A per-node pod range appeared or went: the node block it lies in (or that lies in it) is placed again. */
+  #podRangeChangedForNodes(key: string, p: IpPrefix, added: boolean): void {
+    const length = NODE_BLOCK[p.family];
+    if (p.length >= length) {
+      const blockKey = p.length === length ? key : formatPrefix(prefixOf(p.family, p.address, length));
+      const n = (this.#podRangesByBlock.get(blockKey) ?? 0) + (added ? 1 : -1);
+      if (n > 0) this.#podRangesByBlock.set(blockKey, n);
+      else this.#podRangesByBlock.delete(blockKey);
+      const base = this.#nodeBases.get(blockKey);
+      if (base) this.#replaceNodeBase(base);
+      return;
+    }
+    if (added) this.#widePodRanges.set(key, p);
+    else this.#widePodRanges.delete(key);
+    for (const base of this.#nodeBases.values()) if (prefixContains(p, base.prefix)) this.#replaceNodeBase(base);
   }
 
   #observePod(pod: { node: string; ips: readonly string[]; hostIp: string }): void {
@@ -413,7 +577,7 @@ export class NetworkRangesTracker {
       if (node?.observed.has(key)) continue;
       if (!node) {
         if (this.#unknownNodes >= MAX_UNKNOWN_NODES) return;
-        node = { known: false, spec: [], observed: new Map(), contributed: new Set() };
+        node = { known: false, spec: [], observed: new Map(), contributed: new Set(), addresses: [], addressBlocks: new Set() };
         this.#nodes.set(pod.node, node);
         this.#unknownNodes++;
       }
@@ -443,6 +607,7 @@ export class NetworkRangesTracker {
         this.#nodePrefixes.delete(key);
         this.#uncountBlock(key);
         this.#nodePrefixChanged(e.prefix);
+        this.#podRangeChangedForNodes(key, e.prefix, false);
       }
     }
     for (const [key, prefix] of next) {
@@ -456,6 +621,7 @@ export class NetworkRangesTracker {
       this.#nodePrefixes.set(key, { prefix, count: 1, spec: specKeys.has(key) ? 1 : 0 });
       this.#countBlock(key, prefix);
       this.#nodePrefixChanged(prefix);
+      this.#podRangeChangedForNodes(key, prefix, true);
     }
     node.contributed = new Set(next.keys());
     // The source (spec or observed) may have changed without any range changing.
@@ -472,9 +638,7 @@ export class NetworkRangesTracker {
   }
 
   #blockFor(p: IpPrefix): IpPrefix {
-    const wide = widenPrefix(p, POD_BLOCK[p.family]);
-    if (wide === p) return p;
-    return this.#serviceRanges.some((s) => prefixesOverlap(s, wide)) ? p : wide;
+    return widenAvoiding(p, POD_BLOCK, [this.#serviceRanges]);
   }
 
   #countBlock(key: string, prefix: IpPrefix): void {
@@ -486,6 +650,7 @@ export class NetworkRangesTracker {
     else {
       this.#podBlocks.set(blockKey, { prefix: block, count: 1 });
       this.#podsDirty = true;
+      this.#nodeBlocksStale = true;
     }
   }
 
@@ -496,6 +661,7 @@ export class NetworkRangesTracker {
     if (!b || --b.count > 0) return;
     this.#podBlocks.delete(blockKey as string);
     this.#podsDirty = true;
+    this.#nodeBlocksStale = true;
   }
 
   #rebuildPodBlocks(): void {
@@ -503,7 +669,19 @@ export class NetworkRangesTracker {
     this.#blockOf.clear();
     for (const [key, e] of this.#nodePrefixes) this.#countBlock(key, e.prefix);
     this.#podsDirty = true;
+    this.#nodeBlocksStale = true;
   }
+}
+
+/**
+ * `p` widened to the block of `lengths` (a pod or node block: /16, /48), unless that block
+ * overlaps a prefix of `avoid`; then `p` itself.
+ */
+function widenAvoiding(p: IpPrefix, lengths: Readonly<Record<IpFamily, number>>, avoid: ReadonlyArray<Iterable<IpPrefix>>): IpPrefix {
+  const wide = widenPrefix(p, lengths[p.family]);
+  if (wide === p) return p;
+  for (const list of avoid) for (const q of list) if (prefixesOverlap(q, wide)) return p;
+  return wide;
 }
 
 /** `a.b.c.0/24` for an IPv4 address `a.b.c.d` (as formatPrefix writes it), else undefined. */
@@ -534,6 +712,33 @@ function nodeSpecCidrs(object: unknown): IpPrefix[] {
   const spec = obj(obj(object)['spec']);
   const list = strs(spec['podCIDRs']);
   return sortedPrefixes(list.length > 0 ? list : [str(spec['podCIDR'])]);
+}
+
+/** status.addresses of type InternalIP, sorted, without duplicates. */
+function nodeInternalIps(object: unknown): string[] {
+  const addresses = arr(obj(obj(object)['status'])['addresses']);
+  return sortedUnique(addresses.filter((a) => str(a['type']) === 'InternalIP').map((a) => str(a['address'])));
+}
+
+/** The InternalIP addresses of a published NodeUpdate, as nodeInternalIps reads them. */
+function internalIps(addresses: readonly NodeAddress[]): string[] {
+  return sortedUnique(addresses.filter((a) => a.type === NodeAddressType.INTERNAL_IP).map((a) => a.address));
+}
+
+function sortedUnique(list: string[]): string[] {
+  return [...new Set(list.filter((a) => a !== ''))].sort();
+}
+
+/** The per-node blocks (/24, /64) of a node's addresses, by key (at most a few). */
+function addressBlocks(addresses: readonly string[]): Map<string, IpPrefix> {
+  const out = new Map<string, IpPrefix>();
+  for (const text of addresses) {
+    const ip = parseIp(text);
+    if (!ip || out.size >= MAX_ADDRESS_BLOCKS_PER_NODE) continue;
+    const block = prefixOf(ip.family, ip.value, NODE_BLOCK[ip.family]);
+    out.set(formatPrefix(block), block);
+  }
+  return out;
 }
 
 function podInputs(object: unknown): { node: string; ips: string[]; hostIp: string } {

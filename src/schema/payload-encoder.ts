@@ -277,6 +277,7 @@ function networkRanges(m: NetworkRanges): void {
   u32(4, m.podSource);
   u32(5, m.serviceSource);
   sfixed64(6, m.stopTimeNs);
+  strs(7, m.nodeCidrs);
 }
 
 /** The protobuf encoding of `update`, identical to toBinary(ResourceUpdateSchema, update). */

@@ -152,11 +152,14 @@ export const serviceLeavesNode: ResourceUpdate = create(ResourceUpdateSchema, {
   object: { case: 'scopeExit', value: { kind: ObjectKind.SERVICE, uid: '0c1d2e3f-1111-4a8b-9c0d-1e2f3a4b5c6d' } },
 });
 
-/** The cluster's network ranges: node podCIDRs, and the service range from a ServiceCIDR object. */
+/** The cluster's network ranges: node podCIDRs, the service range from a ServiceCIDR object, the nodes' InternalIP blocks. */
 export const dualStackRanges: ResourceUpdate = create(ResourceUpdateSchema, {
   object: {
     case: 'networkRanges',
-    value: { uid: 'cluster', podCidrs: ['10.244.0.0/16', 'fd00:10:244::/48'], serviceCidrs: ['10.96.0.0/12', 'fd00:10:96::/112'], podSource: 1, serviceSource: 3 },
+    value: {
+      uid: 'cluster', podCidrs: ['10.244.0.0/16', 'fd00:10:244::/48'], serviceCidrs: ['10.96.0.0/12', 'fd00:10:96::/112'], podSource: 1, serviceSource: 3,
+      nodeCidrs: ['172.18.0.0/16', 'fd00:172:18::/48'],
+    },
   },
 });
 

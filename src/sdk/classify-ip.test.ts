@@ -7,8 +7,8 @@ import { T0, node, pod, secondsAfterT0, service } from './test-objects.ts';
 
 const T0_MS = Number(T0 / 1_000_000n);
 
-function ranges(podCidrs: string[], serviceCidrs: string[]): ResourceUpdate {
-  return create(ResourceUpdateSchema, { object: { case: 'networkRanges', value: { uid: 'cluster', podCidrs, serviceCidrs, podSource: 1, serviceSource: 3 } } });
+function ranges(podCidrs: string[], serviceCidrs: string[], nodeCidrs: string[] = []): ResourceUpdate {
+  return create(ResourceUpdateSchema, { object: { case: 'networkRanges', value: { uid: 'cluster', podCidrs, serviceCidrs, podSource: 1, serviceSource: 3, nodeCidrs } } });
 }
 
 function setup() {
@@ -52,4 +52,24 @@ test('classifyIp at a past time names what held the IP then, and the ranges surv
   state.applySnapshot([{ version: 10, update: r, identity: updateIdentity(r) }], 10, newStreamId());
   assert.equal(state.classifyIp('10.245.0.9'), 'pod', 'the snapshot replaced the ranges');
   assert.equal(state.classifyIp('10.244.0.9'), 'external');
+});
+
+test('an agent holding only its own Node classifies another node\'s IP by the node ranges', () => {
+  const { state, apply } = setup();
+  apply(node({ uid: 'n1', name: 'n1', ip: '172.18.0.11' }));
+  apply(ranges(['10.244.0.0/16', '172.18.9.0/24'], ['10.96.0.0/12']));
+  assert.equal(state.classifyIp('172.18.0.12'), 'external', 'a service without node ranges: another node is outside every range');
+  apply(ranges(['10.244.0.0/16', '172.18.9.0/24'], ['10.96.0.0/12'], ['172.18.0.0/16', 'fd00:172:18::/48']));
+  assert.deepEqual(state.networkRanges()?.nodeCidrs, ['172.18.0.0/16', 'fd00:172:18::/48']);
+  assert.equal(state.resolveIp('172.18.0.12'), undefined, 'the agent does not hold that Node');
+  assert.equal(state.classifyIp('172.18.0.12'), 'node', 'another node');
+  assert.equal(state.classifyIp('::ffff:172.18.3.4'), 'node');
+  assert.equal(state.classifyIp('fd00:172:18::c'), 'node');
+  assert.equal(state.classifyIp('172.18.0.11'), 'node', 'its own Node (the object)');
+  assert.equal(state.classifyIp('172.18.9.7'), 'pod', 'a pod range inside the node range is more specific');
+  apply(pod({ uid: 'p1', name: 'web-1', node: 'n1', ip: '172.18.0.50' }));
+  assert.equal(state.classifyIp('172.18.0.50'), 'pod', 'an object that holds the IP wins over the ranges');
+  apply(ranges(['10.244.0.0/16'], ['10.96.0.0/12'], ['10.244.0.0/16']));
+  assert.equal(state.classifyIp('10.244.3.3'), 'pod', 'of equal ranges the pod range wins');
+  assert.equal(state.classifyIp('8.8.8.8'), 'external');
 });

@@ -121,9 +121,10 @@ export type IpOwner =
 /**
  * What an IP is, answered from local state: the pod, service or node that held it (design §8),
  * else by the cluster's NetworkRanges (an unknown pod of a pod range, a cluster IP of a service
- * range), else outside the cluster.
+ * range, another node of a node range), else outside the cluster.
  */
 export type IpClass = 'pod' | 'service' | 'node' | 'external';
+type RangeClass = Exclude<IpClass, 'external'>;
 
 export interface StateCounts {
   readonly pods: number;
@@ -175,12 +176,12 @@ export interface StateView {
   ownerChain(podUid: string): OwnerLink[];
   /** The pod, service or node that held `ip` at `atNs` (default: now), within retention. */
   resolveIp(ip: string, atNs?: TimeNs): IpOwner | undefined;
-  /** The cluster's pod and service ranges; undefined until the service has published them. */
+  /** The cluster's pod, service and node ranges; undefined until the service has published them. */
   networkRanges(): NetworkRanges | undefined;
   /**
    * Classifies `ip` (IPv4, IPv6, or IPv4-mapped IPv6 as a dual-stack socket reports it): the
    * kind of the object that held it at `atNs` (default: now), else by the network ranges (the
-   * most specific range wins), else 'external'. The ranges are today's: they are not kept per
+   * most specific range wins; of equal ones service, then pod, then node), else 'external'. The ranges are today's: they are not kept per
    * time. Throws SdkInvalidArgumentError for a string that is no IP address.
    */
   classifyIp(ip: string, atNs?: TimeNs): IpClass;
@@ -204,7 +205,7 @@ function one<T extends KubeObject>(r: StateRecord<T> | undefined, options: ListO
 export class StateQueries {
   protected readonly indexers: StateIndexers;
   protected readonly ips: IpHistory;
-  #ranges: { source: NetworkRanges | undefined; table: PrefixTable<'pod' | 'service'> } | undefined;
+  #ranges: { source: NetworkRanges | undefined; table: PrefixTable<RangeClass> } | undefined;
   /** Current time for `resolveIp` without a time; LocalState supplies its clock. */
   protected nowMs: () => number = Date.now;
 
@@ -311,21 +312,23 @@ export class StateQueries {
   }
 
   /** The ranges as a lookup table, rebuilt only when the NetworkRanges object changes. */
-  #rangeTable(): PrefixTable<'pod' | 'service'> {
+  #rangeTable(): PrefixTable<RangeClass> {
     const ranges = this.networkRanges();
     const cached = this.#ranges;
     if (cached !== undefined && cached.source === ranges) return cached.table;
-    const entries: Array<{ prefix: IpPrefix; tag: 'pod' | 'service' }> = [];
-    // Services first: of two equal prefixes (a misconfiguration) the stable sort keeps the
-    // service range ahead, and a cluster IP is the likelier answer.
-    for (const c of ranges?.serviceCidrs ?? []) {
-      const prefix = parsePrefix(c);
-      if (prefix) entries.push({ prefix, tag: 'service' });
-    }
-    for (const c of ranges?.podCidrs ?? []) {
-      const prefix = parsePrefix(c);
-      if (prefix) entries.push({ prefix, tag: 'pod' });
-    }
+    const entries: Array<{ prefix: IpPrefix; tag: RangeClass }> = [];
+    // Services first, nodes last: of two equal prefixes (a misconfiguration, or a node range
+    // not yet withdrawn after pods appeared in it) the stable sort keeps the service range
+    // ahead, then the pod range: a cluster IP, then a pod, is the likelier answer.
+    const add = (cidrs: readonly string[] | undefined, tag: RangeClass): void => {
+      for (const c of cidrs ?? []) {
+        const prefix = parsePrefix(c);
+        if (prefix) entries.push({ prefix, tag });
+      }
+    };
+    add(ranges?.serviceCidrs, 'service');
+    add(ranges?.podCidrs, 'pod');
+    add(ranges?.nodeCidrs, 'node');
     const table = new PrefixTable(entries);
     this.#ranges = { source: ranges, table };
     return table;

@@ -1,6 +1,7 @@
 // Network ranges end to end (issue 16, part 1): `kubemeta serve` (the MetadataService) watching the
 // simulator, a real nats-server, and node agents that classify remote IPs from their local state
-// alone: pods and nodes they hold, cluster IPs, and the NetworkRanges update for everything else.
+// alone: pods and nodes they hold, cluster IPs, and the NetworkRanges update for everything else
+// (other nodes' pods, unallocated cluster IPs, other nodes by their node ranges).
 // Once with the sim's defaults (nodes show spec.podCIDRs, a ServiceCIDR object, as Kubernetes
 // 1.33), once as an older server with a CNI that leaves podCIDRs empty and no ServiceCIDR API.
 import { after, before, describe, test } from 'node:test';
@@ -47,8 +48,9 @@ function cases(f: Fixture): Array<[string, string, 'pod' | 'service' | 'node' | 
   const local = pods.find((p) => spec(p)['nodeName'] === f.node);
   const remote = pods.find((p) => spec(p)['nodeName'] !== f.node);
   assert.ok(local && remote, 'running pods on this node and on others');
-  const ownNode = list(f, 'Node').find((n) => n.metadata.name === f.node) as KubeObject;
-  const nodeIp = ((status(ownNode)['addresses'] as Array<{ type: string; address: string }>).find((a) => a.type === 'InternalIP') as { address: string }).address;
+  const internalIp = (n: KubeObject): string => ((status(n)['addresses'] as Array<{ type: string; address: string }>).find((a) => a.type === 'InternalIP') as { address: string }).address;
+  const nodeIp = internalIp(list(f, 'Node').find((n) => n.metadata.name === f.node) as KubeObject);
+  const otherNodeIp = internalIp(list(f, 'Node').find((n) => n.metadata.name !== f.node) as KubeObject);
   const svc = list(f, 'Service').find((s) => spec(s)['clusterIP'] !== 'None' && s.metadata.name !== 'kubernetes') as KubeObject;
   const podIp = (p: KubeObject): string => status(p)['podIP'] as string;
   // An address of a remote pod's /24 no pod holds (the sim hands out the lowest free ones): a
@@ -59,6 +61,7 @@ function cases(f: Fixture): Array<[string, string, 'pod' | 'service' | 'node' | 
     ['a pod on another node (pod range)', podIp(remote), 'pod'],
     ['an address of a pod range nobody holds', unusedPodIp, 'pod'],
     ['its own node', nodeIp, 'node'],
+    ['another node (node range: the agent holds only its own Node)', otherNodeIp, 'node'],
     ['a cluster IP of a Service (local state or service range)', spec(svc)['clusterIP'] as string, 'service'],
     ['the kubernetes Service', '10.96.0.1', 'service'],
     ['an unallocated cluster IP', '10.100.200.1', 'service'],
@@ -86,6 +89,8 @@ for (const scenario of [
       // The sim's IPAM: /24s from 10.244.0.0 for the first 256 nodes; services in 10.96.0.0/12.
       assert.deepEqual(ranges.podCidrs, ['10.244.0.0/16']);
       assert.deepEqual(ranges.serviceCidrs, ['10.96.0.0/12']);
+      // Nodes' InternalIPs from 172.18.0.10: one /24, widened to its /16.
+      assert.deepEqual(ranges.nodeCidrs, ['172.18.0.0/16']);
       assert.equal(ranges.podSource, scenario.podCidrs ? RangeSource.NODE_SPEC : RangeSource.OBSERVED);
       assert.equal(ranges.serviceSource, scenario.serviceCidrApi ? RangeSource.SERVICE_CIDR : RangeSource.OBSERVED);
       const nodes = list(fx, 'Node');
@@ -99,6 +104,11 @@ for (const scenario of [
       const [, remoteIp] = cases(fx)[1] as [string, string, string];
       assert.equal(fx.agent.state.resolveIp(localIp)?.kind, 'Pod', 'its own pods resolve to their owner');
       assert.equal(fx.agent.state.resolveIp(remoteIp), undefined, 'other nodes\' pods are known by range only');
+      const [, otherNodeIp] = cases(fx)[4] as [string, string, string];
+      assert.equal(fx.agent.state.node(fx.node)?.name, fx.node);
+      assert.equal(fx.agent.state.nodes().length, 1, 'the agent holds only its own Node');
+      assert.equal(fx.agent.state.resolveIp(otherNodeIp), undefined, 'another node is known by its node range only');
+      assert.equal(fx.agent.state.classifyIp(otherNodeIp), 'node', `another node: ${otherNodeIp}`);
       assert.throws(() => fx.agent.state.classifyIp('not-an-ip'), { code: 'SDK_INVALID_ARGUMENT' });
     });
 

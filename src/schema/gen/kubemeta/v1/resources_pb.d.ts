@@ -670,11 +670,11 @@ export declare type ScopeExit = Message<"kubemeta.v1.ScopeExit"> & {
 export declare const ScopeExitSchema: GenMessage<ScopeExit>;
 
 /**
- * The cluster's pod and service ranges, so that an agent can classify a remote IP (pod,
+ * The cluster's pod, service and node ranges, so that an agent can classify a remote IP (pod,
  * service, node, outside the cluster) without knowing every object. One object per cluster
  * (uid "cluster"), published on the cluster scope and on every node scope, and changed only when
- * the ranges change: pod ranges are per-node ranges widened to a cluster-sized block, so a new
- * node or pod in an already covered block changes nothing (docs/wire-protocol.md §3).
+ * the ranges change: pod and node ranges are per-node blocks widened to a cluster-sized block, so
+ * a new node or pod in an already covered block changes nothing (docs/wire-protocol.md §3).
  *
  * @generated from message kubemeta.v1.NetworkRanges
  */
@@ -715,6 +715,16 @@ export declare type NetworkRanges = Message<"kubemeta.v1.NetworkRanges"> & {
    * @generated from field: sfixed64 stop_time_ns = 6;
    */
   stopTimeNs: bigint;
+
+  /**
+   * Node ranges: the blocks (/24 IPv4, /64 IPv6) of the Nodes' InternalIP addresses, widened to
+   * /16 or /48 where that overlaps no pod or service range; a block that holds a pod range is
+   * left out (pods win). Same form as pod_cidrs. One source only (Node.status.addresses
+   * InternalIP), so no source field; empty when no node reports an InternalIP.
+   *
+   * @generated from field: repeated string node_cidrs = 7;
+   */
+  nodeCidrs: string[];
 };
 
 /**
