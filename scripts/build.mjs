@@ -146,7 +146,8 @@ async function build() {
  * reading and compiling the ~900 files of the unbundled CLI and its dependencies took 1.4 s of
  * every start (`kubemeta serve --help`), the bundle 0.65 s: a restart's budget is a few
  * seconds. Left outside: lmdb and msgpackr-extract (native addons), etcd3 (loaded only for an
- * etcd store, with its gRPC stack). The CommonJS dependencies inside call `require`, which an
+ * etcd store, with its gRPC stack). `punycode` is the npm package's (a devDependency: it is
+ * bundled), see the alias. The CommonJS dependencies inside call `require`, which an
  * ES module does not have: the banner gives them one.
  */
 async function bundleCli(out) {
@@ -159,6 +160,10 @@ async function bundleCli(out) {
     format: 'esm',
     target: 'node20',
     external: ['lmdb', 'msgpackr-extract', 'etcd3'],
+    // whatwg-url and tr46 (under @kubernetes/client-node's node-fetch) require Node's built-in
+    // punycode, deprecated since Node 21: Node warns (DEP0040) unless the caller lives in
+    // node_modules, which bundled code does not. The same code from npm's punycode package.
+    alias: { punycode: 'punycode/' },
     banner: { js: "import { createRequire as kubemetaCreateRequire } from 'node:module'; const require = kubemetaCreateRequire(import.meta.url);" },
     legalComments: 'none',
     logLevel: 'error',
