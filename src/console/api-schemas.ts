@@ -50,6 +50,27 @@ export function entityListParams(maxPage: number) {
     .strict();
 }
 
+/** `?cluster=` of a page about one cluster (entity, cluster page): optional when the console follows one. */
+export const oneClusterParams = z
+  .object({
+    cluster: z.string({ message: 'cluster must be given once, as text' }).max(253, 'cluster must be at most 253 characters').optional(),
+  })
+  .strict();
+
+/**
+ * The followed cluster a page asks for (`requested`, or the only one followed), with its name;
+ * ConsoleError BAD_REQUEST when several are followed and none is named, UNKNOWN_CLUSTER for one
+ * that is not followed.
+ */
+export function followedCluster<T>(clusters: ReadonlyMap<string, T>, requested: string | undefined): { name: string; followed: T } {
+  const names = [...clusters.keys()];
+  if (requested === undefined && names.length !== 1) throw new ConsoleError(ConsoleErrorCode.BAD_REQUEST, `cluster is required: this console follows ${names.join(', ')}`);
+  const name = requested ?? (names[0] as string);
+  const followed = clusters.get(name);
+  if (followed === undefined) throw new ConsoleError(ConsoleErrorCode.UNKNOWN_CLUSTER, `unknown cluster "${name}"; this console follows ${names.join(', ')}`);
+  return { name, followed };
+}
+
 /** Parses `input` with `schema`, or throws ConsoleError BAD_REQUEST with every problem named. */
 export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const given = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { formatTimeNs, formatUpid, type ProcessInfo } from '../schema/index.ts';
 import type { StateView } from '../sdk/index.ts';
-import { parseParams } from './api-schemas.ts';
+import { followedCluster, oneClusterParams, parseParams } from './api-schemas.ts';
 import { KIND_ALIASES, kindsOfAlias, type EntityKind } from './entity-kinds.ts';
 import { describeEntity, type EntityDetail, type ProcessList } from './entity-view.ts';
 import { ConsoleError, ConsoleErrorCode } from './errors.ts';
@@ -20,12 +19,6 @@ export interface EntityRouteOptions {
   readonly processTimeoutMs?: number;
 }
 
-const entityParams = z
-  .object({
-    cluster: z.string({ message: 'cluster must be given once, as text' }).max(253, 'cluster must be at most 253 characters').optional(),
-  })
-  .strict();
-
 /**
  * `GET /api/entity/<kind>/<uid>?cluster=` — one object of a followed cluster and what it relates
  * to (entity-view.ts): a pod with its containers, node, services, owner chain and namespace; a
@@ -36,19 +29,11 @@ const entityParams = z
  * CONSOLE_UNKNOWN_ENTITY when the state does not hold the object (any more).
  */
 export function registerEntityRoute(app: FastifyInstance, options: EntityRouteOptions): void {
-  const names = [...options.clusters.keys()];
   app.get<{ Params: { kind: string; uid: string } }>('/api/entity/:kind/:uid', async (req): Promise<EntityDetail> => {
     const kind = entityKind(req.params.kind);
     const uid = req.params.uid;
     if (uid.length > 512 || /[\u0000-\u001f]/.test(uid)) throw new ConsoleError(ConsoleErrorCode.BAD_REQUEST, 'uid must be at most 512 characters, without control characters');
-    const p = parseParams(entityParams, req.query);
-    let cluster = p.cluster;
-    if (cluster === undefined) {
-      if (names.length !== 1) throw new ConsoleError(ConsoleErrorCode.BAD_REQUEST, `cluster is required: this console follows ${names.join(', ')}`);
-      cluster = names[0] as string;
-    }
-    const followed = options.clusters.get(cluster);
-    if (!followed) throw new ConsoleError(ConsoleErrorCode.UNKNOWN_CLUSTER, `unknown cluster "${cluster}"; this console follows ${names.join(', ')}`);
+    const { name: cluster, followed } = followedCluster(options.clusters, parseParams(oneClusterParams, req.query).cluster);
     const detail = describeEntity(followed.state, cluster, kind, uid);
     if (!detail) {
       throw new ConsoleError(

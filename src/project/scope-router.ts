@@ -114,13 +114,16 @@ export class ScopeRouter {
     for (const svc of this.#podServices.get(podKey) ?? []) this.#bump(svc, node, n);
   }
 
-  #bump(key: string, node: string, n: number): void {
+  /** Adds `n` to `key`'s count on `node`; returns the count before. */
+  #bump(key: string, node: string, n: number): number {
     let byNode = this.#counts.get(key);
     if (!byNode) this.#counts.set(key, (byNode = new Map()));
-    const after = (byNode.get(node) ?? 0) + n;
+    const before = byNode.get(node) ?? 0;
+    const after = before + n;
     if (after <= 0) byNode.delete(node);
     else byNode.set(node, after);
     if (byNode.size === 0) this.#counts.delete(key);
+    return before;
   }
 
   /** Removes a pod (deleted); its ancestors and services may leave its node's scope. */
@@ -202,13 +205,8 @@ export class ScopeRouter {
   }
 
   #add(key: string, node: string, n: number, deltas: Delta[]): void {
-    let byNode = this.#counts.get(key);
-    if (!byNode) this.#counts.set(key, (byNode = new Map()));
-    const before = byNode.get(node) ?? 0;
+    const before = this.#bump(key, node, n);
     const after = before + n;
-    if (after <= 0) byNode.delete(node);
-    else byNode.set(node, after);
-    if (byNode.size === 0) this.#counts.delete(key);
     if (before <= 0 && after > 0) deltas.push({ key, node, change: 'enter' });
     if (before > 0 && after <= 0) deltas.push({ key, node, change: 'exit' });
   }

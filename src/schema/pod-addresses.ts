@@ -2,7 +2,8 @@
  * Reads a pod's node and addresses straight from its encoded ResourceUpdate, without decoding
  * the message. A restart from a projector image restores pods from their stored bytes; the
  * network ranges need these four fields of each, and protobuf-es would decode every field of
- * every pod for them (about 7 µs a pod; this is a scan of the top-level fields).
+ * every pod for them (its decoding took 3.7 s for the 488,000 objects of a 150,000-pod restore,
+ * about 7.5 µs an object; this is a scan of the top-level fields).
  *
  * Field numbers are those of proto/kubemeta/v1/resources.proto: ResourceUpdate.pod = 1;
  * PodUpdate.node_name = 4, pod_ip = 6, pod_ips = 7, host_ip = 8 (the round-trip test in

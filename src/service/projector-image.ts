@@ -106,8 +106,7 @@ class ImageWriter {
   async end(): Promise<void> {
     if (this.#at === 0) return;
     await this.#flush(this.#buf.subarray(0, this.#at));
-    this.#buf = Buffer.allocUnsafe(this.#buf.length);
-    this.#at = 0;
+    this.#at = 0; // written: the buffer is free again
   }
 }
 
