@@ -1,6 +1,14 @@
 import { emptyProjection, type Projector, type SourceKind } from '../project/index.ts';
-import type { ObjectEventType, RawObject, ReflectorSink } from '../source/index.ts';
+import type { ObjectEventType, RawObject, ReflectorSink, WatchedKindName } from '../source/index.ts';
 import type { GroupCommitter } from './group-committer.ts';
+
+/**
+ * The source watches exactly the kinds the projector accepts: a kind added on one side only
+ * fails to compile here.
+ */
+type SameKinds = [WatchedKindName] extends [SourceKind] ? ([SourceKind] extends [WatchedKindName] ? true : false) : false;
+const sameKinds: SameKinds = true;
+void sameKinds;
 
 /**
  * The seam between source and log: every reflector delivers here, the projector turns what
@@ -20,33 +28,33 @@ export class Ingest implements ReflectorSink {
   }
 
   /** The key the kind's resume position is stored under. */
-  static resumeKey(kind: string, namespace: string | undefined): string {
+  static resumeKey(kind: WatchedKindName, namespace: string | undefined): string {
     return namespace === undefined ? kind : `${kind}@${namespace}`;
   }
 
-  async listStart(kind: string): Promise<void> {
-    this.#projector.listStart(kind as SourceKind, this.#namespace);
+  async listStart(kind: WatchedKindName): Promise<void> {
+    this.#projector.listStart(kind, this.#namespace);
   }
 
-  async listPage(kind: string, items: readonly RawObject[]): Promise<void> {
+  async listPage(kind: WatchedKindName, items: readonly RawObject[]): Promise<void> {
     const out = emptyProjection();
-    for (const item of items) this.#projector.listObject(kind as SourceKind, item, out, this.#namespace);
+    for (const item of items) this.#projector.listObject(kind, item, out, this.#namespace);
     // No resourceVersion until the LIST is complete: a crash mid-list lists again.
     await this.#committer.add(out);
   }
 
-  async listDone(kind: string, resourceVersion: string): Promise<void> {
-    const out = this.#projector.listDone(kind as SourceKind, undefined, this.#namespace);
+  async listDone(kind: WatchedKindName, resourceVersion: string): Promise<void> {
+    const out = this.#projector.listDone(kind, undefined, this.#namespace);
     await this.#committer.add(out, Ingest.resumeKey(kind, this.#namespace), resourceVersion);
   }
 
-  async event(kind: string, type: ObjectEventType, object: RawObject): Promise<void> {
-    const out = this.#projector.apply(kind as SourceKind, type, object);
+  async event(kind: WatchedKindName, type: ObjectEventType, object: RawObject): Promise<void> {
+    const out = this.#projector.apply(kind, type, object);
     const rv = object.metadata?.resourceVersion;
     await this.#committer.add(out, Ingest.resumeKey(kind, this.#namespace), typeof rv === 'string' && rv !== '' ? rv : undefined);
   }
 
-  async bookmark(kind: string, resourceVersion: string): Promise<void> {
+  async bookmark(kind: WatchedKindName, resourceVersion: string): Promise<void> {
     await this.#committer.add(emptyProjection(), Ingest.resumeKey(kind, this.#namespace), resourceVersion);
   }
 }

@@ -2,8 +2,13 @@
  * The Kubernetes kinds kubemeta watches, one LIST+WATCH stream each (design §6: the API server
  * sees one watch per kind, however many consumers there are).
  */
+/** The kinds kubemeta watches (the projector accepts exactly these: service/ingest.ts checks it). */
+export type WatchedKindName =
+  | 'Namespace' | 'Node' | 'Pod' | 'Service' | 'EndpointSlice' | 'Endpoints' | 'ReplicaSet'
+  | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'ServiceCIDR';
+
 export interface WatchedKind {
-  readonly kind: string;
+  readonly kind: WatchedKindName;
   readonly group: string;
   readonly version: string;
   readonly plural: string;
@@ -16,11 +21,11 @@ export interface WatchedKind {
   readonly optional: boolean;
 }
 
-function kind(kindName: string, group: string, version: string, plural: string, namespaced = true, optional = false): WatchedKind {
+function kind(kindName: WatchedKindName, group: string, version: string, plural: string, namespaced = true, optional = false): WatchedKind {
   return Object.freeze({ kind: kindName, group, version, plural, namespaced, optional });
 }
 
-export const WATCHED_KINDS = Object.freeze({
+export const WATCHED_KINDS: { readonly [K in WatchedKindName]: WatchedKind } = Object.freeze({
   Namespace: kind('Namespace', '', 'v1', 'namespaces', false),
   Node: kind('Node', '', 'v1', 'nodes', false),
   Pod: kind('Pod', '', 'v1', 'pods'),
@@ -37,8 +42,6 @@ export const WATCHED_KINDS = Object.freeze({
   // sync completes without it, and the service range is derived from cluster IPs instead.
   ServiceCIDR: kind('ServiceCIDR', 'networking.k8s.io', 'v1', 'servicecidrs', false, true),
 });
-
-export type WatchedKindName = keyof typeof WATCHED_KINDS;
 
 /** `/api/v1/pods` or `/apis/apps/v1/namespaces/ns/deployments`. */
 export function collectionPath(k: WatchedKind, namespace?: string): string {

@@ -1,7 +1,7 @@
 import { Backoff, isAbortError, silentLogger, systemClock, toError, type BackoffOptions, type Clock, type Logger } from '../core/index.ts';
 import type { KubeApiClient } from './api-client.ts';
 import { classifyError, SourceError } from './errors.ts';
-import { collectionPath, type WatchedKind } from './kinds.ts';
+import { collectionPath, type WatchedKind, type WatchedKindName } from './kinds.ts';
 import type { ObjectEventType, RawObject, WatchEvent } from './objects.ts';
 import { listPages } from './pager.ts';
 import { readWatchEvents } from './watch-stream.ts';
@@ -13,16 +13,16 @@ import { readWatchEvents } from './watch-stream.ts';
  */
 export interface ReflectorSink {
   /** A LIST begins: every object of the kind follows in pages, then `listDone`. */
-  listStart(kind: string): Promise<void>;
-  listPage(kind: string, items: readonly RawObject[]): Promise<void>;
+  listStart(kind: WatchedKindName): Promise<void>;
+  listPage(kind: WatchedKindName, items: readonly RawObject[]): Promise<void>;
   /**
    * The LIST is complete at `resourceVersion`. Objects the sink knew of that were not listed
    * no longer exist: after a relist (410 Gone) the sink publishes their deletions (design §6).
    */
-  listDone(kind: string, resourceVersion: string): Promise<void>;
-  event(kind: string, type: ObjectEventType, object: RawObject): Promise<void>;
+  listDone(kind: WatchedKindName, resourceVersion: string): Promise<void>;
+  event(kind: WatchedKindName, type: ObjectEventType, object: RawObject): Promise<void>;
   /** Nothing changed up to `resourceVersion`; the sink may store it as the resume position. */
-  bookmark(kind: string, resourceVersion: string): Promise<void>;
+  bookmark(kind: WatchedKindName, resourceVersion: string): Promise<void>;
 }
 
 export type ReflectorPhase = 'idle' | 'listing' | 'watching' | 'backoff' | 'stopped' | 'unsupported';
