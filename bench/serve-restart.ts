@@ -4,7 +4,7 @@
 // The simulator (its own process, bench/lib/sim-process.ts) holds N nodes × P pods and does not
 // change during the bench (no churn): serve syncs it once, then is stopped and started again on the same LMDB store,
 // `--runs` times per way of stopping. A restart with valid stored resourceVersions must not
-// LIST (design §6): it rebuilds its projector state from the store, then watches every kind
+// LIST (docs/design.md §6): it rebuilds its projector state from the store, then watches every kind
 // from where it stopped. Per restart:
 //
 //   stopMs          SIGTERM → the process exited (graceful: it drains first); kill -9: ~0.

@@ -1,4 +1,4 @@
-// The LIST half of the physical floor of an initial sync (bench/sync-floor.ts): download and
+// The LIST half of the physical floor of an initial sync (bench/lib/sync-floor.ts): download and
 // JSON.parse the same LISTs `kubemeta serve` makes — the same kinds, one pager (or one WatchList
 // stream, mode 'watchList') per kind running concurrently as serve's reflectors do, the same
 // page size — and nothing else:

@@ -1,4 +1,4 @@
-// The NATS half of the physical floor of an initial sync (bench/sync-floor.ts), in two roles,
+// The NATS half of the physical floor of an initial sync (bench/lib/sync-floor.ts), in two roles,
 // each its own process (as serve and a consumer are):
 //
 //   subscriber  records the payload size of every update message serve publishes during the

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/index.ts';
 
 /**
- * Flow control of one replay answer (design §11, wire protocol §7): the server publishes each
+ * Flow control of one replay answer (docs/design.md §11, wire protocol §7): the server publishes each
  * response with a reply subject and the consumer acknowledges it with ReplayAck. At most `max`
  * responses may be unacknowledged; `waitForRoom` holds the answer (and only this answer) until
  * an ack makes room, and gives up when no ack came for `timeoutMs`.

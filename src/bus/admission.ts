@@ -52,7 +52,7 @@ function busy(message: string, retryAfterMs: number): RequestRefusedError {
  * - a global cap on concurrent answers, with a bounded FIFO of waiting requests;
  * - a bound on how long a request waits in that FIFO.
  * Memory is bounded: the FIFO by `maxQueued`, the requester table by `maxTrackedRequesters`
- * (design §11: no requester holds the others back, none grows the service's memory).
+ * (docs/design.md §11: no requester holds the others back, none grows the service's memory).
  */
 export class Admission {
   readonly #config: AdmissionConfig;

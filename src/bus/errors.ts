@@ -7,7 +7,7 @@ export const BusErrorCode = {
   PUBLISH_FAILED: 'BUS_PUBLISH_FAILED',
   /** A replay answer ended with a RequestError reply (`requestError` says which). */
   REPLAY_REFUSED: 'BUS_REPLAY_REFUSED',
-  /** A requester stopped acknowledging replay responses; its answer was aborted (design §11). */
+  /** A requester stopped acknowledging replay responses; its answer was aborted (docs/design.md §11). */
   ACK_TIMEOUT: 'BUS_ACK_TIMEOUT',
   /** A requester fell too far behind a snapshot read shared with others; its answer was aborted. */
   SHARED_SNAPSHOT_LAG: 'BUS_SHARED_SNAPSHOT_LAG',

@@ -54,9 +54,9 @@ const EMPTY = new Uint8Array(0);
  * lost would stay wrong. So every `intervalMs`, each scope that ever had an update gets a
  * message with an EMPTY payload and the headers `kubemeta-stream: <stream id>` and
  * `kubemeta-head: <the scope's head version>`. A consumer whose position is below the head
- * replays (design §4); one from another stream bootstraps again (§7).
+ * replays (docs/design.md §4); one from another stream bootstraps again (§7).
  *
- * Cost stays bounded (design §11: fan-out is NATS's job): one small message per scope per
+ * Cost stays bounded (docs/design.md §11: fan-out is NATS's job): one small message per scope per
  * interval, spread evenly over `ticksPerInterval` ticks (5,000 node scopes at 5 s = 1,000
  * messages/s, about 20 per 100 ms tick). After start and after every NATS reconnect, every
  * scope gets one heartbeat at once, so consumers that lost messages during the outage notice.

@@ -1,5 +1,5 @@
 // The bus module's face: publishing committed batches on NATS (one subject per scope), scope
-// heartbeats, the replay server and the agent registry (design.md §3, §4, §7, §9, §11; wire
+// heartbeats, the replay server and the agent registry (docs/design.md §3, §4, §7, §9, §11; wire
 // protocol §6–§8). Error codes: docs/errors.md, section "bus".
 export type { CommittedUpdate, CommittedHistory, ScopePublisherOptions, PublisherStats, PublishFaults } from './publisher.ts';
 export { ScopePublisher } from './publisher.ts';

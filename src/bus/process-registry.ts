@@ -104,7 +104,7 @@ interface Waiter {
  * that node, its container is one of its pod's and the pod runs on that node. Accepted ones are
  * kept in memory (ProcessTable) and in the store as log metadata — no version, no chain, not
  * published: process reports are not Kubernetes metadata, and a report must never move a
- * scope's chain (design §1, §2). Answers to reports are sent once what they changed is stored.
+ * scope's chain (docs/design.md §1, §2). Answers to reports are sent once what they changed is stored.
  *
  * Bounded (docs/operating.md): a token bucket of process events per node (RATE_LIMITED, nothing
  * of the report taken), a cap of live processes per node (NODE_CAP), a cap of stopped ones per

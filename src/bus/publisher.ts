@@ -66,7 +66,7 @@ export interface PublisherStats {
 }
 
 /**
- * Publishes committed updates on one NATS subject per scope (design §3: only what the log
+ * Publishes committed updates on one NATS subject per scope (docs/design.md §3: only what the log
  * has committed is ever passed here).
  *
  * Core NATS delivers at most once, and a connection that drops loses what was in flight.
@@ -74,7 +74,7 @@ export interface PublisherStats {
  * when the connection comes back, re-publishes everything committed after that version from
  * the log, in order: consumers skip versions they already have, and no version is lost. While
  * disconnected it publishes nothing, so memory does not grow with the outage: the log is the
- * backlog (design §11).
+ * backlog (docs/design.md §11).
  */
 export class ScopePublisher {
   readonly #nc: NatsConnection;

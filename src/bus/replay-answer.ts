@@ -53,10 +53,10 @@ function hasCode(err: unknown, code: string): boolean {
 }
 
 /**
- * One replay answer (design §4, wire protocol §7): a tail `(after, head]`, or a snapshot at V
+ * One replay answer (docs/design.md §4, wire protocol §7): a tail `(after, head]`, or a snapshot at V
  * followed by the tail `(V, head]`, in bounded chunks, always closed by `end` or `error`.
  *
- * Flow control (design §11): every response except the last goes out with `ackSubject` as its
+ * Flow control (docs/design.md §11): every response except the last goes out with `ackSubject` as its
  * NATS reply subject; at most `maxUnackedResponses` may be unacknowledged, and the answer is
  * abandoned with ABORTED when the window stays full for `ackTimeoutMs`. The tail is read a page
  * at a time and the snapshot a chunk at a time, only as acks make room, so memory per answer is
@@ -131,7 +131,7 @@ export class ReplayAnswer {
     return this.#sendTail(this.request.after, plan);
   }
 
-  /** 'snapshot', or the first tail page when the tail alone answers (design §4, §7). */
+  /** 'snapshot', or the first tail page when the tail alone answers (docs/design.md §4, §7). */
   async #plan(): Promise<'snapshot' | TailPage> {
     const { after, knownStreamId } = this.request;
     const log = this.#ctx.log;

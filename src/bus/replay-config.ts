@@ -5,7 +5,7 @@ import type { LogState, ReadTailOptions, SnapshotReader, TailPage } from '../log
 
 /**
  * What the replay server reads (the UpdateLog satisfies it): stream id, heads, tail pages and
- * snapshots (design §4, §7).
+ * snapshots (docs/design.md §4, §7).
  */
 export interface ReplayLog {
   readonly streamId: string;

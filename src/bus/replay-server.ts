@@ -88,7 +88,7 @@ export interface ReplayServerStats {
 }
 
 /**
- * Answers replay requests on `kubemeta.<cluster>.replay` (design §4, §7, §9, §11; wire
+ * Answers replay requests on `kubemeta.<cluster>.replay` (docs/design.md §4, §7, §9, §11; wire
  * protocol §7), as a member of a NATS queue group so that service replicas share the load.
  *
  * Guarantees:

@@ -51,7 +51,7 @@ function lagError(scope: string, chunks: number): RequestRefusedError {
  * joinable while its buffer still holds the first chunk; joiners get the same snapshot version
  * and the same chunks, each at its own pace.
  *
- * No requester holds the others back (design §11): the buffer keeps at most
+ * No requester holds the others back (docs/design.md §11): the buffer keeps at most
  * `maxBufferedChunks` chunks. A chunk is dropped once every cursor passed it, and only when
  * room is needed (so the read stays joinable as long as possible). When the fastest cursor
  * needs a new chunk and the slowest still holds the oldest one of a full buffer, the slowest is

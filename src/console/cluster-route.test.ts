@@ -124,7 +124,7 @@ describe('GET /api/cluster', () => {
   test('network ranges light up once the SDK provides them: every CIDR by field, with its source', async () => {
     rangesAnswer = undefined;
     assert.deepEqual((await get('/api/cluster', ranged)).body.networkRanges, { available: true, groups: [], omitted: 0 }, 'none published yet');
-    // The shape planned for the NetworkRanges message (proto/kubemeta/v1/resources.proto).
+    // The shape of the NetworkRanges message (proto/kubemeta/v1/resources.proto).
     rangesAnswer = { uid: 'cluster', podCidrs: ['10.244.0.0/16', 'fd00::/48'], serviceCidrs: ['10.96.0.0/12'], podSource: 1, serviceSource: 2 };
     const { body } = await get('/api/cluster', ranged);
     assert.deepEqual(body.networkRanges, {

@@ -78,9 +78,9 @@ function collectGroups(value: unknown, out: NetworkRangeGroup[]): void {
 }
 
 /**
- * The planned message (proto/kubemeta/v1/resources.proto, `NetworkRanges`) says where each list
- * came from in `podSource` / `serviceSource`, as the numbers of its `RangeSource` enum; they are
- * named here because the generated enum does not exist before that change lands.
+ * The message (proto/kubemeta/v1/resources.proto, `NetworkRanges`) says where each list came
+ * from in `podSource` / `serviceSource`, as the numbers of its `RangeSource` enum; this maps
+ * them to the words the page shows.
  */
 const RANGE_SOURCES: Readonly<Record<number, string>> = { 1: 'node spec', 2: 'observed', 3: 'ServiceCIDR objects', 4: 'node spec and observed' };
 

@@ -1,13 +1,13 @@
 /**
  * Turns a batch of pending updates into store commits (pure: no I/O). Versions are assigned
- * head+1, head+2, … in batch order (design.md §1); each update's prevVersion on each scope is
- * the scope's head so far, including earlier updates of the same batch (design.md §2).
+ * head+1, head+2, … in batch order (docs/design.md §1); each update's prevVersion on each scope is
+ * the scope's head so far, including earlier updates of the same batch (docs/design.md §2).
  *
  * One part = one atomic store commit holding, for its updates: the history records, the
  * per-scope index entries, the per-scope current state, the object table, the tombstone index,
  * the new head and scope heads — and, in the last part, the source resourceVersions and meta
  * values. A batch normally fits one part; it is split (at update boundaries) only when it
- * exceeds the store's per-commit limits (etcd's txn limits, later). Every part is consistent on
+ * exceeds the store's per-commit limits (etcd's txn limits). Every part is consistent on
  * its own: after any prefix of parts the store is exactly "the first k updates committed".
  */
 import { LogError, LogErrorCode } from './errors.ts';

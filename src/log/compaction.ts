@@ -9,7 +9,7 @@
  * payloads (a payload is stored once, in its history record: records that current state points
  * at stay "pinned" below the floor, and are collected once g/ markers say they lost their last
  * reference); tombstones within retention; the scope heads (stored apart from history), so
- * prevVersion continuity (design.md §2) survives even when all history is gone. Readers stay
+ * prevVersion continuity (docs/design.md §2) survives even when all history is gone. Readers stay
  * correct at every intermediate point: tails check the chain (tail.ts), snapshots read the
  * current state and its payloads from one view.
  */

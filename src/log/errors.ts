@@ -3,7 +3,7 @@ import type { CommittedBatch } from './types.ts';
 
 /**
  * Every error code the log module raises (docs/errors.md lists them with what to do).
- * Store codes come from a backend (LMDB today, etcd later) and mean the same on each.
+ * Store codes come from a backend (LMDB or etcd) and mean the same on each.
  */
 export const LogErrorCode = {
   /** The store could not be opened: directory missing/not writable, lock or format problem. */
@@ -30,7 +30,7 @@ export const LogErrorCode = {
   WRITER_FENCED: 'LOG_WRITER_FENCED',
   /** Versions would pass Number.MAX_SAFE_INTEGER. */
   VERSION_EXHAUSTED: 'LOG_VERSION_EXHAUSTED',
-  /** Replay asked for history that compaction dropped: answer with a snapshot (design.md §4). */
+  /** Replay asked for history that compaction dropped: answer with a snapshot (docs/design.md §4). */
   HISTORY_COMPACTED: 'LOG_HISTORY_COMPACTED',
   /** Replay asked for a version beyond the scope's head: the consumer's state is not ours. */
   VERSION_AHEAD: 'LOG_VERSION_AHEAD',
@@ -105,7 +105,7 @@ export class LogError extends KubemetaError {
 /**
  * Replay asked for updates after `after`, but compaction dropped part of (after, head] on this
  * scope. The caller answers with a snapshot of the scope and then the tail after the
- * snapshot's version (design.md §4).
+ * snapshot's version (docs/design.md §4).
  */
 export class HistoryCompactedError extends LogError {
   /** The scope asked for; '*' for the whole stream (readHistory). */
@@ -129,7 +129,7 @@ export class HistoryCompactedError extends LogError {
 
 /**
  * A batch was too big for one store commit, so the log committed it in parts, and a later part
- * failed. `committed` holds the parts that ARE durable: publish them (design.md §3), then retry
+ * failed. `committed` holds the parts that ARE durable: publish them (docs/design.md §3), then retry
  * the remaining updates (`remaining` of them, the batch's tail) in a new commit.
  */
 export class PartialCommitError extends LogError {

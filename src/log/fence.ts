@@ -5,7 +5,7 @@
  * compaction, registry metadata — is guarded on the fence still holding its own token. A
  * deposed leader that is merely slow (a GC pause, a partition) finds the fence moved and its
  * commits refused (LOG_WRITER_FENCED): it can neither commit nor, since it only publishes what
- * it committed, publish (design §3). The log's head guard alone would not do: it lets the
+ * it committed, publish (docs/design.md §3). The log's head guard alone would not do: it lets the
  * old leader commit until the new one's first commit, and then fails the NEW leader.
  */
 import { LogError, LogErrorCode, isStoreError } from './errors.ts';

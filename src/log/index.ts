@@ -1,4 +1,4 @@
-// The log module's face: the durable, versioned update log (design.md §1–4, §7, §8) and its
+// The log module's face: the durable, versioned update log (docs/design.md §1–4, §7, §8) and its
 // store backends. See update-log.ts for the guarantees, store.ts for the backend contract.
 export { UpdateLog } from './update-log.ts';
 export type { WriterToken } from './fence.ts';

@@ -4,14 +4,14 @@
  * next key segment.
  *
  *   m/format                       layout version of this log (FORMAT)
- *   m/stream                       stream id, created with the store (design.md §7)
- *   m/head                         the last committed version (design.md §1)
+ *   m/stream                       stream id, created with the store (docs/design.md §7)
+ *   m/head                         the last committed version (docs/design.md §1)
  *   m/floor                        history below this version was compacted
- *   m/scopehead/<scope>            the last version on a scope: its chain's end (design.md §2)
+ *   m/scopehead/<scope>            the last version on a scope: its chain's end (docs/design.md §2)
  *   m/rv/<kind>                    source resourceVersion, written with the batch
- *   m/x/<name>                     extension metadata (agent registry, later)
+ *   m/x/<name>                     extension metadata (agent registry, processes, publish position)
  *   h/<version>                    history record: payload, object, scopes with prevVersions
- *   s/<scope>/<version>            per-scope index: prevVersion (tails, design.md §4)
+ *   s/<scope>/<version>            per-scope index: prevVersion (tails, docs/design.md §4)
  *   c/<scope>/<objectKey>          current state of a scope: version, deleted (payload in h/)
  *   o/<objectKey>                  latest state of an object: version, deleted (payload in h/);
  *                                  scope exits and view-only updates leave it (types.ts)

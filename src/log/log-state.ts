@@ -2,7 +2,7 @@
  * Reading the log's durable state (stream id, head, floor, scope heads, resourceVersions) and
  * creating it in an empty store. The stream id is created with the store and never changes:
  * a wiped or replaced store gets a new one, so consumers re-bootstrap instead of dropping new
- * updates as duplicates (design.md §7).
+ * updates as duplicates (docs/design.md §7).
  */
 import type { Logger } from '../core/index.ts';
 import { LogError, LogErrorCode, isStoreError } from './errors.ts';

@@ -17,7 +17,7 @@ export async function readPayloads(reader: StoreReader, versions: readonly numbe
       throw new LogError(
         LogErrorCode.RECORD_CORRUPT,
         `history record ${key} is missing although ${what} points at it; the store is damaged: restore it from ` +
-          'a backup or start a new store (consumers re-bootstrap, design.md §7)',
+          'a backup or start a new store (consumers re-bootstrap, docs/design.md §7)',
       );
     }
     // Only the payload: decoding the record's names too cost a quarter of a read (tail-records.ts).

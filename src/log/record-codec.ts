@@ -118,7 +118,7 @@ class Reader {
     return new LogError(
       LogErrorCode.RECORD_CORRUPT,
       `stored record ${this.#what} does not decode (${problem}); the store is damaged or was written by ` +
-        'another program: restore it from a backup or start a new store (consumers re-bootstrap, design.md §7)',
+        'another program: restore it from a backup or start a new store (consumers re-bootstrap, docs/design.md §7)',
     );
   }
 

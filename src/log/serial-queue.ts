@@ -4,7 +4,7 @@ import { LogError, LogErrorCode } from './errors.ts';
 /**
  * Runs async tasks one at a time, in arrival order, with a bound on how many may wait. Commits
  * and compaction steps go through one queue, so the log has one writer at a time and its
- * in-memory heads always match what the store has (design.md §1–2).
+ * in-memory heads always match what the store has (docs/design.md §1–2).
  */
 export class SerialQueue {
   readonly #maxWaiting: number;

@@ -1,5 +1,5 @@
 /**
- * Snapshots for replay (design.md §4): a scope's current state at the scope's head `version`,
+ * Snapshots for replay (docs/design.md §4): a scope's current state at the scope's head `version`,
  * read from one store view, in bounded chunks. The state holds every object present in the
  * scope (the payload of its last update there) and tombstones kept for retention (marked
  * deleted); objects that left the scope or whose tombstone expired are absent. Sending the

@@ -117,7 +117,7 @@ export interface ScopeObject {
   readonly name: string;
   readonly namespace: string;
   readonly version: number;
-  /** A tombstone kept for retention (design §4): the object was deleted. */
+  /** A tombstone kept for retention (docs/design.md §4): the object was deleted. */
   readonly deleted: boolean;
   /** The encoded ResourceUpdate (for content hashes); not printed. */
   readonly payload: Uint8Array;

@@ -1,9 +1,9 @@
 /**
  * The store backend interface: a small ordered key-value store with atomic multi-op commits
- * (in the spirit of Pixie's datastore interfaces). LMDB implements it today; an etcd backend
- * must implement the same contract and pass the same conformance suite
- * (test/conformance/store.conformance.ts), so everything here is expressible as one etcd
- * transaction: puts, deletes and range deletes on distinct keys, guarded by value compares.
+ * (in the spirit of Pixie's datastore interfaces). LMDB and etcd implement it (stores/) and
+ * pass the same conformance suite (test/conformance/store.conformance.ts); everything here is
+ * expressible as one etcd transaction: puts, deletes and range deletes on distinct keys,
+ * guarded by value compares.
  *
  * Keys are ASCII strings of printable characters (0x20–0x7e), at most MAX_KEY_BYTES long,
  * ordered by their bytes (= JS string order for ASCII). Numbers inside keys are fixed-width
@@ -52,8 +52,8 @@ export interface StoreView extends StoreReader {
  * Compare-and-commit: the commit applies only if the current value of `key` equals `equals`
  * byte for byte (`undefined`: the key must be absent). Checked atomically with the commit
  * (inside the LMDB write transaction; an etcd Txn compare). The log guards every commit with
- * its own head (one writer per log), and passes a caller's fencing guard through (a leader's
- * lease key, later).
+ * its own head (one writer per log), and passes a caller's fencing guard through (the writer
+ * fence of fence.ts).
  */
 export interface CommitGuard {
   key: string;

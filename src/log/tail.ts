@@ -1,8 +1,8 @@
 /**
- * Tail reads for replay (design.md §4): the updates of one scope after a version, a bounded
+ * Tail reads for replay (docs/design.md §4): the updates of one scope after a version, a bounded
  * page at a time, from one consistent store view per page.
  *
- * Completeness is checked through the chain itself (design.md §2), not through the floor: the
+ * Completeness is checked through the chain itself (docs/design.md §2), not through the floor: the
  * first entry found after `after` must have prevVersion <= after (equal when `after` is a
  * version of this scope, as a consumer's position always is), and every later entry must chain
  * exactly on the one before. A predecessor beyond `after` means compaction dropped an update of
@@ -119,9 +119,9 @@ export async function readTail(
 /**
  * Up to `limit` updates of the whole stream with version > `after`, in version order, with their
  * scopes and prevVersions: what the publisher re-sends after a NATS outage or a restart
- * (design.md §3). Throws HistoryCompactedError (scope '*') when part of (after, floor) was
+ * (docs/design.md §3). Throws HistoryCompactedError (scope '*') when part of (after, floor) was
  * compacted: those updates cannot be re-sent; consumers that missed them fill the gap by replay
- * (a snapshot, design.md §4), so the caller continues from `error.floor - 1`.
+ * (a snapshot, docs/design.md §4), so the caller continues from `error.floor - 1`.
  */
 export async function readHistory(store: UpdateStore, after: number, limit: number): Promise<CommittedUpdate[]> {
   if (!Number.isSafeInteger(after) || after < 0) {

@@ -13,7 +13,7 @@ export type UpdateState = 'upsert' | 'tombstone' | 'remove';
 
 /** One update to commit. The payload is opaque bytes (the schema module encodes it once). */
 export interface PendingUpdate {
-  /** `<kind>/<uid>`: identity by uid, never by name or IP (design.md §8). */
+  /** `<kind>/<uid>`: identity by uid, never by name or IP (docs/design.md §8). */
   objectKey: string;
   payload: Uint8Array;
   /** Every scope it is published on ('cluster', 'node/<name>'); at least one, no duplicates. */
@@ -23,7 +23,7 @@ export interface PendingUpdate {
   kind?: string;
   /**
    * The update presents the object to these scopes without changing the object itself: an
-   * object entering a node's scope, or a node-specific view of it (design.md §5). Its scopes'
+   * object entering a node's scope, or a node-specific view of it (docs/design.md §5). Its scopes'
    * current state moves as usual, but the object table (`getObject`, `readObjects`) keeps the
    * latest state from the updates that do change the object (those on the cluster scope).
    * Saves one store write per such update; about half of an initial sync's updates are these.
@@ -31,7 +31,7 @@ export interface PendingUpdate {
   viewOnly?: boolean;
 }
 
-/** The place of a committed update in one scope's chain (design.md §2). */
+/** The place of a committed update in one scope's chain (docs/design.md §2). */
 export interface ScopeLink {
   scope: string;
   /** The version of the previous update on this scope; 0 for the scope's first. */
@@ -39,7 +39,7 @@ export interface ScopeLink {
 }
 
 export interface CommittedUpdate {
-  /** Assigned at commit, strictly increasing, never reused (design.md §1). */
+  /** Assigned at commit, strictly increasing, never reused (docs/design.md §1). */
   version: number;
   objectKey: string;
   state: UpdateState;
@@ -56,7 +56,7 @@ export interface ScopedEntry {
 }
 
 /**
- * A durable batch: what the publisher sends (design.md §3: it exists only after the store
+ * A durable batch: what the publisher sends (docs/design.md §3: it exists only after the store
  * commit resolved). An empty batch has `firstVersion = lastVersion + 1`.
  */
 export interface CommittedBatch {
@@ -65,11 +65,11 @@ export interface CommittedBatch {
   lastVersion: number;
   committedAtMs: number;
   updates: readonly CommittedUpdate[];
-  /** Per scope, in version order, each entry chaining on the one before (design.md §2). */
+  /** Per scope, in version order, each entry chaining on the one before (docs/design.md §2). */
   byScope: ReadonlyMap<string, readonly ScopedEntry[]>;
   /**
    * Present when the batch was committed with `pipelined`: it is applied (the next commit may
-   * start) but is publishable only once this resolves (design.md §3). A rejection means the
+   * start) but is publishable only once this resolves (docs/design.md §3). A rejection means the
    * store could not make it durable; the log has failed.
    */
   durable?: Promise<void>;
@@ -79,11 +79,11 @@ export interface CommitOptions {
   /** Source resourceVersions per kind, written in the same store commit as the updates. */
   resourceVersions?: Readonly<Record<string, string>>;
   /**
-   * Extension point (the agent registry, later): named metadata values written in the same
+   * Named metadata values (agent registry, process table, publish position) written in the same
    * store commit; `null` deletes. Read them back with `getMeta` / `listMeta`.
    */
   meta?: Readonly<Record<string, Uint8Array | null>>;
-  /** Fencing: the commit applies only if this guard holds (a leader's lease key, later). */
+  /** Fencing: the commit applies only if this guard holds (the writer fence, fence.ts). */
   guard?: CommitGuard;
   /**
    * All or nothing, even on a backend with per-commit limits: when the batch needs more than
@@ -150,7 +150,7 @@ export interface SnapshotChunkOptions {
 
 /**
  * A consistent view of one scope's current state at `version` (the scope's head when it was
- * opened). Replay sends the chunks, then the tail after `version` (design.md §4). Holds a store
+ * opened). Replay sends the chunks, then the tail after `version` (docs/design.md §4). Holds a store
  * read view (an LMDB read transaction): iterate promptly and close it — `chunks()` closes it
  * when the iteration ends or breaks; `close()` is idempotent.
  */

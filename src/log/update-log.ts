@@ -51,7 +51,7 @@ function checkPage(limit: number | undefined): number {
 }
 
 /**
- * The durable, versioned update log (design.md §1–4, §7, §8).
+ * The durable, versioned update log (docs/design.md §1–4, §7, §8).
  *
  * Guarantees:
  * - §1 Versions: `commit` assigns head+1, head+2, … in batch order, strictly increasing across

@@ -52,7 +52,7 @@ export interface ProjectedPod {
 
 /**
  * A Pod → its PodUpdate and one ContainerUpdate per container instance with an id: init,
- * native sidecar, regular and ephemeral containers alike (design §9). `deletedAtNs` marks
+ * native sidecar, regular and ephemeral containers alike (docs/design.md §9). `deletedAtNs` marks
  * the pod and all its containers stopped.
  */
 export function projectPod(object: unknown, deletedAtNs = 0n): ProjectedPod {

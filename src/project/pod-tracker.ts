@@ -41,7 +41,7 @@ interface PodEntry {
   node: string | undefined;
 }
 
-/** A pod and its containers in a projector image (PodTracker.image, Projector.podImages). */
+/** A pod and its containers in a projector image (PodTracker.capture, Projector.capturePods). */
 export interface PodImage {
   uid: string;
   name: string;
@@ -75,7 +75,7 @@ export interface PodChange {
 /**
  * Pods and their container instances: projection, change suppression, and stops. A restarted
  * container gets a new id; the old instance is published stopped, never dropped silently
- * (design §9). Keeps the last published update of each pod and container, encoded (see above),
+ * (docs/design.md §9). Keeps the last published update of each pod and container, encoded (see above),
  * so a deletion discovered by a relist still carries the object's last state.
  */
 export class PodTracker {

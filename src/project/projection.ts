@@ -9,7 +9,7 @@ export type StateEffect = 'upsert' | 'tombstone' | 'remove';
  * log assigns its version and per-scope prevVersion.
  */
 export interface ProjectedUpdate {
-  /** `<Kind>/<uid>` (the container id for a Container): identity by uid, design §8. */
+  /** `<Kind>/<uid>` (the container id for a Container): identity by uid, docs/design.md §8. */
   readonly objectKey: string;
   readonly kind: Kind;
   readonly update: ResourceUpdate;

@@ -27,7 +27,7 @@ test('a pod publishes itself and every container instance (init, sidecar, regula
   const types = containers.map((c) => (c.update.object.case === 'container' ? c.update.object.value.type : -1)).sort();
   assert.deepEqual(types, [1, 2, 3, 4], 'INIT, REGULAR, SIDECAR and EPHEMERAL each appear');
   for (const c of containers) assert.deepEqual(c.scopes, ['cluster', 'node/n1']);
-  // The namespace, ReplicaSet and Deployment enter n1's scope with the pod (design §5).
+  // The namespace, ReplicaSet and Deployment enter n1's scope with the pod (docs/design.md §5).
   assert.deepEqual(
     lines(out).filter((l) => !l.includes('Container/') && !l.includes('Pod/')),
     ['upsert Deployment/dep-api workload -> node/n1', 'upsert Namespace/ns-web namespace -> node/n1', 'upsert ReplicaSet/rs-api workload -> node/n1'],
@@ -126,7 +126,7 @@ test('a node scope sees a service with only its own member pods; scaled to zero 
 
   const zero = p.apply('EndpointSlice', 'MODIFIED', serviceScaledToZeroSlice());
   const cluster = zero.updates.find((u) => u.kind === 'Service' && u.scopes[0] === 'cluster');
-  assert.ok(cluster, 'the empty membership is published (design §9)');
+  assert.ok(cluster, 'the empty membership is published (docs/design.md §9)');
   assert.deepEqual((cluster.update.object.value as { podUids: string[] }).podUids, []);
   assert.deepEqual(lines(zero).filter((l) => l.startsWith('remove')), ['remove Service/svc-api scopeExit -> node/n1', 'remove Service/svc-api scopeExit -> node/n2']);
 });

@@ -57,7 +57,7 @@ export interface ProjectorOptions {
 }
 
 /**
- * Turns Kubernetes objects into compact updates routed to scopes (design §5, §8, §9), and
+ * Turns Kubernetes objects into compact updates routed to scopes (docs/design.md §5, §8, §9), and
  * drops events that change nothing we publish (node heartbeats, resourceVersion-only
  * changes). Synchronous, and pure apart from its own memory: the service feeds it source
  * events in order and commits what it returns. After a restart it is rebuilt from the
@@ -151,7 +151,7 @@ export class Projector {
     return this.apply(kind, 'ADDED', object, out);
   }
 
-  /** Publishes deletions for known objects the LIST did not contain (design §6). */
+  /** Publishes deletions for known objects the LIST did not contain (docs/design.md §6). */
   listDone(kind: SourceKind, out: Projection = emptyProjection(), namespace?: string): Projection {
     const key = listKey(kind, namespace);
     const seen = this.#listing.get(key) ?? new Set<string>();

@@ -1,5 +1,5 @@
 /**
- * Which node scopes an object belongs to (design §5).
+ * Which node scopes an object belongs to (docs/design.md §5).
  *
  * A node's scope holds the node, the pods scheduled on it and their containers, and the
  * namespaces, owners (ReplicaSet → Deployment, Job → CronJob, …) and services of those pods.

@@ -36,7 +36,7 @@ const utf8 = new TextEncoder();
 /**
  * Turns one replay answer into the ReplayResponse messages to publish, in order: numbers them
  * (sequence), packs updates into chunks bounded by maxChunkBytes, and refuses sequences that
- * break the contract (design.md §4): a snapshot only at the start, snapshot entries with
+ * break the contract (docs/design.md §4): a snapshot only at the start, snapshot entries with
  * prev_version 0, tail versions increasing, nothing after end or error. Every method returns
  * the messages that became complete (zero or more); publish them in order.
  *

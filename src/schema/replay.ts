@@ -13,7 +13,7 @@ import { toVersion } from './version.ts';
 import type { Version } from './version.ts';
 import { ProtoReader, WIRE_LEN, WIRE_VARINT, lenFieldSize, tag, writeLenHeader } from './wire.ts';
 
-/** A replay request (design.md §4), checked. */
+/** A replay request (docs/design.md §4), checked. */
 export interface ReplayRequest {
   readonly scope: Scope;
   /** Last version the consumer applied on the scope; 0 = new consumer (snapshot). */

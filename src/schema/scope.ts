@@ -1,7 +1,7 @@
 import { SchemaError, SchemaErrorCode } from './errors.ts';
 
 /**
- * Where an update is published (design.md §5): `cluster` carries every update; `node/<name>`
+ * Where an update is published (docs/design.md §5): `cluster` carries every update; `node/<name>`
  * carries what an agent on that node needs. On the wire a scope is its string form.
  */
 export type Scope = ClusterScope | NodeScope;

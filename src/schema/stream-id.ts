@@ -3,7 +3,7 @@ import { SchemaError, SchemaErrorCode } from './errors.ts';
 declare const streamIdBrand: unique symbol;
 
 /**
- * The random identity of a store's update stream (design.md §7): 128 random bits as 32
+ * The random identity of a store's update stream (docs/design.md §7): 128 random bits as 32
  * lowercase hex digits. Branded so that an arbitrary string cannot be passed where a checked
  * stream id is expected.
  */

@@ -80,7 +80,7 @@ export const loadBalancerService: ResourceUpdate = create(ResourceUpdateSchema, 
   },
 });
 
-/** A service scaled to zero: empty membership is published, not omitted (design.md §9). */
+/** A service scaled to zero: empty membership is published, not omitted (docs/design.md §9). */
 export const serviceScaledToZero: ResourceUpdate = create(ResourceUpdateSchema, {
   object: { case: 'service', value: { uid: '0c1d2e3f-2222-4a8b-9c0d-1e2f3a4b5c6d', name: 'idle', namespace: 'shop', type: ServiceType.CLUSTER_IP, startTimeNs: T0 } },
 });

@@ -127,7 +127,7 @@ export function checkFrame(frame: UpdateFrame, what: string): void {
 /**
  * Encodes an UpdateBatch by framing the cached payloads: the payload bytes are copied once into
  * the output and never re-serialized. The result is byte-for-byte what protobuf's own encoder
- * produces for the same message. Checks the chain (design.md §2): every prevVersion equals the
+ * produces for the same message. Checks the chain (docs/design.md §2): every prevVersion equals the
  * version before it in the batch. Throws SchemaError.
  */
 export function encodeUpdateBatch(batch: UpdateBatchFrames): Uint8Array {

@@ -1,7 +1,7 @@
 import { SchemaError, SchemaErrorCode } from './errors.ts';
 
 /**
- * A materialized version (design.md §1). uint64 on the wire, a JS number here: the largest
+ * A materialized version (docs/design.md §1). uint64 on the wire, a JS number here: the largest
  * safe integer, 2^53 - 1, lasts ~285 years at 1M updates/s, and numbers are much cheaper
  * than bigints on every hot path. Anything above is refused, never silently rounded.
  */

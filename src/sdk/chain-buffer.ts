@@ -11,7 +11,7 @@ export type DrainOutcome =
   | { readonly kind: 'empty' }
   /** A hole remains before `version`: replay again. */
   | { readonly kind: 'gap'; readonly version: Version }
-  /** A held frame is from another stream than the state: that stream is over (design §7). */
+  /** A held frame is from another stream than the state: that stream is over (docs/design.md §7). */
   | { readonly kind: 'otherStream'; readonly streamId: StreamId };
 
 /**

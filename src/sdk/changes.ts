@@ -19,7 +19,7 @@ export type KubeObject = PodUpdate | ContainerUpdate | ServiceUpdate | Namespace
 export type RemoveReason =
   /** A ScopeExit: it left this scope (it still exists elsewhere in the cluster). */
   | 'scopeExit'
-  /** A snapshot did not contain it: it was deleted or left while the client was away (design §4). */
+  /** A snapshot did not contain it: it was deleted or left while the client was away (docs/design.md §4). */
   | 'absentFromSnapshot';
 
 /**

@@ -8,7 +8,7 @@ import { ScopeClient } from './scope-client.ts';
 export type ClusterClientOptions = ClientOptions;
 
 /**
- * The cluster scope (every update, design §5) kept in step with gap detection and replay
+ * The cluster scope (every update, docs/design.md §5) kept in step with gap detection and replay
  * (wire-protocol §6): for query brokers, UIs and autocomplete. Same guarantees and lifecycle
  * as NodeAgentClient; memory follows the cluster's size (plus what stopped within
  * `retentionMs`).

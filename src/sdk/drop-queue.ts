@@ -2,7 +2,7 @@
  * A bounded single-consumer queue whose producer never waits (style habit 7).
  *
  * The SDK's producers are the NATS callback and the apply path: they must not block on a slow
- * reader (design §11 in the small: one slow status or change reader must not stall the
+ * reader (docs/design.md §11 in the small: one slow status or change reader must not stall the
  * client). So when the queue is full the overflow policy decides:
  * - `dropOldest`: the oldest item goes (status events: the newest matter most);
  * - `reset`: every queued item goes and the reader next receives one marker item built by

@@ -13,7 +13,7 @@ export interface IpInterval {
 }
 
 /**
- * Who held which IP when (design §8: IPs are reused by Kubernetes, so an IP → object lookup is
+ * Who held which IP when (docs/design.md §8: IPs are reused by Kubernetes, so an IP → object lookup is
  * answered for a point in time). Per IP, a short list of intervals [from, until); an object's
  * interval opens when it is seen holding the IP and closes when it stops, leaves, or lets the
  * IP go. Closed intervals are forgotten once they ended before the retention horizon, so the

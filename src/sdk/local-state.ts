@@ -28,7 +28,7 @@ export interface AppliedUpdate {
 
 /** Where a subscription applies what it receives (LocalState implements it). */
 export interface ScopeSink {
-  /** Replace the scope's state with a snapshot, atomically (design §4). */
+  /** Replace the scope's state with a snapshot, atomically (docs/design.md §4). */
   applySnapshot(entries: readonly AppliedUpdate[], version: Version, streamId: StreamId): void;
   /** Apply one update, in chain order. */
   apply(update: AppliedUpdate): void;
@@ -46,11 +46,11 @@ export interface LocalStateOptions {
 }
 
 /**
- * One scope's objects, keyed by (kind, uid) (design §8), with named secondary indexes, a
+ * One scope's objects, keyed by (kind, uid) (docs/design.md §8), with named secondary indexes, a
  * bounded retention of objects that stopped, and the IP history.
  *
  * - Updates replace what the state holds for their (kind, uid): payloads are full states.
- * - A snapshot replaces the scope's state atomically (design §4): it is applied in one
+ * - A snapshot replaces the scope's state atomically (docs/design.md §4): it is applied in one
  *   synchronous call, so no reader ever sees half of it; objects it lacks stop being live.
  * - Objects that are deleted, leave the scope or vanish from a snapshot stay queryable (not
  *   live) for `retentionMs`, so telemetry of a process whose pod stopped still hydrates; after
@@ -112,7 +112,7 @@ export class LocalState extends StateQueries implements StateView, ScopeSink {
   /**
    * Replaces the state with a snapshot at `version` of stream `streamId`, in one synchronous
    * step: entries are applied, then every live object the snapshot lacks is retired
-   * ('absentFromSnapshot'). Versions from another stream are never compared (design §7).
+   * ('absentFromSnapshot'). Versions from another stream are never compared (docs/design.md §7).
    */
   applySnapshot(entries: readonly AppliedUpdate[], version: Version, streamId: StreamId): void {
     if (streamId !== this.#streamId) this.#epoch++;
@@ -236,7 +236,7 @@ export class LocalState extends StateQueries implements StateView, ScopeSink {
     if (expiresAtMs < this.#nextExpiryMs) this.#nextExpiryMs = expiresAtMs;
   }
 
-  /** Keeps the IP history in step with an object's new state (design §8). */
+  /** Keeps the IP history in step with an object's new state (docs/design.md §8). */
   #track(kind: Kind, uid: string, object: KubeObject, prev: StateRecord | undefined, stopped: boolean): void {
     if (kind !== 'Pod' && kind !== 'Service' && kind !== 'Node') return;
     const nowNs = timeNsFromMs(this.#clock.now());

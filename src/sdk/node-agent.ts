@@ -59,7 +59,7 @@ const AGENT_KEYS = ['node', 'agentInstanceId', 'hostname', 'maxProcesses', 'regi
   'processReportRate', 'processReportBurst', 'maxPendingProcessReports', 'processReportIntervalMs'];
 
 /**
- * The node agent's view of kubemeta: the `node/<name>` scope (design §5) — its node, its pods
+ * The node agent's view of kubemeta: the `node/<name>` scope (docs/design.md §5) — its node, its pods
  * and their containers, and the namespaces, services and owners of those pods — kept in step
  * with gap detection and replay (wire-protocol §6), plus UPID hydration.
  *
@@ -144,7 +144,7 @@ export class NodeAgentClient extends ScopeClient {
         onRetry: (error, delayMs) => core.statusHub.emit({ type: 'error', error, retryInMs: delayMs }),
       });
       // The registry speaks for the service's current stream: a persisted state from another
-      // stream is dropped now instead of at the first message (design §7).
+      // stream is dropped now instead of at the first message (docs/design.md §7).
       core.subscription.noteStreamId(registration.streamId);
       if (options.debugHandler === true) new DebugResponder(core, { node, agentInstanceId, asid: registration.asid });
       return new NodeAgentClient(core, node, registration.asid, processes, reporting);

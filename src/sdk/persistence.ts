@@ -66,7 +66,7 @@ const GONE = new Set<GoneReason>(['deleted', 'exited', 'absent']);
  * state. Writes are atomic: a temporary file is written and fsynced, renamed over the old one,
  * and the directory fsynced — a crash leaves the old file or the new one, never half of one.
  * A file that does not parse, is from another cluster or scope, or whose stream id differs from
- * the service's, is discarded (design §7): the client then bootstraps by snapshot.
+ * the service's, is discarded (docs/design.md §7): the client then bootstraps by snapshot.
  */
 export class StatePersistence {
   readonly dir: string;

@@ -77,7 +77,7 @@ export interface ReplayResult {
 type PendingInit = { scope: Scope; after: Version; knownStreamId: StreamId | undefined };
 
 /**
- * Replay requests on `kubemeta.<cluster>.replay` (wire-protocol §7, design §4).
+ * Replay requests on `kubemeta.<cluster>.replay` (wire-protocol §7, docs/design.md §4).
  *
  * `request` sends one ReplayRequest (a new request id each time) and yields its answer:
  * sequences are checked (a jump means a response was lost: ReplayLostError), every response
@@ -104,7 +104,7 @@ export class ReplayClient {
   readonly #idPrefix = crypto.randomUUID().slice(0, 8);
   /**
    * Reply inboxes are `<prefix>.<client id>.<n>`: the service identifies a requester by the
-   * reply subject without its last token (its per-requester limits, design §11), so one client
+   * reply subject without its last token (its per-requester limits, docs/design.md §11), so one client
    * is one requester, and two clients never share an identity.
    */
   readonly #inboxPrefix: (scope: Scope) => string;

@@ -66,7 +66,7 @@ export abstract class ScopeClient implements AsyncDisposable {
 
   /**
    * The pod, service or node of this scope that held `ip` at `atNs` (default now), within
-   * retention (design §8). A node scope knows only its node's pods and their services.
+   * retention (docs/design.md §8). A node scope knows only its node's pods and their services.
    */
   resolveIp(ip: string, atNs?: TimeNs): IpOwner | undefined {
     return this.#core.state.resolveIp(ip, atNs ?? timeNsFromMs(this.#core.config.clock.now()));

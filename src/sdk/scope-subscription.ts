@@ -69,12 +69,12 @@ export interface SubscriptionStats {
  * Keeps one scope's local state in step with the service (wire-protocol §6).
  *
  * Subscribe first, then bootstrap by replay; apply updates in version order; skip versions at
- * or below the position (duplicates: at-least-once delivery, replay overlap, design §3); an
- * update whose prevVersion is not the position is a gap (design §2): it and what follows are
+ * or below the position (duplicates: at-least-once delivery, replay overlap, docs/design.md §3); an
+ * update whose prevVersion is not the position is a gap (docs/design.md §2): it and what follows are
  * held in a bounded buffer while the missing range is replayed, then applied if they chain on
  * (overflow drops the buffer, counts it and replays to the head). A heartbeat whose head is
  * beyond the position, or a NATS reconnect, also triggers a tail replay. A different stream id
- * (design §7) makes the position worthless: the state is re-bootstrapped by snapshot, never
+ * (docs/design.md §7) makes the position worthless: the state is re-bootstrapped by snapshot, never
  * compared by version, and a `streamReset` status says so. Failed replays are retried with
  * backoff forever (the service may be restarting); the subscription only stops on close().
  *
@@ -478,7 +478,7 @@ export class ScopeSubscription {
 
   // ---- resets and bookkeeping ------------------------------------------------------------
 
-  /** The service's stream changed (design §7): the position means nothing; bootstrap again. */
+  /** The service's stream changed (docs/design.md §7): the position means nothing; bootstrap again. */
   #streamReset(to: StreamId): void {
     this.#stats.streamResets++;
     this.#status.emit({ type: 'streamReset', from: this.#streamId, to });

@@ -9,7 +9,7 @@ export function decodeApplied(frame: UpdateFrame): AppliedUpdate {
 
 /**
  * The entries of a snapshot being received (wire-protocol §7): decoded as the chunks arrive,
- * applied all at once at snapshot_end so that the state is replaced atomically (design §4).
+ * applied all at once at snapshot_end so that the state is replaced atomically (docs/design.md §4).
  * Its size is the scope's size, which the state will hold anyway.
  */
 export class SnapshotStaging {

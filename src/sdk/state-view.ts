@@ -37,7 +37,7 @@ export interface StateRecord<T extends KubeObject = KubeObject> {
   readonly gone: GoneReason | undefined;
   /** When a gone record is forgotten (client clock, ms); undefined while live. */
   readonly expiresAtMs: number | undefined;
-  /** The stream epoch the version belongs to (versions are never compared across streams, design §7). */
+  /** The stream epoch the version belongs to (versions are never compared across streams, docs/design.md §7). */
   readonly epoch: number;
 }
 
@@ -112,14 +112,14 @@ export interface OwnerLink {
   readonly object: WorkloadUpdate | undefined;
 }
 
-/** Who held an IP at a point in time (design §8), and during which interval. */
+/** Who held an IP at a point in time (docs/design.md §8), and during which interval. */
 export type IpOwner =
   | { readonly kind: 'Pod'; readonly uid: string; readonly pod: PodUpdate | undefined; readonly fromNs: TimeNs; readonly untilNs: TimeNs | undefined }
   | { readonly kind: 'Service'; readonly uid: string; readonly service: ServiceUpdate | undefined; readonly fromNs: TimeNs; readonly untilNs: TimeNs | undefined }
   | { readonly kind: 'Node'; readonly uid: string; readonly node: NodeUpdate | undefined; readonly fromNs: TimeNs; readonly untilNs: TimeNs | undefined };
 
 /**
- * What an IP is, answered from local state: the pod, service or node that held it (design §8),
+ * What an IP is, answered from local state: the pod, service or node that held it (docs/design.md §8),
  * else by the cluster's NetworkRanges (an unknown pod of a pod range, a cluster IP of a service
  * range, another node of a node range), else outside the cluster.
  */

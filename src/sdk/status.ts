@@ -8,7 +8,7 @@ export type BootstrapReason = 'new' | 'streamReset' | 'versionInFuture';
 
 /** Why the client saw (or suspects) missing updates. */
 export type GapReason =
-  /** A batch's prevVersion is not the position (design §2). */
+  /** A batch's prevVersion is not the position (docs/design.md §2). */
   | 'chain'
   /** A heartbeat announced a head beyond the position. */
   | 'heartbeat'

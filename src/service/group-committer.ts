@@ -114,7 +114,7 @@ const MAX_PIPELINED_COMMITS = 4;
  * Group commit: updates from the source arrive one event at a time; this gathers them into
  * store transactions of up to `maxUpdates` (waiting up to `lingerMs` for more), so throughput
  * is not bounded by one transaction per update. Each transaction carries the updates, the aux
- * state and the source resourceVersions of the events they came from (design §3, §6).
+ * state and the source resourceVersions of the events they came from (docs/design.md §3, §6).
  *
  * `add` resolves when there is room, not when the data is committed: the reflector is slowed
  * down when the store falls behind (backpressure), and the buffer stays within two batches.
@@ -140,7 +140,7 @@ export class GroupCommitter {
   #barriers: Array<{ target: number; resolve: () => void }> = [];
   /**
    * Publishing in version order: each committed batch is handed to the publisher only once it
-   * is durable and every batch before it was handed over (design §3).
+   * is durable and every batch before it was handed over (docs/design.md §3).
    */
   #published: Promise<void> = Promise.resolve();
   /** Commits applied whose durability (and so their publishing) is pending. */

@@ -14,7 +14,7 @@ export interface LiveScopesOptions {
 /**
  * The scopes that get heartbeats: the cluster scope, every node scope in use, and those that
  * went out of use less than `graceMs` ago. Autoscaling replaces nodes all day; the log keeps
- * every scope's head for good (a returning node name must chain on it, design §2), but
+ * every scope's head for good (a returning node name must chain on it, docs/design.md §2), but
  * heartbeating every scope ever seen would grow without bound (5,000 replaced nodes: 1,000
  * more messages per second at a 5 s interval). Cost follows the live cluster.
  */

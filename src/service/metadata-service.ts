@@ -480,7 +480,7 @@ export class MetadataService {
       requesterBurst: c.replayRequesterBurst,
       maxAnswersPerRequester: c.replayMaxPerRequester,
       // While the initial sync is committed as state, a snapshot would be half a sync
-      // (design §12): consumers are told to retry (UNAVAILABLE) until it is complete.
+      // (docs/design.md §12): consumers are told to retry (UNAVAILABLE) until it is complete.
       available: () => this.#state !== 'draining' && this.#state !== 'stopped' && this.#committer?.committingState !== true,
     });
     await this.#replay.start();
@@ -702,7 +702,7 @@ export class MetadataService {
 
 /**
  * History for the publisher's catch-up. Updates compacted away cannot be re-sent; consumers
- * that missed them recover by snapshot (design §4), so the catch-up continues after the floor.
+ * that missed them recover by snapshot (docs/design.md §4), so the catch-up continues after the floor.
  */
 async function readHistorySkippingCompacted(log: UpdateLog, after: number, limit: number) {
   try {

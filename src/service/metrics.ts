@@ -83,7 +83,7 @@ export class ServiceMetrics {
     const perKind = (name: string, help: string, pick: (s: ReflectorStats) => number) =>
       new Gauge({ name, help, labelNames: ['kind'], registers: [r], collect() { for (const s of sources.reflectors()) this.set({ kind: s.kind }, pick(s)); } });
     perKind('kubemeta_api_watch_restarts_total', 'Watches restarted (ended, failed, or silent too long)', (s) => s.watchRestarts);
-    perKind('kubemeta_api_watch_idle_restarts_total', 'Watches restarted because they delivered nothing for too long (design §10)', (s) => s.idleRestarts);
+    perKind('kubemeta_api_watch_idle_restarts_total', 'Watches restarted because they delivered nothing for too long (docs/design.md §10)', (s) => s.idleRestarts);
     perKind('kubemeta_api_relists_total', 'LISTs after 410 Gone', (s) => s.relists);
     perKind('kubemeta_api_lists_total', 'LISTs, first ones included', (s) => s.lists);
     perKind('kubemeta_api_objects_listed_total', 'Objects received in LIST pages', (s) => s.objectsListed);

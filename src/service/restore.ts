@@ -21,7 +21,7 @@ export interface RestoreResult {
  * projector-image.ts) when there is one that fits the store, followed by the cluster scope's
  * history after the image's version; else from every live object of the store's cluster
  * scope. Then the aux state (EndpointSlice membership) from the store. Afterwards a resumed
- * watch or a relist publishes only differences (design §6).
+ * watch or a relist publishes only differences (docs/design.md §6).
  */
 export async function restoreProjector(log: UpdateLog, projector: Projector, signal?: AbortSignal, imagePath?: string): Promise<RestoreResult> {
   let result: RestoreResult | undefined;

@@ -1,7 +1,7 @@
 // The node agents of kubemeta as a workload of the simulated cluster: a namespace, the agents'
 // ServiceAccount and a DaemonSet whose pods run with it, one per node (the sim's DaemonSet
 // controller places them, also on nodes that join later). With the sim's TokenRequest, each pod
-// gets the projected token a kubelet would mount (deploy/agent/daemonset.yaml is the real one).
+// gets the projected token a kubelet would mount (deploy/issued-credentials/agent-daemonset.yaml).
 import type { ClusterModel } from './cluster-model.ts';
 import type { KubeObjectInput } from './objects.ts';
 import { container, podSpecDefaults } from './workload-factory.ts';

@@ -1,5 +1,5 @@
 /**
- * The Kubernetes kinds kubemeta watches, one LIST+WATCH stream each (design §6: the API server
+ * The Kubernetes kinds kubemeta watches, one LIST+WATCH stream each (docs/design.md §6: the API server
  * sees one watch per kind, however many consumers there are).
  */
 /** The kinds kubemeta watches (the projector accepts exactly these: service/ingest.ts checks it). */

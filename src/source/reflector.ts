@@ -17,7 +17,7 @@ export interface ReflectorSink {
   listPage(kind: WatchedKindName, items: readonly RawObject[]): Promise<void>;
   /**
    * The LIST is complete at `resourceVersion`. Objects the sink knew of that were not listed
-   * no longer exist: after a relist (410 Gone) the sink publishes their deletions (design §6).
+   * no longer exist: after a relist (410 Gone) the sink publishes their deletions (docs/design.md §6).
    */
   listDone(kind: WatchedKindName, resourceVersion: string): Promise<void>;
   event(kind: WatchedKindName, type: ObjectEventType, object: RawObject): Promise<void>;
@@ -78,7 +78,7 @@ export interface ReflectorOptions {
   watchList?: boolean;
   /** Server-side watch timeout, randomized in [min, max] so watches do not all end together. */
   watchTimeoutSeconds?: { min: number; max: number };
-  /** A watch silent for this long (no event, no bookmark) is restarted (design §10). */
+  /** A watch silent for this long (no event, no bookmark) is restarted (docs/design.md §10). */
   idleTimeoutMs?: number;
   backoff?: BackoffOptions;
   clock?: Clock;

@@ -3,7 +3,7 @@ import { apiStatusError, networkError, SourceError } from './errors.ts';
 import type { RawObject, WatchEvent } from './objects.ts';
 
 export interface WatchStreamOptions {
-  /** A watch that delivers neither an event nor a bookmark for this long is dead (design §10). */
+  /** A watch that delivers neither an event nor a bookmark for this long is dead (docs/design.md §10). */
   idleTimeoutMs: number;
   /** Names the watch in errors. */
   what: string;

@@ -1,5 +1,5 @@
 // The UpdateLog half of the store conformance suite: versions, chains, atomicity, stream
-// identity and resourceVersions (design.md §1–3, §7) over any backend. Replay and compaction
+// identity and resourceVersions (docs/design.md §1–3, §7) over any backend. Replay and compaction
 // properties live in replay.conformance.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

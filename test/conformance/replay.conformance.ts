@@ -1,4 +1,4 @@
-// Replay and compaction properties of the UpdateLog over any backend (design.md §4): tails page
+// Replay and compaction properties of the UpdateLog over any backend (docs/design.md §4): tails page
 // correctly and never silently skip; snapshot + tail rebuilds exactly what a full replay does;
 // compaction keeps current state and deletions right, and keeps storage bounded.
 import { describe, it } from 'node:test';

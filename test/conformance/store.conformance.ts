@@ -1,7 +1,7 @@
 // The store conformance suite (style.md §11, Pixie's TestDatastore): one suite that every
-// backend runs — LMDB today, etcd later. The first half checks the backend contract of
+// backend runs — LMDB and etcd. The first half checks the backend contract of
 // src/log/store.ts; the second half (log.conformance.ts) checks the UpdateLog's guarantees
-// (design.md §1–4, §7) over that backend, with faults injected by store wrappers.
+// (docs/design.md §1–4, §7) over that backend, with faults injected by store wrappers.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,6 +1,8 @@
 // A small replay client for tests (wire protocol §7): sends one ReplayRequest with its own
 // inbox, acks every response that carries a reply subject (unless told not to), and collects
-// the answer until `end` or `error`. The SDK's replay client can start from this.
+// the answer until `end` or `error`. Not the SDK's ReplayClient (src/sdk/replay-client.ts) on
+// purpose: it shows every raw response and can play a stalled consumer (`ack: 'never'`), and the
+// server's tests do not depend on the SDK's retries.
 import { createInbox, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { sleep } from '../../src/core/index.ts';
 import {

@@ -1,6 +1,6 @@
 // The service side for the SDK's integration tests, built from the real parts: an UpdateLog on
 // LMDB in a temp dir, the ScopePublisher, ReplayServer, AgentRegistry and ScopeHeartbeat on a
-// real nats-server. `commit` goes through the log and then the publisher (design §3); a drop
+// real nats-server. `commit` goes through the log and then the publisher (docs/design.md §3); a drop
 // hook on the publisher's own connection loses a fraction of the live batches, as core NATS may.
 // Plus a small workload model (pods with containers on nodes) and the truth to compare against.
 import { join } from 'node:path';

@@ -1,11 +1,11 @@
 // A test consumer of the live stream: subscribes to every subject of a cluster, checks each
-// scope's chain (design §2), detects a version reused with different content (design §1),
+// scope's chain (docs/design.md §2), detects a version reused with different content (docs/design.md §1),
 // and keeps each scope's current objects as a plain summary that cluster-truth.ts can compare
 // with the simulator's model.
 //
 // A scope it meets behind (its first update chains on a version it never saw, or a heartbeat
 // announces a head above its position while it has nothing) is bootstrapped by snapshot, as
-// every consumer of a stream whose initial sync was committed as state does (design §4): live
+// every consumer of a stream whose initial sync was committed as state does (docs/design.md §4): live
 // updates wait meanwhile and are applied after the snapshot's head. Any later break of the
 // chain is a gap.
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';

@@ -1,4 +1,4 @@
-// Crash test for the LMDB log (design.md §1, §3): a child process commits batches in a loop and
+// Crash test for the LMDB log (docs/design.md §1, §3): a child process commits batches in a loop and
 // prints each committed head; we SIGKILL it at random points, reopen the store, and check that
 // everything it reported is there, no version was reused, every scope's chain is unbroken and
 // no batch is half there. Several rounds on the same store, so recovery is also crash-tested.

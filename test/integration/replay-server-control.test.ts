@@ -1,4 +1,4 @@
-// The replay server's defences (design §11, wire protocol §7): bad requests get the right error
+// The replay server's defences (docs/design.md §11, wire protocol §7): bad requests get the right error
 // and change nothing; flow control aborts a stalled requester without holding others back;
 // identical concurrent snapshots share one store read; shutdown ends answers cleanly.
 import { after, before, describe, it } from 'node:test';

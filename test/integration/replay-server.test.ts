@@ -1,4 +1,4 @@
-// The replay server against a real nats-server and an LMDB-backed UpdateLog (design §4, §7, §9;
+// The replay server against a real nats-server and an LMDB-backed UpdateLog (docs/design.md §4, §7, §9;
 // wire protocol §7): tails, snapshots, compaction, stream ids, limits, empty scopes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The SDK's clients against the real service parts (design §3, §4, §7, §8, §11; wire protocol
+// The SDK's clients against the real service parts (docs/design.md §3, §4, §7, §8, §11; wire protocol
 // §6–§8): a real nats-server, an UpdateLog on LMDB, the ScopePublisher, ReplayServer,
 // AgentRegistry and ScopeHeartbeat. Every test compares the clients' live objects with the
 // log's current state of their scope (the truth) after the churn stops.

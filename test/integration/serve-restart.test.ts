@@ -1,4 +1,4 @@
-// Crash safety of `kubemeta serve` (design §1, §3, §6): the real CLI in a child process is
+// Crash safety of `kubemeta serve` (docs/design.md §1, §3, §6): the real CLI in a child process is
 // killed with SIGKILL during the initial sync and during churn, then restarted. Nothing is
 // lost, no version is reused, and a restart with valid stored resourceVersions does not list.
 import { after, before, describe, test } from 'node:test';

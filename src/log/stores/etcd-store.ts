@@ -1,5 +1,5 @@
 /**
- * The fallback store: etcd 3.4+ through the `etcd3` package (design.md "Real components"), for
+ * The fallback store: etcd 3.4+ through the `etcd3` package (docs/design.md "Real components"), for
  * deployments that already run etcd and would rather not keep a PVC for LMDB. It implements the
  * same UpdateStore contract and passes the same conformance suite.
  *

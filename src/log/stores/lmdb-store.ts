@@ -1,5 +1,5 @@
 /**
- * The embedded default store: LMDB through the `lmdb` package (design.md "Real components").
+ * The embedded default store: LMDB through the `lmdb` package (docs/design.md "Real components").
  *
  * Durability choice. lmdb-js defaults to `overlappingSync` on Linux: a write transaction is
  * committed (visible, and in the OS page cache, so it survives a kill -9 of this process) before

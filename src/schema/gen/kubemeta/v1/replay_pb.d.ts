@@ -1,4 +1,4 @@
-// Replay ("missing metadata", design.md §4): a consumer asks for a scope after a version and
+// Replay ("missing metadata", docs/design.md §4): a consumer asks for a scope after a version and
 // gets a stream of ReplayResponse messages on its reply inbox, ended by ReplayEnd or
 // RequestError. Subject: `kubemeta.<cluster>.replay`.
 
@@ -44,7 +44,7 @@ export declare type ReplayRequest = Message<"kubemeta.v1.ReplayRequest"> & {
 
   /**
    * The stream id the consumer's state came from; empty when it has none. When it differs from
-   * the server's, the server answers with a snapshot whatever `after` says (design.md §7).
+   * the server's, the server answers with a snapshot whatever `after` says (docs/design.md §7).
    *
    * @generated from field: string known_stream_id = 4;
    */
@@ -135,7 +135,7 @@ export declare type SnapshotEnd = Message<"kubemeta.v1.SnapshotEnd"> & {
 export declare const SnapshotEndSchema: GenMessage<SnapshotEnd>;
 
 /**
- * The last message of a successful answer (also of one that found nothing, design.md §9).
+ * The last message of a successful answer (also of one that found nothing, docs/design.md §9).
  *
  * @generated from message kubemeta.v1.ReplayEnd
  */
@@ -168,7 +168,7 @@ export declare const ReplayEndSchema: GenMessage<ReplayEnd>;
  */
 export declare type ReplayResponse = Message<"kubemeta.v1.ReplayResponse"> & {
   /**
-   * Every response carries the server's stream id (design.md §7).
+   * Every response carries the server's stream id (docs/design.md §7).
    *
    * @generated from field: string stream_id = 1;
    */

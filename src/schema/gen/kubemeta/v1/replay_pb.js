@@ -1,4 +1,4 @@
-// Replay ("missing metadata", design.md §4): a consumer asks for a scope after a version and
+// Replay ("missing metadata", docs/design.md §4): a consumer asks for a scope after a version and
 // gets a stream of ReplayResponse messages on its reply inbox, ended by ReplayEnd or
 // RequestError. Subject: `kubemeta.<cluster>.replay`.
 

@@ -5,7 +5,7 @@
 //   for any current time). 0 means unset.
 // - An update carries the object's complete published state, never a delta: a consumer
 //   replaces what it holds for (kind, uid) with the newest update.
-// - Deletions are updates with stop_time_ns set (design.md §9: never silent). For a container,
+// - Deletions are updates with stop_time_ns set (docs/design.md §9: never silent). For a container,
 //   stop_time_ns is also set when it terminates.
 // - Enums have an UNSPECIFIED zero value, distinct from Kubernetes' own "Unknown" values:
 //   UNSPECIFIED means the producer did not fill the field.
@@ -358,9 +358,9 @@ export declare type ServicePort = Message<"kubemeta.v1.ServicePort"> & {
 export declare const ServicePortSchema: GenMessage<ServicePort>;
 
 /**
- * A Service, keyed by the Service's own uid (design.md §8), with its membership resolved from
+ * A Service, keyed by the Service's own uid (docs/design.md §8), with its membership resolved from
  * its EndpointSlices (or Endpoints): no selector evaluation is needed by consumers. A Service
- * scaled to zero publishes empty pod_uids/node_names (design.md §9).
+ * scaled to zero publishes empty pod_uids/node_names (docs/design.md §9).
  *
  * @generated from message kubemeta.v1.ServiceUpdate
  */

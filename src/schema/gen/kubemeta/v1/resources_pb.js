@@ -5,7 +5,7 @@
 //   for any current time). 0 means unset.
 // - An update carries the object's complete published state, never a delta: a consumer
 //   replaces what it holds for (kind, uid) with the newest update.
-// - Deletions are updates with stop_time_ns set (design.md §9: never silent). For a container,
+// - Deletions are updates with stop_time_ns set (docs/design.md §9: never silent). For a container,
 //   stop_time_ns is also set when it terminates.
 // - Enums have an UNSPECIFIED zero value, distinct from Kubernetes' own "Unknown" values:
 //   UNSPECIFIED means the producer did not fill the field.

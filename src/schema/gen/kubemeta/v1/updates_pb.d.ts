@@ -28,7 +28,7 @@ export declare const file_kubemeta_v1_updates: GenFile;
  */
 export declare type ScopedUpdate = Message<"kubemeta.v1.ScopedUpdate"> & {
   /**
-   * Materialized version (design.md §1): strictly increasing across the whole cluster stream,
+   * Materialized version (docs/design.md §1): strictly increasing across the whole cluster stream,
    * never reused. Always >= 1. JS_NUMBER: 2^53 versions last ~285 years at 1M updates/s; the
    * schema module refuses to encode or accept anything larger.
    *
@@ -38,7 +38,7 @@ export declare type ScopedUpdate = Message<"kubemeta.v1.ScopedUpdate"> & {
 
   /**
    * The version of the previous update published on THIS scope, 0 for the scope's first
-   * (design.md §2). A consumer that applied up to v and sees prev_version != v missed something
+   * (docs/design.md §2). A consumer that applied up to v and sees prev_version != v missed something
    * and asks for a replay. Snapshot entries in a replay answer carry 0.
    *
    * @generated from field: uint64 prev_version = 2 [jstype = JS_NUMBER];
@@ -64,7 +64,7 @@ export declare const ScopedUpdateSchema: GenMessage<ScopedUpdate>;
  */
 export declare type UpdateBatch = Message<"kubemeta.v1.UpdateBatch"> & {
   /**
-   * The store's random stream id (design.md §7): 32 lowercase hex digits. A consumer whose state
+   * The store's random stream id (docs/design.md §7): 32 lowercase hex digits. A consumer whose state
    * came from another stream id discards it and bootstraps again.
    *
    * @generated from field: string stream_id = 1;
