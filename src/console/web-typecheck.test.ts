@@ -1,7 +1,7 @@
 // The page's checked modules (`// @ts-check`: dom.js, cluster-page.js, result-chart.js) are type
 // checked against the DOM and the API's own TypeScript types (tsconfig.web.json). The project's
 // typecheck (tsconfig.json) has no DOM and skips JavaScript, so without this a field renamed in
-// the API (cluster-view.ts) would break the page silently.
+// the API (views/cluster-view.ts) would break the page silently.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

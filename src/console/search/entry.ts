@@ -1,4 +1,4 @@
-import type { EntityKind } from './entity-kinds.ts';
+import type { EntityKind } from '../entity-kinds.ts';
 
 /** Why an entity stopped being live: deleted in Kubernetes, or gone from the client's state. */
 export type GoneReason = 'deleted' | 'removed';

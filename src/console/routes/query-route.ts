@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { isSdkError } from '../sdk/index.ts';
-import { MAX_QUERY_LENGTH, isQueryParseError, type QueryResult } from '../telemetry/index.ts';
-import { ConsoleError, ConsoleErrorCode } from './errors.ts';
+import { isSdkError } from '../../sdk/index.ts';
+import { MAX_QUERY_LENGTH, isQueryParseError, type QueryResult } from '../../telemetry/index.ts';
+import { ConsoleError, ConsoleErrorCode } from '../errors.ts';
 
 /**
  * Runs one telemetry query on one cluster (a telemetry QueryBroker per cluster behind it).

@@ -10,7 +10,7 @@
 // `state.networkRanges()` and a fixed layout (and drop RANGE_SOURCES for the generated enum).
 // ---------------------------------------------------------------------------------------------
 import { isIP } from 'node:net';
-import type { StateView } from '../sdk/index.ts';
+import type { StateView } from '../../sdk/index.ts';
 
 /** CIDRs of one kind of range: `service CIDRs`, `pod CIDRs`, `pod CIDRs (node-3)`. */
 export interface NetworkRangeGroup {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * The web console: static files from `web/` (plain HTML, CSS and browser ES modules: no build
+ * The web console: static files from `console/web/` (plain HTML, CSS and browser ES modules: no build
  * step, nothing from a CDN), read once when the routes are registered and served from memory.
  * Hand-written rather than @fastify/static: a few fixed files need no directory serving,
  * ranges or ETags, and one dependency fewer.
@@ -33,10 +33,10 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 export function registerWebRoutes(app: FastifyInstance): void {
-  // Beside this module; in the bundled CLI (dist/kubemeta.mjs, scripts/build.mjs) this module
-  // is part of the bundle and the page is at console/web/ beside it.
-  const here = new URL('./web/', import.meta.url);
-  const dir = existsSync(here) ? here : new URL('./console/web/', import.meta.url);
+  // console/web/, a sibling of this module's folder; in the bundled CLI (dist/kubemeta.mjs,
+  // scripts/build.mjs) this module is part of the bundle and the page is at console/web/ beside it.
+  const here = new URL('../web/', import.meta.url);
+  const dir = existsSync(new URL('index.html', here)) ? here : new URL('./console/web/', import.meta.url);
   for (const [path, { file, type }] of Object.entries(WEB_FILES)) {
     const body = readFileSync(new URL(file, dir));
     app.get(path, async (_req, reply) =>

@@ -1,4 +1,4 @@
-import { kindRank, type EntityKind } from './entity-kinds.ts';
+import { kindRank, type EntityKind } from '../entity-kinds.ts';
 import type { IndexEntry } from './entry.ts';
 
 /** How a name matched the query, best first. */

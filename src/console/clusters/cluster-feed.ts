@@ -1,7 +1,7 @@
-import { kindFromWire, type ContainerUpdate, type Kind, type NamespaceUpdate, type NodeUpdate, type PodUpdate, type ServiceUpdate, type WorkloadUpdate } from '../schema/index.ts';
-import type { Change, KubeObject, StateView } from '../sdk/index.ts';
-import type { AutocompleteIndex, EntityInput } from './autocomplete-index.ts';
-import { ENTITY_KIND_OF } from './entity-kinds.ts';
+import { kindFromWire, type ContainerUpdate, type Kind, type NamespaceUpdate, type NodeUpdate, type PodUpdate, type ServiceUpdate, type WorkloadUpdate } from '../../schema/index.ts';
+import type { Change, KubeObject, StateView } from '../../sdk/index.ts';
+import type { AutocompleteIndex, EntityInput } from '../search/autocomplete-index.ts';
+import { ENTITY_KIND_OF } from '../entity-kinds.ts';
 
 /**
  * Feeds one cluster's objects into an AutocompleteIndex: a full state (`load`, from a client's

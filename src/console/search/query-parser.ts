@@ -1,5 +1,5 @@
-import { ConsoleError, ConsoleErrorCode } from './errors.ts';
-import { ENTITY_KINDS, KIND_ALIASES, parseKindList, type EntityKind } from './entity-kinds.ts';
+import { ConsoleError, ConsoleErrorCode } from '../errors.ts';
+import { ENTITY_KINDS, KIND_ALIASES, parseKindList, type EntityKind } from '../entity-kinds.ts';
 
 /**
  * A search box text taken apart: `[kinds:][namespace/]text`.

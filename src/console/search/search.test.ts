@@ -2,7 +2,7 @@
 // typo distance must agree, and a small limit must return the head of the full ranking.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../core/index.ts';
+import { ManualClock } from '../../core/index.ts';
 import { AutocompleteIndex, type EntityInput, type Suggestion } from './autocomplete-index.ts';
 import { maxTypos } from './edit-distance.ts';
 

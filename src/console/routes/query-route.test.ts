@@ -2,9 +2,9 @@
 // (body, 200/400/504, auth). The broker itself is tested in test/integration/query-broker.test.ts.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTelemetryQuery, type QueryResult } from '../telemetry/index.ts';
+import { parseTelemetryQuery, type QueryResult } from '../../telemetry/index.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
-import { FakeClusterClient } from './test-client.ts';
+import { FakeClusterClient } from '../test-client.ts';
 
 const TOKEN = 'a-token-of-sixteen-chars';
 

@@ -1,6 +1,6 @@
-import type { ProcessInfo, StreamId, Version } from '../schema/index.ts';
-import type { Change, ClientState, StateView, Status } from '../sdk/index.ts';
-import type { AutocompleteIndex } from './autocomplete-index.ts';
+import type { ProcessInfo, StreamId, Version } from '../../schema/index.ts';
+import type { Change, ClientState, StateView, Status } from '../../sdk/index.ts';
+import type { AutocompleteIndex } from '../search/autocomplete-index.ts';
 import { ClusterFeed } from './cluster-feed.ts';
 
 /**

@@ -17,9 +17,9 @@ import {
   type PodUpdate,
   type ServiceUpdate,
   type WorkloadUpdate,
-} from '../schema/index.ts';
-import type { StateView } from '../sdk/index.ts';
-import { ENTITY_KIND_OF, type EntityKind } from './entity-kinds.ts';
+} from '../../schema/index.ts';
+import type { StateView } from '../../sdk/index.ts';
+import { ENTITY_KIND_OF, type EntityKind } from '../entity-kinds.ts';
 
 /** A link to another object of the same cluster (the page turns it into `#/entity/…`). */
 export interface EntityRef {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { formatTimeNs, formatUpid, type ProcessInfo } from '../schema/index.ts';
-import type { StateView } from '../sdk/index.ts';
+import { formatTimeNs, formatUpid, type ProcessInfo } from '../../schema/index.ts';
+import type { StateView } from '../../sdk/index.ts';
 import { followedCluster, oneClusterParams, parseParams } from './api-schemas.ts';
-import { KIND_ALIASES, kindsOfAlias, type EntityKind } from './entity-kinds.ts';
-import { describeEntity, type EntityDetail, type ProcessList } from './entity-view.ts';
-import { ConsoleError, ConsoleErrorCode } from './errors.ts';
+import { KIND_ALIASES, kindsOfAlias, type EntityKind } from '../entity-kinds.ts';
+import { describeEntity, type EntityDetail, type ProcessList } from '../views/entity-view.ts';
+import { ConsoleError, ConsoleErrorCode } from '../errors.ts';
 
 /** What the route reads of a followed cluster: its state, and (optionally) the service's processes. */
 export interface EntityClient {
@@ -21,7 +21,7 @@ export interface EntityRouteOptions {
 
 /**
  * `GET /api/entity/<kind>/<uid>?cluster=` — one object of a followed cluster and what it relates
- * to (entity-view.ts): a pod with its containers, node, services, owner chain and namespace; a
+ * to (views/entity-view.ts): a pod with its containers, node, services, owner chain and namespace; a
  * workload with its owners, the workloads it owns and their pods; a service with its member
  * pods; a namespace or node with its pods; a label (`key=value`) with the objects carrying it.
  * `<uid>` is the key autocomplete returns (a container's id, a label's `key=value`, URL-encoded).

@@ -1,4 +1,4 @@
-import { ConsoleError, ConsoleErrorCode } from './errors.ts';
+import { ConsoleError, ConsoleErrorCode } from '../errors.ts';
 
 /**
  * The `after` cursor of entity lists: the last item's position in list order (its lowercased

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConsoleError, ConsoleErrorCode } from './errors.ts';
+import { ConsoleError, ConsoleErrorCode } from '../errors.ts';
 
 /**
  * The API's query parameters, checked with zod. Every parameter is a single value (a repeated

@@ -1,7 +1,7 @@
-import { systemClock, type Clock } from '../core/index.ts';
-import { ENTITY_KINDS, isNamespacedKind, type EntityKind } from './entity-kinds.ts';
+import { systemClock, type Clock } from '../../core/index.ts';
+import { ENTITY_KINDS, isNamespacedKind, type EntityKind } from '../entity-kinds.ts';
 import { Term, type ClusterSlot, type GoneReason, type IndexEntry } from './entry.ts';
-import { ConsoleError, ConsoleErrorCode } from './errors.ts';
+import { ConsoleError, ConsoleErrorCode } from '../errors.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
 import { intersectKinds, parseQuery } from './query-parser.ts';
 import type { MatchType } from './ranking.ts';
@@ -130,7 +130,7 @@ const ENTRY_BYTES = 140;
  * pods, containers (by name, with their pod) and labels (`key=value`).
  *
  * - Fed synchronously (`upsert`, `remove`, `replace`): a search sees every change fed before
- *   it. cluster-feed.ts maps an SDK ClusterClient's state and changes onto these calls.
+ *   it. clusters/cluster-feed.ts maps an SDK ClusterClient's state and changes onto these calls.
  * - Entities that stop being live (deleted in Kubernetes, or removed from the client's state)
  *   stay findable, flagged and ranked after live ones, for `retentionMs`; then they are
  *   forgotten. A label is live while a live object carries it.

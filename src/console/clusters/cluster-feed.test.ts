@@ -2,10 +2,10 @@
 // overflow marker (the change reader fell behind) that reloads the state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../core/index.ts';
-import { create, createResourceUpdate, kinds, newStreamId, PodUpdateSchema, updateIdentity, type ResourceUpdate } from '../schema/index.ts';
-import { LocalState, type AppliedUpdate } from '../sdk/index.ts';
-import { AutocompleteIndex } from './autocomplete-index.ts';
+import { ManualClock } from '../../core/index.ts';
+import { create, createResourceUpdate, kinds, newStreamId, PodUpdateSchema, updateIdentity, type ResourceUpdate } from '../../schema/index.ts';
+import { LocalState, type AppliedUpdate } from '../../sdk/index.ts';
+import { AutocompleteIndex } from '../search/autocomplete-index.ts';
 import { ClusterFeed } from './cluster-feed.ts';
 
 const pod = (uid: string, name: string, stopped = false): ResourceUpdate =>

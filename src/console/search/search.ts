@@ -1,5 +1,5 @@
 import { alignedRanges, FuzzyPlan, maxTypos } from './edit-distance.ts';
-import { kindRank, type EntityKind } from './entity-kinds.ts';
+import { kindRank, type EntityKind } from '../entity-kinds.ts';
 import type { ClusterSlot, IndexEntry, Term } from './entry.ts';
 import { MATCH_TYPES, SEPARATORS, TopHits, type Hit, type MatchType } from './ranking.ts';
 import type { TermDictionary } from './term-dictionary.ts';

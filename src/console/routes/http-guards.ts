@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ConsoleErrorCode } from './errors.ts';
+import { ConsoleErrorCode } from '../errors.ts';
 
 /**
  * Optional bearer-token auth for every `/api/` route. The presented token and the expected one

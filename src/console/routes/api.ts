@@ -1,10 +1,10 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { silentLogger, type Logger } from '../core/index.ts';
+import { silentLogger, type Logger } from '../../core/index.ts';
 import { autocompleteParams, entityListParams, parseParams } from './api-schemas.ts';
-import { AutocompleteIndex, type IndexStats } from './autocomplete-index.ts';
-import { ClusterFollower, type ClusterStatus, type FollowedClient, type ServiceHealth } from './cluster-follower.ts';
-import { KIND_ALIASES, kindsOfAlias, parseKindList, type EntityKind } from './entity-kinds.ts';
-import { ConsoleError, ConsoleErrorCode, isConsoleError } from './errors.ts';
+import { AutocompleteIndex, type IndexStats } from '../search/autocomplete-index.ts';
+import { ClusterFollower, type ClusterStatus, type FollowedClient, type ServiceHealth } from '../clusters/cluster-follower.ts';
+import { KIND_ALIASES, kindsOfAlias, parseKindList, type EntityKind } from '../entity-kinds.ts';
+import { ConsoleError, ConsoleErrorCode, isConsoleError } from '../errors.ts';
 import { installBearerAuth, installCors, installSecurityHeaders } from './http-guards.ts';
 import { registerEntityRoute } from './entity-route.ts';
 import { registerClusterRoute } from './cluster-route.ts';
@@ -115,7 +115,7 @@ export const MAX_PARAM_LENGTH = 600;
  * - `GET /api/status` per cluster: connected, head, inSync, lag, entities indexed, index memory
  * - `GET /api/events` the status every second as Server-Sent Events (events-route.ts)
  * - `POST /api/query` a telemetry query, when `queryBroker` is given (query-route.ts)
- * - `GET /` the web console (web-route.ts, files in web/)
+ * - `GET /` the web console (web-route.ts, files in ../web/)
  *
  * Errors are `{ "error": { "code", "message" } }` with the status of the code (errors.ts).
  */

@@ -1,6 +1,6 @@
-import { ConditionStatus, isWorkloadKind, kindFromWire, NodeAddressType, type NodeUpdate } from '../schema/index.ts';
-import type { StateView } from '../sdk/index.ts';
-import { ENTITY_KIND_OF, ENTITY_KINDS, type EntityKind } from './entity-kinds.ts';
+import { ConditionStatus, isWorkloadKind, kindFromWire, NodeAddressType, type NodeUpdate } from '../../schema/index.ts';
+import type { StateView } from '../../sdk/index.ts';
+import { ENTITY_KIND_OF, ENTITY_KINDS, type EntityKind } from '../entity-kinds.ts';
 import { readNetworkRanges, type NetworkRangesView } from './network-ranges-view.ts';
 
 /** The kinds the cluster page counts: every entity kind that is an object (labels are not). */

@@ -2,10 +2,10 @@
 // ClusterClient that holds and changes the state) behind a fake client.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../core/index.ts';
-import { create, createResourceUpdate, kinds, PodUpdateSchema, type ResourceUpdate } from '../schema/index.ts';
+import { waitFor } from '../../core/index.ts';
+import { create, createResourceUpdate, kinds, PodUpdateSchema, type ResourceUpdate } from '../../schema/index.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
-import { FakeClusterClient as FakeClient } from './test-client.ts';
+import { FakeClusterClient as FakeClient } from '../test-client.ts';
 
 function pod(uid: string, name: string, namespace: string, labels: Record<string, string> = {}, stopped = false): ResourceUpdate {
   return createResourceUpdate({ object: { case: 'pod', value: create(PodUpdateSchema, { uid, name, namespace, labels, stopTimeNs: stopped ? 1_800_000_000_000_000_000n : 0n }) } });

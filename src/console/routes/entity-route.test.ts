@@ -3,11 +3,11 @@
 // kinds with their fields and related pods; 400s and 404s that say what to fix.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ContainerType } from '../schema/index.ts';
-import { container, namespace, node, pod, service, workload } from '../sdk/test-objects.ts';
+import { ContainerType } from '../../schema/index.ts';
+import { container, namespace, node, pod, service, workload } from '../../sdk/test-objects.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
-import type { EntityDetail } from './entity-view.ts';
-import { FakeClusterClient } from './test-client.ts';
+import type { EntityDetail } from '../views/entity-view.ts';
+import { FakeClusterClient } from '../test-client.ts';
 
 describe('GET /api/entity', () => {
   const prod = new FakeClusterClient();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../core/index.ts';
+import { ManualClock } from '../../core/index.ts';
 import { AutocompleteIndex, type EntityInput, type Suggestion } from './autocomplete-index.ts';
 
 // A small shop cluster: namespace shop with a checkout Deployment (ReplicaSet, two pods with
