@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Upid } from '../schema/index.ts';
 import type { Hydration } from '../sdk/index.ts';
 import { newQueryScratch, runAgentQuery } from './agent-query.ts';
-import type { AgentQueryRequest } from './query-protocol.ts';
+import type { AgentQueryRequest } from '../telemetry/index.ts';
 import { SeededRandom } from './random.ts';
 import { TelemetryRing } from './telemetry-ring.ts';
 

@@ -1,9 +1,16 @@
 import type { Upid } from '../schema/index.ts';
 import { parseLabelSelector, type Hydration, type LabelSelector } from '../sdk/index.ts';
-import { newPartial, type GroupKey, type GroupPartial } from './aggregate.ts';
-import { bucketOf, toSparse } from './latency-histogram.ts';
-import type { AgentQueryRequest, WireGroup } from './query-protocol.ts';
-import type { Dimension, TelemetryFilter } from './query-language.ts';
+import {
+  bucketOf,
+  newPartial,
+  toSparse,
+  type AgentQueryRequest,
+  type Dimension,
+  type GroupKey,
+  type GroupPartial,
+  type TelemetryFilter,
+  type WireGroup,
+} from '../telemetry/index.ts';
 import type { TelemetryRing } from './telemetry-ring.ts';
 
 /** Turns UPIDs into metadata, rows[i] → result[i] (NodeAgentClient.hydrateBatch). */

@@ -3,8 +3,7 @@ import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node'
 import { silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
 import { clusterSubjects, isValidClusterName, nodeScope, CLUSTER_SCOPE } from '../schema/index.ts';
 import { ClusterClient, type Change } from '../sdk/index.ts';
-import { TelemetryError, TelemetryErrorCode, TelemetryInvalidArgumentError } from './errors.ts';
-import { connectUntilAnswered, type NatsConnector } from './nats-connection.ts';
+import { connectUntilAnswered, TelemetryError, TelemetryErrorCode, TelemetryInvalidArgumentError, type NatsConnector } from '../telemetry/index.ts';
 import { SimulatedAgent, type SimulatedAgentStats } from './simulated-agent.ts';
 
 export interface RunAgentsOptions {

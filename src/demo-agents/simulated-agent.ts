@@ -3,7 +3,7 @@ import { toError, type Logger } from '../core/index.ts';
 import { clusterSubjects, nodeScope, type ContainerUpdate, type PodUpdate } from '../schema/index.ts';
 import { NodeAgentClient, type Change } from '../sdk/index.ts';
 import { newQueryScratch, runAgentQuery } from './agent-query.ts';
-import { decodeAgentQueryRequest, encodeJson, type AgentQueryErrorCode, type AgentQueryReply } from './query-protocol.ts';
+import { decodeAgentQueryRequest, encodeJson, type AgentQueryErrorCode, type AgentQueryReply } from '../telemetry/index.ts';
 import { SeededRandom, deriveSeed } from './random.ts';
 import { SyntheticWorkload } from './synthetic-workload.ts';
 import { TelemetryRing, type TelemetryRow } from './telemetry-ring.ts';

@@ -1,5 +1,5 @@
 import type { Upid } from '../schema/index.ts';
-import { TelemetryInvalidArgumentError } from './errors.ts';
+import { TelemetryInvalidArgumentError } from '../telemetry/index.ts';
 
 /** One synthetic HTTP request as an agent records it: the process, never a name (design: names come at query time). */
 export interface TelemetryRow {
