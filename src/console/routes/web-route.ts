@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * The web console: static files from `console/web/` (plain HTML, CSS and browser ES modules: no build
- * step, nothing from a CDN), read once when the routes are registered and served from memory.
+ * The web console: static files from `console/web/` (plain HTML, CSS and browser ES modules:
+ * no build step, nothing from a CDN), read once when the routes are registered and served from
+ * memory.
  * Hand-written rather than @fastify/static: a few fixed files need no directory serving,
  * ranges or ETags, and one dependency fewer.
  *
@@ -14,9 +15,16 @@ import type { FastifyInstance } from 'fastify';
 export const WEB_FILES: Readonly<Record<string, { readonly file: string; readonly type: string }>> = Object.freeze({
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/api.js': { file: 'api.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/state.js': { file: 'state.js', type: 'text/javascript; charset=utf-8' },
   '/assets/dom.js': { file: 'dom.js', type: 'text/javascript; charset=utf-8' },
-  '/assets/cluster-page.js': { file: 'cluster-page.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/combobox.js': { file: 'combobox.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/search-box.js': { file: 'search-box.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/query-page.js': { file: 'query-page.js', type: 'text/javascript; charset=utf-8' },
   '/assets/result-chart.js': { file: 'result-chart.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/entity-page.js': { file: 'entity-page.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/cluster-page.js': { file: 'cluster-page.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/status-panel.js': { file: 'status-panel.js', type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/assets/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 });
