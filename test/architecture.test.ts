@@ -22,9 +22,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   service: ['core', 'schema', 'config', 'source', 'project', 'log', 'bus'],
   sdk: ['core', 'schema'],
   telemetry: ['core', 'schema', 'sdk'],
+  'demo-agents': ['core', 'schema', 'sdk', 'telemetry'],
   console: ['core', 'schema', 'config', 'sdk', 'telemetry'],
   testing: ['core', 'schema', 'sim'],
-  cli: ['core', 'schema', 'config', 'source', 'project', 'log', 'bus', 'service', 'sdk', 'telemetry', 'console', 'sim', 'testing'],
+  cli: ['core', 'schema', 'config', 'source', 'project', 'log', 'bus', 'service', 'sdk', 'telemetry', 'demo-agents', 'console', 'sim', 'testing'],
   '.': ['core', 'schema', 'config', 'service', 'sdk', 'log', 'bus', 'source', 'project'],
 };
 
@@ -33,6 +34,8 @@ const FORBIDDEN_PACKAGES: Record<string, readonly string[]> = {
   sdk: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/jwt'],
   // Agents and brokers embed it next to the SDK: the same rule, no server-side dependencies.
   telemetry: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/jwt'],
+  // The simulated agents stand for what users embed beside the SDK: the same rule.
+  'demo-agents': ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/jwt'],
   schema: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify'],
   core: ['lmdb', 'etcd3', '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', '@nats-io/transport-node'],
   sim: ['lmdb', 'etcd3', '@nats-io/transport-node'],

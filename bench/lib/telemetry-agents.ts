@@ -6,7 +6,7 @@
 //
 // Sends {type:'ready', …} once every agent is in sync, and {type:'stats', …} for every 'stats'
 // message it receives; exits when the parent disconnects.
-import { runAgents, type FleetStats } from '../../src/telemetry/index.ts';
+import { runAgents, type FleetStats } from '../../src/demo-agents/index.ts';
 
 export interface TelemetryAgentsConfig {
   natsUrl: string;

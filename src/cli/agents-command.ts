@@ -2,16 +2,17 @@ import type { Command } from 'commander';
 import type { z } from 'zod';
 import { checkNatsCredentials, loadConfig, natsCredentialsShape } from '../config/index.ts';
 import { connectNatsWith, natsCredentialOptions, redactNatsUrl } from '../service/index.ts';
-import { agentsConfigSchema, runAgents, type AgentFleet, type FleetStats, type NatsConnector } from '../telemetry/index.ts';
+import { agentsConfigSchema, runAgents, type AgentFleet, type FleetStats } from '../demo-agents/index.ts';
+import type { NatsConnector } from '../telemetry/index.ts';
 import { createLogger } from './logger.ts';
 import { addOptions, NATS_CREDENTIAL_OPTIONS, type OptionSpec } from './options.ts';
 import type { CommandContext } from './serve-command.ts';
 import { pause } from './shutdown.ts';
 
 /**
- * `kubemeta agents` options: the fleet's (telemetry/agents-config.ts) and the NATS credentials
- * `serve` and `console` take. They are added here, not in the telemetry module, because the
- * telemetry module may not import the config module (ARCHITECTURE.md).
+ * `kubemeta agents` options: the fleet's (demo-agents/agents-config.ts) and the NATS credentials
+ * `serve` and `console` take. They are added here, not in the demo-agents module, because the
+ * demo-agents module may not import the config module (ARCHITECTURE.md).
  */
 export const agentsCommandSchema = agentsConfigSchema.extend(natsCredentialsShape).superRefine(checkNatsCredentials);
 export type AgentsCommandConfig = Readonly<z.output<typeof agentsCommandSchema>>;

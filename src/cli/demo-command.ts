@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, serveConfigSchema, simConfigSchema } from '../
 import { toError, type Logger } from '../core/index.ts';
 import { clusterSubjects, decodeUpdateBatch } from '../schema/index.ts';
 import { MetadataService } from '../service/index.ts';
-import { runAgents, type AgentFleet } from '../telemetry/index.ts';
+import { runAgents, type AgentFleet } from '../demo-agents/index.ts';
 import { createAgentWorkload } from '../sim/index.ts';
 import { makeTempDir, type NatsServer } from '../testing/index.ts';
 import { DemoAgentCredentials, startDemoNats } from './demo-credentials.ts';

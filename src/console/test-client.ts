@@ -3,7 +3,7 @@
 import { ManualClock } from '../core/index.ts';
 import { newStreamId, updateIdentity, type ResourceUpdate } from '../schema/index.ts';
 import { LocalState, type AppliedUpdate, type Change, type Status } from '../sdk/index.ts';
-import type { FollowedClient } from './cluster-follower.ts';
+import type { FollowedClient } from './clusters/cluster-follower.ts';
 
 /** An async iterator fed by push(); ends on return(). */
 class Feed<T> implements AsyncIterableIterator<T> {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finalValue, mergePartial, newPartial, valueColumn, type GroupPartial } from './aggregate.ts';
 import { HISTOGRAM_BUCKETS, bucketBounds, bucketOf, histogramQuantile, newHistogram, quantileBucket, toSparse } from './latency-histogram.ts';
-import { SeededRandom } from './random.ts';
+import { SeededRandom } from '../demo-agents/random.ts';
 
 /** A partial over some latencies, as one agent would build it. */
 function partialOf(latencies: readonly number[], errorsEvery = 7): GroupPartial {

@@ -39,7 +39,8 @@ import { makeTempDir } from '../../src/testing/index.ts';
 import { actualScope, diffScopes, expectedScopes } from '../helpers/cluster-truth.ts';
 import { heldUpdates } from '../helpers/sdk-truth.ts';
 import { startServeEnv, type ServeEnvBase } from '../helpers/serve-env.ts';
-import { QueryBroker, runAgents } from '../../src/telemetry/index.ts';
+import { runAgents } from '../../src/demo-agents/index.ts';
+import { QueryBroker } from '../../src/telemetry/index.ts';
 
 const run = promisify(execFile);
 const repo = new URL('../..', import.meta.url).pathname;

@@ -12,7 +12,7 @@ import { ClusterClient, NodeAgentClient, ProcessReportRefusedError, type Status 
 import { MetadataService } from '../../src/service/index.ts';
 import { ScenarioEngine, type ScenarioOptions } from '../../src/sim/index.ts';
 import { buildConsoleApp } from '../../src/console/index.ts';
-import { runAgents } from '../../src/telemetry/index.ts';
+import { runAgents } from '../../src/demo-agents/index.ts';
 import { createNkeyUser, renderKubemetaNatsConfig, startConfiguredNatsServer, type ConfiguredNatsServer } from '../../src/testing/nats-auth.ts';
 import { startServeEnv, type ServeEnv, type ServeEnvBase } from '../helpers/serve-env.ts';
 

@@ -11,7 +11,8 @@ import { clusterSubjects } from '../../src/schema/index.ts';
 import { ClusterClient, type Hydration } from '../../src/sdk/index.ts';
 import { MetadataService } from '../../src/service/index.ts';
 import { buildConsoleApp, type ConsoleApp } from '../../src/console/index.ts';
-import { QueryBroker, bucketBounds, bucketOf, runAgents, type AgentFleet, type QueryResult } from '../../src/telemetry/index.ts';
+import { runAgents, type AgentFleet } from '../../src/demo-agents/index.ts';
+import { QueryBroker, bucketBounds, bucketOf, type QueryResult } from '../../src/telemetry/index.ts';
 import { startServeEnv, type ServeEnv } from '../helpers/serve-env.ts';
 
 const CLUSTER = 'test';

@@ -4,9 +4,9 @@
 // puts what this returns into the view.
 import { clusterHref, entityHref, fmt, h } from './dom.js';
 
-/** @typedef {import('../cluster-view.ts').ClusterOverview} ClusterOverview */
-/** @typedef {import('../cluster-view.ts').NodeReadiness} NodeReadiness */
-/** @typedef {import('../network-ranges-view.ts').NetworkRangesView} NetworkRangesView */
+/** @typedef {import('../views/cluster-view.ts').ClusterOverview} ClusterOverview */
+/** @typedef {import('../views/cluster-view.ts').NodeReadiness} NodeReadiness */
+/** @typedef {import('../views/network-ranges-view.ts').NetworkRangesView} NetworkRangesView */
 
 /** How each count is labelled, in the API's order (the console's kind order). */
 const KIND_LABELS = /** @type {const} */ ({

@@ -1,7 +1,5 @@
 // @ts-check
-// DOM helpers for the console's page modules that are type-checked (tsconfig.web.json):
-// cluster-page.js and result-chart.js. app.js still has its own copies of these helpers; it
-// moves onto this file when it is restructured (it is plain, unchecked JavaScript until then).
+// DOM helpers for every module of the console's page (all type-checked: tsconfig.web.json).
 // Untrusted text reaches the DOM only as text nodes (never innerHTML), which also keeps the page
 // within its Content-Security-Policy.
 
@@ -79,3 +77,36 @@ export function clusterHref(cluster) {
 }
 
 export const fmt = new Intl.NumberFormat('en');
+
+/**
+ * The page's element with this id, checked to be of the type the caller uses it as (a missing or
+ * renamed element in index.html fails here, naming it, instead of as a property of null).
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {{ new (): T, prototype: T }} type
+ * @returns {T}
+ */
+export function byId(id, type) {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new Error(`#${id} is missing or not a ${type.name}`);
+  return el;
+}
+
+/**
+ * `name` with the [start, end) ranges in <mark>.
+ * @param {string} name
+ * @param {ReadonlyArray<readonly [number, number]> | undefined} ranges
+ * @returns {Array<Node | string>}
+ */
+export function highlighted(name, ranges) {
+  /** @type {Array<Node | string>} */
+  const out = [];
+  let at = 0;
+  for (const [start, end] of ranges ?? []) {
+    if (start > at) out.push(name.slice(at, start));
+    out.push(h('mark', {}, name.slice(start, end)));
+    at = end;
+  }
+  if (at < name.length) out.push(name.slice(at));
+  return out;
+}

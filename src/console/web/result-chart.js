@@ -6,7 +6,7 @@ import { fmt, h, svg } from './dom.js';
 
 /**
  * What the chart reads of a POST api/query answer: the `by` dimensions, then the value column.
- * @typedef {{ columns: string[], rows: Array<Array<string | number | null>> }} QueryTable
+ * @typedef {{ columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>> }} QueryTable
  */
 
 /** Bars drawn at most; rows come largest first, so these are the largest groups. */
