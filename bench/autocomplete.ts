@@ -14,7 +14,7 @@
 // Run: node --expose-gc --import tsx bench/autocomplete.ts [--pods 150000] [--queries 10000]
 import { parseArgs } from 'node:util';
 import { AutocompleteIndex, type EntityInput } from '../src/console/index.ts';
-import { appName, namespaceName } from '../src/sim/catalog.ts';
+import { appName, namespaceName } from '../src/sim/kinds/catalog.ts';
 import { NAME_ALPHABET, Rng } from '../src/sim/rng.ts';
 import { percentile, printTable, writeResult } from './lib/report.ts';
 
