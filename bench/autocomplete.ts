@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 import { AutocompleteIndex, type EntityInput } from '../src/console/index.ts';
 import { appName, namespaceName } from '../src/sim/kinds/catalog.ts';
-import { NAME_ALPHABET, Rng } from '../src/sim/rng.ts';
+import { NAME_ALPHABET, Rng } from '../src/core/index.ts';
 import { percentile, printTable, writeResult } from './lib/report.ts';
 
 const { values: args } = parseArgs({ options: { pods: { type: 'string', default: '150000' }, queries: { type: 'string', default: '10000' } } });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, KubemetaError, silentLogger, type Clock, type Logger } from '../../core/index.ts';
+import { InvalidArgumentError, KubemetaError, Rng, silentLogger, type Clock, type Logger } from '../../core/index.ts';
 import { ClusterIndex } from '../model/cluster-index.ts';
 import type { ClusterModel } from '../model/cluster-model.ts';
 import type { Controller, ControllerContext, ControllerFactory, WorkQueue } from './controller.ts';
@@ -9,7 +9,6 @@ import { SimApiError } from '../model/errors.ts';
 import { GarbageCollector, NamespaceController, PodGarbageCollector } from './garbage-collector.ts';
 import { Kubelet } from './kubelet.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
-import { Rng } from '../rng.ts';
 import { Scheduler } from './scheduler.ts';
 import { StatefulSetController } from './statefulset-controller.ts';
 

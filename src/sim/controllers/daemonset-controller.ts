@@ -1,5 +1,5 @@
 import type { Change, Entry } from '../model/cluster-index.ts';
-import { splitKey, type Controller, type ControllerContext, type WorkQueue } from './controller.ts';
+import { Controller, isSpecChange, splitKey } from './controller.ts';
 import type { KubeObject } from '../model/objects.ts';
 import { buildPod } from '../kinds/pod-factory.ts';
 import { uniquePodName } from './replicaset-controller.ts';
@@ -27,30 +27,23 @@ const ALL_NODES = '*';
  * Keys are `<daemonset key>|<node>` (make sure that node has exactly one pod), or
  * `<daemonset key>|*` (every node); each reconcile also refreshes the status.
  */
-export class DaemonSetController implements Controller {
-  readonly name = 'daemonset';
-  readonly kinds = ['DaemonSet', 'Node', 'Pod'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class DaemonSetController extends Controller {
+  override readonly name = 'daemonset';
+  override readonly kinds = ['DaemonSet', 'Node', 'Pod'];
   readonly #placements = new Map<string, Placement>();
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
-  }
-
-  observe(change: Change): void {
+  override observe(change: Change): void {
     const { prev, next } = change;
     const kind = change.stored.kind;
     if (kind === 'DaemonSet') {
       if (!next) this.#placements.delete(change.stored.object.metadata.uid);
-      else if (!prev || prev.generation !== next.generation) this.#queue.add(`${next.key}|${ALL_NODES}`);
+      else if (isSpecChange(change)) this.queue.add(`${next.key}|${ALL_NODES}`);
     } else if (kind === 'Node') {
       // Heartbeats change no node's existence: only joins and removals matter here.
-      if (!prev || !next) for (const ds of this.#ctx.index.keys('DaemonSet').values()) this.#queue.add(`${ds}|${change.stored.key}`);
+      if (!prev || !next) for (const ds of this.ctx.index.keys('DaemonSet').values()) this.queue.add(`${ds}|${change.stored.key}`);
     } else {
-      const owner = this.#ctx.index.byUid((next ?? prev)?.controllerUid ?? '');
-      if (owner?.kind === 'DaemonSet') this.#observePod(owner, change);
+      const owner = this.controllerOf(next ?? prev, 'DaemonSet');
+      if (owner) this.#observePod(owner, change);
     }
   }
 
@@ -68,7 +61,7 @@ export class DaemonSetController implements Controller {
       else p.nodeOf.set(key, after);
     }
     p.ready += (next?.ready ? 1 : 0) - (prev?.ready ? 1 : 0);
-    if (prev?.ready !== next?.ready || before !== after) this.#queue.add(`${owner.key}|${before ?? after ?? ALL_NODES}`);
+    if (prev?.ready !== next?.ready || before !== after) this.queue.add(`${owner.key}|${before ?? after ?? ALL_NODES}`);
   }
 
   #placement(uid: string): Placement {
@@ -77,8 +70,8 @@ export class DaemonSetController implements Controller {
     return p;
   }
 
-  reconcile(key: string): void {
-    const { model, index } = this.#ctx;
+  override reconcile(key: string): void {
+    const { model, index } = this.ctx;
     const bar = key.lastIndexOf('|');
     const [namespace, name] = splitKey(key.slice(0, bar));
     const ds = model.get('DaemonSet', namespace, name)?.object;
@@ -93,13 +86,13 @@ export class DaemonSetController implements Controller {
     if (updated) model.update(updated);
   }
 
-  resync(): void {
-    for (const key of this.#ctx.index.keys('DaemonSet').values()) this.#queue.add(`${key}|${ALL_NODES}`);
+  override resync(): void {
+    this.queueAll('DaemonSet', `|${ALL_NODES}`);
   }
 
   /** One pod on `node` if it exists, none if it does not. */
   #ensureOne(ds: KubeObject, p: Placement, node: string): void {
-    const { model, index } = this.#ctx;
+    const { model, index } = this.ctx;
     const pods = [...(p.byNode.get(node) ?? [])];
     const keep = index.entry('Node', node) ? 1 : 0;
     if (pods.length < keep) this.#create(ds, node);
@@ -112,8 +105,8 @@ export class DaemonSetController implements Controller {
   #create(ds: KubeObject, node: string): void {
     const template = (ds['spec'] as { template: PodTemplate }).template;
     const namespace = ds.metadata.namespace as string;
-    const name = uniquePodName(this.#ctx, namespace, ds.metadata.name);
+    const name = uniquePodName(this.ctx, namespace, ds.metadata.name);
     const input = { namespace, name, template, owner: controllerRef(ds), extraLabels: daemonPodLabels(ds), extraSpec: { affinity: pinnedAffinity(node) } };
-    this.#ctx.model.create(buildPod(input));
+    this.ctx.model.create(buildPod(input));
   }
 }

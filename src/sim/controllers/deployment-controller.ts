@@ -1,5 +1,5 @@
 import type { Change } from '../model/cluster-index.ts';
-import { splitKey, type Controller, type ControllerContext, type WorkQueue } from './controller.ts';
+import { Controller, isSpecChange, splitKey } from './controller.ts';
 import { sameJson } from '../model/json.ts';
 import type { KubeObject } from '../model/objects.ts';
 import { buildReplicaSet, replicaSetAnnotations, templateHash } from '../kinds/workload-factory.ts';
@@ -15,32 +15,23 @@ const REVISION = 'deployment.kubernetes.io/revision';
  * within maxUnavailable, as their pods become available; old ReplicaSets beyond
  * revisionHistoryLimit are deleted. Going back to an earlier template reuses its ReplicaSet.
  */
-export class DeploymentController implements Controller {
-  readonly name = 'deployment';
-  readonly kinds = ['Deployment', 'ReplicaSet'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class DeploymentController extends Controller {
+  override readonly name = 'deployment';
+  override readonly kinds = ['Deployment', 'ReplicaSet'];
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
-  }
-
-  observe(change: Change): void {
-    const { prev, next } = change;
+  override observe(change: Change): void {
     if (change.stored.kind === 'Deployment') {
-      if (next && (!prev || prev.generation !== next.generation)) this.#queue.add(next.key);
+      if (isSpecChange(change)) this.queue.add(change.stored.key);
       return;
     }
     // Every ReplicaSet change (its scale, its pods becoming available) may allow the next step.
-    const ownerUid = (next ?? prev)?.controllerUid;
-    const owner = ownerUid === undefined ? undefined : this.#ctx.index.byUid(ownerUid);
-    if (owner?.kind === 'Deployment') this.#queue.add(owner.key);
+    const owner = this.controllerOf(change.next ?? change.prev, 'Deployment');
+    if (owner) this.queue.add(owner.key);
   }
 
-  reconcile(key: string): void {
+  override reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
-    const d = this.#ctx.model.get('Deployment', namespace, name)?.object;
+    const d = this.ctx.model.get('Deployment', namespace, name)?.object;
     if (!d) return;
     const hash = templateHash((d['spec'] as Json)['template']);
     let all = this.#replicaSets(d);
@@ -54,12 +45,12 @@ export class DeploymentController implements Controller {
     this.#writeStatus(d, newRs, all);
   }
 
-  resync(): void {
-    for (const key of this.#ctx.index.keys('Deployment').values()) this.#queue.add(key);
+  override resync(): void {
+    this.queueAll('Deployment');
   }
 
   #replicaSets(d: KubeObject): KubeObject[] {
-    const { index, model } = this.#ctx;
+    const { index, model } = this.ctx;
     const out: KubeObject[] = [];
     for (const key of index.dependents(d.metadata.uid, 'ReplicaSet')) {
       const e = index.entry('ReplicaSet', key);
@@ -76,7 +67,7 @@ export class DeploymentController implements Controller {
     const replicas = oldTotal === 0 ? desired : Math.max(0, Math.min(desired + surge - oldTotal, desired));
     const revision = Math.max(0, ...olds.map(revisionOf)) + 1;
     const rs = buildReplicaSet({ deployment: d, hash, revision, replicas, maxReplicas: desired + surge });
-    return this.#ctx.model.create(rs).object;
+    return this.ctx.model.create(rs).object;
   }
 
   /** One step of the rollout: scale the new ReplicaSet up, or else the old ones down. */
@@ -123,28 +114,28 @@ export class DeploymentController implements Controller {
     const same = specReplicas(rs) === replicas && sameJson(annotations ?? {}, rs.metadata.annotations ?? {});
     if (same) return;
     const metadata = annotations ? { ...rs.metadata, annotations } : rs.metadata;
-    this.#ctx.model.update({ ...rs, metadata, spec: { ...(rs['spec'] as Json), replicas } });
+    this.ctx.model.update({ ...rs, metadata, spec: { ...(rs['spec'] as Json), replicas } });
   }
 
   /** Deletes old, empty ReplicaSets beyond revisionHistoryLimit, oldest first. */
   #cleanup(d: KubeObject, olds: readonly KubeObject[]): void {
     const limit = ((d['spec'] as Json)['revisionHistoryLimit'] as number | undefined) ?? 10;
-    const fresh = olds.map((rs) => this.#ctx.model.get('ReplicaSet', rs.metadata.namespace, rs.metadata.name)?.object).filter((rs) => rs !== undefined);
+    const fresh = olds.map((rs) => this.ctx.model.get('ReplicaSet', rs.metadata.namespace, rs.metadata.name)?.object).filter((rs) => rs !== undefined);
     const empty = fresh.filter((rs) => specReplicas(rs) === 0 && (statusOf(rs)?.['replicas'] ?? 0) === 0);
     for (const rs of empty.slice(0, Math.max(0, empty.length - limit))) {
-      this.#ctx.model.delete('ReplicaSet', rs.metadata.namespace, rs.metadata.name, { uid: rs.metadata.uid });
+      this.ctx.model.delete('ReplicaSet', rs.metadata.namespace, rs.metadata.name, { uid: rs.metadata.uid });
     }
   }
 
   #writeStatus(d: KubeObject, newRs: KubeObject | undefined, all: readonly KubeObject[]): void {
-    const current = this.#ctx.model.get('Deployment', d.metadata.namespace, d.metadata.name)?.object;
+    const current = this.ctx.model.get('Deployment', d.metadata.namespace, d.metadata.name)?.object;
     if (!current) return;
-    const status = deploymentStatus(current, newRs, all, this.#ctx.clock.now());
+    const status = deploymentStatus(current, newRs, all, this.ctx.clock.now());
     const revision = newRs ? String(revisionOf(newRs)) : current.metadata.annotations?.[REVISION];
     const annotations = revision === undefined ? current.metadata.annotations : { ...current.metadata.annotations, [REVISION]: revision };
     const unchanged = sameJson(status, statusOf(current)) && sameJson(annotations, current.metadata.annotations);
     if (unchanged) return;
-    this.#ctx.model.update({ ...current, metadata: { ...current.metadata, ...(annotations ? { annotations } : {}) }, status });
+    this.ctx.model.update({ ...current, metadata: { ...current.metadata, ...(annotations ? { annotations } : {}) }, status });
   }
 }
 

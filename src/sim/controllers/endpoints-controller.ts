@@ -1,5 +1,5 @@
 import { isTerminal, type Change, type Entry } from '../model/cluster-index.ts';
-import { splitKey, type Controller, type ControllerContext, type WorkQueue } from './controller.ts';
+import { Controller, splitKey, type ControllerContext, type WorkQueue } from './controller.ts';
 import { planSlices } from './endpoint-slices.ts';
 import { PodLabelIndex } from '../model/label-index.ts';
 import type { KubeObject, KubeObjectInput } from '../model/objects.ts';
@@ -17,11 +17,9 @@ type Selector = ReadonlyArray<readonly [string, string]>;
  * a pod change looks only at services that could select it, and each service remembers its
  * matching pods, so a reconcile costs O(members), never O(pods in the cluster).
  */
-export class EndpointsController implements Controller {
-  readonly name = 'endpoints';
-  readonly kinds = ['Service', 'Pod', 'Endpoints'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class EndpointsController extends Controller {
+  override readonly name = 'endpoints';
+  override readonly kinds = ['Service', 'Pod', 'Endpoints'];
   readonly #selectors = new Map<string, Selector>();
   /** namespace -> "key=value" of a service's first selector label -> service keys. */
   readonly #byLabel = new Map<string, Map<string, Set<string>>>();
@@ -31,16 +29,15 @@ export class EndpointsController implements Controller {
   readonly #labels: PodLabelIndex;
 
   constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
+    super(ctx, queue);
     this.#labels = new PodLabelIndex(ctx.index);
   }
 
-  observe(change: Change): void {
+  override observe(change: Change): void {
     const kind = change.stored.kind;
     if (kind === 'Service') this.#observeService(change);
     else if (kind === 'Pod') this.#observePod(change.prev, change.next);
-    else if (change.type === 'DELETED' && this.#selectors.has(change.stored.key)) this.#queue.add(change.stored.key);
+    else if (change.type === 'DELETED' && this.#selectors.has(change.stored.key)) this.queue.add(change.stored.key);
   }
 
   #observeService(change: Change): void {
@@ -50,7 +47,7 @@ export class EndpointsController implements Controller {
       const selector = selectorOf(change.stored.object);
       if (selector) this.#remember(key, change.next.namespace as string, selector);
     }
-    this.#queue.add(key);
+    this.queue.add(key);
   }
 
   #remember(key: string, namespace: string, selector: Selector): void {
@@ -64,7 +61,7 @@ export class EndpointsController implements Controller {
     this.#labels.use(namespace, k);
     const members = new Set<string>();
     for (const podKey of this.#labels.pods(namespace, k, v)) {
-      const pod = this.#ctx.index.entry('Pod', podKey);
+      const pod = this.ctx.index.entry('Pod', podKey);
       if (pod && selects(selector, pod)) members.add(podKey);
     }
     this.#members.set(key, members);
@@ -96,17 +93,17 @@ export class EndpointsController implements Controller {
       if (is) members.add(e.key);
       else members.delete(e.key);
       const visible = was !== is ? !!(prev?.ip ?? next?.ip) : is && (prev?.ip !== next?.ip || prev?.ready !== next?.ready || prev?.nodeName !== next?.nodeName || prev?.phase !== next?.phase);
-      if (visible) this.#queue.add(svc);
+      if (visible) this.queue.add(svc);
     }
   }
 
-  reconcile(key: string): void {
+  override reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
-    const svc = this.#ctx.model.get('Service', namespace, name)?.object;
+    const svc = this.ctx.model.get('Service', namespace, name)?.object;
     if (!svc || !this.#selectors.has(key)) {
       // A service that is gone (or no longer selects pods) leaves no Endpoints of ours behind;
       // its EndpointSlices go with it through their ownerReferences.
-      if (!svc && this.#ctx.index.entry('Endpoints', key)) this.#ctx.model.delete('Endpoints', namespace, name);
+      if (!svc && this.ctx.index.entry('Endpoints', key)) this.ctx.model.delete('Endpoints', namespace, name);
       return;
     }
     const members = this.#collect(key);
@@ -115,8 +112,8 @@ export class EndpointsController implements Controller {
     this.#writeSlices(svc, members, ports);
   }
 
-  resync(): void {
-    for (const key of this.#selectors.keys()) this.#queue.add(key);
+  override resync(): void {
+    for (const key of this.#selectors.keys()) this.queue.add(key);
   }
 
   #collect(key: string): Member[] {
@@ -131,7 +128,7 @@ export class EndpointsController implements Controller {
   }
 
   #member(podKey: string): Member | undefined {
-    const { index } = this.#ctx;
+    const { index } = this.ctx;
     const p = index.entry('Pod', podKey);
     if (!p?.ip || isTerminal(p.phase)) return undefined;
     const zone = p.nodeName ? index.entry('Node', p.nodeName)?.zone : undefined;
@@ -148,11 +145,11 @@ export class EndpointsController implements Controller {
     const ports = ((svc['spec'] as Json)['ports'] ?? []) as Array<{ targetPort?: unknown }>;
     const first = members[0];
     if (!first || !ports.some((p) => typeof p.targetPort === 'string')) return undefined;
-    return this.#ctx.model.get('Pod', first.namespace, first.podName)?.object['spec'] as Json | undefined;
+    return this.ctx.model.get('Pod', first.namespace, first.podName)?.object['spec'] as Json | undefined;
   }
 
   #writeEndpoints(desired: KubeObjectInput): void {
-    const { model } = this.#ctx;
+    const { model } = this.ctx;
     const current = model.get('Endpoints', desired.metadata.namespace, desired.metadata.name as string)?.object;
     if (!current) {
       model.create(desired);
@@ -163,7 +160,7 @@ export class EndpointsController implements Controller {
   }
 
   #writeSlices(svc: KubeObject, members: readonly Member[], ports: Json[]): void {
-    const { model, index } = this.#ctx;
+    const { model, index } = this.ctx;
     const existing: KubeObject[] = [];
     for (const k of index.dependents(svc.metadata.uid, 'EndpointSlice')) {
       const [ns, n] = splitKey(k);
@@ -187,8 +184,8 @@ export class EndpointsController implements Controller {
 
   #sliceName(svc: KubeObject): string {
     for (;;) {
-      const name = `${svc.metadata.name}-${this.#ctx.rng.suffix(5)}`;
-      if (!this.#ctx.index.entry('EndpointSlice', `${svc.metadata.namespace}/${name}`)) return name;
+      const name = `${svc.metadata.name}-${this.ctx.rng.suffix(5)}`;
+      if (!this.ctx.index.entry('EndpointSlice', `${svc.metadata.namespace}/${name}`)) return name;
     }
   }
 }

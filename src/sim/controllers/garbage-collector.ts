@@ -1,5 +1,5 @@
 import type { Change, Entry } from '../model/cluster-index.ts';
-import type { Controller, ControllerContext, WorkQueue } from './controller.ts';
+import { Controller } from './controller.ts';
 import { RESOURCES } from '../model/resources.ts';
 
 /**
@@ -10,25 +10,18 @@ import { RESOURCES } from '../model/resources.ts';
  */
 
 /** Deletes dependents whose owners are all gone; drops references to gone owners otherwise. */
-export class GarbageCollector implements Controller {
-  readonly name = 'garbage-collector';
-  readonly kinds = RESOURCES.map((r) => r.kind);
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class GarbageCollector extends Controller {
+  override readonly name = 'garbage-collector';
+  override readonly kinds = RESOURCES.map((r) => r.kind);
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
-  }
-
-  observe(change: Change): void {
+  override observe(change: Change): void {
     if (change.type !== 'DELETED' || !change.prev) return;
-    if (this.#ctx.index.allDependents(change.prev.uid).size > 0) this.#queue.add(change.prev.uid);
+    if (this.ctx.index.allDependents(change.prev.uid).size > 0) this.queue.add(change.prev.uid);
   }
 
   /** `key` is the uid of a deleted owner. */
-  reconcile(ownerUid: string): void {
-    const { index } = this.#ctx;
+  override reconcile(ownerUid: string): void {
+    const { index } = this.ctx;
     if (index.byUid(ownerUid)) return;
     for (const [kind, keys] of index.allDependents(ownerUid)) {
       for (const key of [...keys]) {
@@ -38,10 +31,9 @@ export class GarbageCollector implements Controller {
     }
   }
 
-  resync(): void {}
 
   #collect(dependent: Entry, ownerUid: string): void {
-    const { model, index } = this.#ctx;
+    const { model, index } = this.ctx;
     const remaining = dependent.owners.filter((o) => o !== ownerUid && index.byUid(o));
     if (remaining.length === 0) {
       model.delete(dependent.kind, dependent.namespace, dependent.name, { uid: dependent.uid });
@@ -58,23 +50,16 @@ export class GarbageCollector implements Controller {
 const NAMESPACE_DELETION_ORDER = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'ReplicaSet', 'Pod'];
 
 /** Deletes everything in a namespace once the Namespace is deleted. */
-export class NamespaceController implements Controller {
-  readonly name = 'namespace';
-  readonly kinds = ['Namespace'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class NamespaceController extends Controller {
+  override readonly name = 'namespace';
+  override readonly kinds = ['Namespace'];
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
+  override observe(change: Change): void {
+    if (change.type === 'DELETED') this.queue.add(change.stored.object.metadata.name);
   }
 
-  observe(change: Change): void {
-    if (change.type === 'DELETED') this.#queue.add(change.stored.object.metadata.name);
-  }
-
-  reconcile(namespace: string): void {
-    const { model, index } = this.#ctx;
+  override reconcile(namespace: string): void {
+    const { model, index } = this.ctx;
     if (model.get('Namespace', undefined, namespace)) return;
     const kinds = index.namespaceKinds(namespace);
     const ordered = [...NAMESPACE_DELETION_ORDER.filter((k) => kinds.includes(k)), ...kinds.filter((k) => !NAMESPACE_DELETION_ORDER.includes(k))];
@@ -86,27 +71,19 @@ export class NamespaceController implements Controller {
     }
   }
 
-  resync(): void {}
 }
 
 /** Deletes the pods of a node that no longer exists; their controllers recreate them elsewhere. */
-export class PodGarbageCollector implements Controller {
-  readonly name = 'pod-garbage-collector';
-  readonly kinds = ['Node'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class PodGarbageCollector extends Controller {
+  override readonly name = 'pod-garbage-collector';
+  override readonly kinds = ['Node'];
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
+  override observe(change: Change): void {
+    if (change.type === 'DELETED') this.queue.add(change.stored.object.metadata.name);
   }
 
-  observe(change: Change): void {
-    if (change.type === 'DELETED') this.#queue.add(change.stored.object.metadata.name);
-  }
-
-  reconcile(node: string): void {
-    const { model, index } = this.#ctx;
+  override reconcile(node: string): void {
+    const { model, index } = this.ctx;
     if (model.get('Node', undefined, node)) return;
     for (const key of [...index.podsOnNode(node)]) {
       const pod = index.entry('Pod', key);
@@ -114,5 +91,4 @@ export class PodGarbageCollector implements Controller {
     }
   }
 
-  resync(): void {}
 }

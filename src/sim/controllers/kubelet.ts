@@ -1,5 +1,5 @@
 import type { Change } from '../model/cluster-index.ts';
-import { splitKey, type Controller, type ControllerContext, type WorkQueue } from './controller.ts';
+import { Controller, splitKey } from './controller.ts';
 import { runningStatus } from '../kinds/pod-factory.ts';
 
 type Json = Record<string, unknown>;
@@ -10,28 +10,21 @@ type Json = Record<string, unknown>;
  * containers complete, its containers run with fresh containerd ids, and it becomes Ready.
  * A node whose /24 is exhausted leaves new pods Pending, as a real CNI would.
  */
-export class Kubelet implements Controller {
-  readonly name = 'kubelet';
-  readonly kinds = ['Pod', 'Node'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class Kubelet extends Controller {
+  override readonly name = 'kubelet';
+  override readonly kinds = ['Pod', 'Node'];
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
-  }
-
-  observe(change: Change): void {
+  override observe(change: Change): void {
     const { prev, next } = change;
     if (change.stored.kind === 'Node') {
-      if (next && !prev) for (const key of this.#ctx.index.podsOnNode(next.name)) this.#queue.add(key);
+      if (next && !prev) for (const key of this.ctx.index.podsOnNode(next.name)) this.queue.add(key);
       return;
     }
-    if (next?.nodeName && next.phase === 'Pending' && prev?.nodeName !== next.nodeName) this.#queue.add(next.key);
+    if (next?.nodeName && next.phase === 'Pending' && prev?.nodeName !== next.nodeName) this.queue.add(next.key);
   }
 
-  reconcile(key: string): void {
-    const { model, index, clock, rng } = this.#ctx;
+  override reconcile(key: string): void {
+    const { model, index, clock, rng } = this.ctx;
     const [namespace, name] = splitKey(key);
     const pod = model.get('Pod', namespace, name)?.object;
     const spec = pod?.['spec'] as Json | undefined;
@@ -50,10 +43,10 @@ export class Kubelet implements Controller {
     }
   }
 
-  resync(): void {
-    for (const key of this.#ctx.index.keys('Pod').values()) {
-      const e = this.#ctx.index.entry('Pod', key);
-      if (e?.nodeName && e.phase === 'Pending') this.#queue.add(key);
+  override resync(): void {
+    for (const key of this.ctx.index.keys('Pod').values()) {
+      const e = this.ctx.index.entry('Pod', key);
+      if (e?.nodeName && e.phase === 'Pending') this.queue.add(key);
     }
   }
 }

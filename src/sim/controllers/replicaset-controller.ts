@@ -1,8 +1,8 @@
 import type { Change, ClusterIndex, Entry } from '../model/cluster-index.ts';
-import { splitKey, type Controller, type ControllerContext, type WorkQueue } from './controller.ts';
+import { Controller, isSpecChange, splitKey, type ControllerContext } from './controller.ts';
 import type { KubeObject } from '../model/objects.ts';
 import { buildPod } from '../kinds/pod-factory.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../core/index.ts';
 import { controllerRef, type PodTemplate } from '../kinds/workload-factory.ts';
 import { replicaSetStatus, specReplicas, withStatus, type ReplicaCounts } from '../kinds/workload-status.ts';
 
@@ -11,22 +11,15 @@ import { replicaSetStatus, specReplicas, withStatus, type ReplicaCounts } from '
  * template (`<rs>-<5 chars>`, owned by the ReplicaSet) and deleting the least valuable ones
  * first, and keeps its status counts current.
  */
-export class ReplicaSetController implements Controller {
-  readonly name = 'replicaset';
-  readonly kinds = ['ReplicaSet', 'Pod'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class ReplicaSetController extends Controller {
+  override readonly name = 'replicaset';
+  override readonly kinds = ['ReplicaSet', 'Pod'];
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
-  }
-
-  observe(change: Change): void {
+  override observe(change: Change): void {
     const { prev, next } = change;
     if (change.stored.kind === 'ReplicaSet') {
       // Our own status writes leave the generation alone and need no reconcile.
-      if (next && (!prev || prev.generation !== next.generation)) this.#queue.add(next.key);
+      if (isSpecChange(change)) this.queue.add(change.stored.key);
       return;
     }
     if (prev && next && prev.ready === next.ready && prev.phase === next.phase && prev.controllerUid === next.controllerUid) return;
@@ -35,34 +28,34 @@ export class ReplicaSetController implements Controller {
   }
 
   #queueOwner(pod: Entry | undefined): void {
-    const owner = pod?.controllerUid === undefined ? undefined : this.#ctx.index.byUid(pod.controllerUid);
-    if (owner?.kind === 'ReplicaSet') this.#queue.add(owner.key);
+    const owner = this.controllerOf(pod, 'ReplicaSet');
+    if (owner) this.queue.add(owner.key);
   }
 
-  reconcile(key: string): void {
-    const { model } = this.#ctx;
+  override reconcile(key: string): void {
+    const { model } = this.ctx;
     const [namespace, name] = splitKey(key);
     const rs = model.get('ReplicaSet', namespace, name)?.object;
     if (!rs) return;
-    const diff = specReplicas(rs) - this.#ctx.index.podTally(rs.metadata.uid).active.size;
+    const diff = specReplicas(rs) - this.ctx.index.podTally(rs.metadata.uid).active.size;
     if (diff > 0) this.#create(rs, diff);
-    if (diff < 0) this.#delete(activePods(this.#ctx, rs), -diff);
+    if (diff < 0) this.#delete(activePods(this.ctx, rs), -diff);
     const current = model.get('ReplicaSet', namespace, name)?.object;
     if (!current) return;
-    const next = withStatus(current, replicaSetStatus(current, podCounts(this.#ctx, current)));
+    const next = withStatus(current, replicaSetStatus(current, podCounts(this.ctx, current)));
     if (next) model.update(next);
   }
 
-  resync(): void {
-    for (const key of this.#ctx.index.keys('ReplicaSet').values()) this.#queue.add(key);
+  override resync(): void {
+    this.queueAll('ReplicaSet');
   }
 
   #create(rs: KubeObject, count: number): void {
-    const { model } = this.#ctx;
+    const { model } = this.ctx;
     const template = (rs['spec'] as { template: PodTemplate }).template;
     const owner = controllerRef(rs);
     for (let i = 0; i < count; i++) {
-      const name = uniquePodName(this.#ctx, rs.metadata.namespace as string, rs.metadata.name);
+      const name = uniquePodName(this.ctx, rs.metadata.namespace as string, rs.metadata.name);
       model.create(buildPod({ namespace: rs.metadata.namespace as string, name, template, owner }));
     }
   }
@@ -71,7 +64,7 @@ export class ReplicaSetController implements Controller {
   #delete(pods: Entry[], count: number): void {
     const rank = (p: Entry): number => (p.nodeName ? 4 : 0) + (p.phase === 'Running' ? 2 : 0) + (p.ready ? 1 : 0);
     const victims = [...pods].sort((a, b) => rank(a) - rank(b) || b.createdRv - a.createdRv).slice(0, count);
-    for (const p of victims) this.#ctx.model.delete('Pod', p.namespace, p.name, { uid: p.uid });
+    for (const p of victims) this.ctx.model.delete('Pod', p.namespace, p.name, { uid: p.uid });
   }
 }
 

@@ -1,5 +1,5 @@
 import { isTerminal, type Change } from '../model/cluster-index.ts';
-import { splitKey, type Controller, type ControllerContext, type WorkQueue } from './controller.ts';
+import { Controller, splitKey } from './controller.ts';
 import { MAX_PODS_PER_NODE } from '../kinds/node-factory.ts';
 import type { KubeObject } from '../model/objects.ts';
 import { boundPod } from '../kinds/pod-factory.ts';
@@ -17,57 +17,50 @@ const SAMPLE = 5;
  * real scheduler's least-allocated scoring, without scoring every node). A pod that finds
  * no node stays Pending, marked Unschedulable, until a node joins or becomes ready.
  */
-export class Scheduler implements Controller {
-  readonly name = 'scheduler';
-  readonly kinds = ['Pod', 'Node'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class Scheduler extends Controller {
+  override readonly name = 'scheduler';
+  override readonly kinds = ['Pod', 'Node'];
   readonly #unschedulable = new Set<string>();
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
-  }
-
-  observe(change: Change): void {
+  override observe(change: Change): void {
     const { prev, next } = change;
     if (change.stored.kind === 'Node') {
-      if (next?.ready && !prev?.ready) for (const key of this.#unschedulable) this.#queue.add(key);
+      if (next?.ready && !prev?.ready) for (const key of this.#unschedulable) this.queue.add(key);
       return;
     }
     if (!next) {
       this.#unschedulable.delete(change.stored.key);
       // A pod leaving a node frees a place for one that found none.
-      if (prev?.nodeName) for (const key of this.#unschedulable) this.#queue.add(key);
-    } else if (!next.nodeName && !isTerminal(next.phase) && (!prev || prev.nodeName !== undefined || !this.#unschedulable.has(next.key))) this.#queue.add(next.key);
+      if (prev?.nodeName) for (const key of this.#unschedulable) this.queue.add(key);
+    } else if (!next.nodeName && !isTerminal(next.phase) && (!prev || prev.nodeName !== undefined || !this.#unschedulable.has(next.key))) this.queue.add(next.key);
   }
 
-  reconcile(key: string): void {
+  override reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
-    const pod = this.#ctx.model.get('Pod', namespace, name)?.object;
+    const pod = this.ctx.model.get('Pod', namespace, name)?.object;
     if (!pod || (pod['spec'] as Json)['nodeName']) {
       this.#unschedulable.delete(key);
       return;
     }
     const pinned = pinnedNode(pod);
-    const node = pinned !== undefined ? (this.#ctx.index.entry('Node', pinned) ? pinned : undefined) : this.#choose();
+    const node = pinned !== undefined ? (this.ctx.index.entry('Node', pinned) ? pinned : undefined) : this.#choose();
     if (node === undefined) {
       this.#markUnschedulable(key, pod);
       return;
     }
     this.#unschedulable.delete(key);
-    this.#ctx.model.update(boundPod(pod, node, this.#ctx.clock.now()));
+    this.ctx.model.update(boundPod(pod, node, this.ctx.clock.now()));
   }
 
-  resync(): void {
-    for (const key of this.#ctx.index.keys('Pod').values()) {
-      const e = this.#ctx.index.entry('Pod', key);
-      if (e && !e.nodeName && !isTerminal(e.phase)) this.#queue.add(key);
+  override resync(): void {
+    for (const key of this.ctx.index.keys('Pod').values()) {
+      const e = this.ctx.index.entry('Pod', key);
+      if (e && !e.nodeName && !isTerminal(e.phase)) this.queue.add(key);
     }
   }
 
   #choose(): string | undefined {
-    const { index, rng } = this.#ctx;
+    const { index, rng } = this.ctx;
     const nodes = index.schedulableNodes;
     let best: string | undefined;
     let bestLoad = MAX_PODS_PER_NODE;
@@ -91,13 +84,13 @@ export class Scheduler implements Controller {
 
   #markUnschedulable(key: string, pod: KubeObject): void {
     this.#unschedulable.add(key);
-    const total = this.#ctx.index.keys('Node').size;
+    const total = this.ctx.index.keys('Node').size;
     const message = `0/${total} nodes are available: ${total === 0 ? 'no nodes available to schedule pods' : 'no node has room for the pod or is ready and schedulable'}. preemption: 0/${total} nodes are available.`;
     const status = (pod['status'] ?? {}) as Json;
     const current = (status['conditions'] as Json[] | undefined)?.find((c) => c['type'] === 'PodScheduled');
     if (current?.['message'] === message) return;
-    const condition = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: rfc3339(this.#ctx.clock.now()), reason: 'Unschedulable', message };
-    this.#ctx.model.update({ ...pod, status: { ...status, conditions: [condition] } });
+    const condition = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: rfc3339(this.ctx.clock.now()), reason: 'Unschedulable', message };
+    this.ctx.model.update({ ...pod, status: { ...status, conditions: [condition] } });
   }
 }
 

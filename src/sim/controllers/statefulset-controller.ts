@@ -1,5 +1,5 @@
 import type { Change } from '../model/cluster-index.ts';
-import { splitKey, type Controller, type ControllerContext, type WorkQueue } from './controller.ts';
+import { Controller, isSpecChange, splitKey } from './controller.ts';
 import type { KubeObject } from '../model/objects.ts';
 import { buildPod } from '../kinds/pod-factory.ts';
 import { activePods, podCounts } from './replicaset-controller.ts';
@@ -14,35 +14,28 @@ type Json = Record<string, unknown>;
  * ordinal is ready, and removed from the highest ordinal down. A deleted pod comes back with
  * the same name (and a new uid and, usually, a new IP). Template changes are not rolled out.
  */
-export class StatefulSetController implements Controller {
-  readonly name = 'statefulset';
-  readonly kinds = ['StatefulSet', 'Pod'];
-  readonly #ctx: ControllerContext;
-  readonly #queue: WorkQueue;
+export class StatefulSetController extends Controller {
+  override readonly name = 'statefulset';
+  override readonly kinds = ['StatefulSet', 'Pod'];
 
-  constructor(ctx: ControllerContext, queue: WorkQueue) {
-    this.#ctx = ctx;
-    this.#queue = queue;
-  }
-
-  observe(change: Change): void {
+  override observe(change: Change): void {
     const { prev, next } = change;
     if (change.stored.kind === 'StatefulSet') {
-      if (next && (!prev || prev.generation !== next.generation)) this.#queue.add(next.key);
+      if (isSpecChange(change)) this.queue.add(change.stored.key);
       return;
     }
     if (prev && next && prev.ready === next.ready && prev.phase === next.phase) return;
-    const owner = this.#ctx.index.byUid((next ?? prev)?.controllerUid ?? '');
-    if (owner?.kind === 'StatefulSet') this.#queue.add(owner.key);
+    const owner = this.controllerOf(next ?? prev, 'StatefulSet');
+    if (owner) this.queue.add(owner.key);
   }
 
-  reconcile(key: string): void {
-    const { model } = this.#ctx;
+  override reconcile(key: string): void {
+    const { model } = this.ctx;
     const [namespace, name] = splitKey(key);
     const sts = model.get('StatefulSet', namespace, name)?.object;
     if (!sts) return;
     const replicas = specReplicas(sts);
-    const pods = new Map(activePods(this.#ctx, sts).map((p) => [p.name, p]));
+    const pods = new Map(activePods(this.ctx, sts).map((p) => [p.name, p]));
     const missing = firstMissing(name, replicas, pods);
     if (missing !== undefined) this.#create(sts, missing);
     else {
@@ -51,12 +44,12 @@ export class StatefulSetController implements Controller {
     }
     const current = model.get('StatefulSet', namespace, name)?.object;
     if (!current) return;
-    const next = withStatus(current, statefulSetStatus(current, revisionOf(current), podCounts(this.#ctx, current)));
+    const next = withStatus(current, statefulSetStatus(current, revisionOf(current), podCounts(this.ctx, current)));
     if (next) model.update(next);
   }
 
-  resync(): void {
-    for (const key of this.#ctx.index.keys('StatefulSet').values()) this.#queue.add(key);
+  override resync(): void {
+    this.queueAll('StatefulSet');
   }
 
   #create(sts: KubeObject, ordinal: number): void {
@@ -69,7 +62,7 @@ export class StatefulSetController implements Controller {
       'statefulset.kubernetes.io/pod-name': name,
     };
     const extraSpec = { hostname: name, subdomain: spec['serviceName'] as string };
-    this.#ctx.model.create(buildPod({ namespace, name, template: spec.template, owner: controllerRef(sts), extraLabels, extraSpec, fixedName: true }));
+    this.ctx.model.create(buildPod({ namespace, name, template: spec.template, owner: controllerRef(sts), extraLabels, extraSpec, fixedName: true }));
   }
 }
 

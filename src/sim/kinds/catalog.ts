@@ -1,4 +1,4 @@
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../core/index.ts';
 
 /**
  * Word lists and images the scenario draws from, so generated clusters read like real ones

@@ -1,6 +1,6 @@
 import { nodeIpOf, podCidrOf } from '../model/ipam.ts';
 import type { KubeObject, KubeObjectInput } from '../model/objects.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../core/index.ts';
 import { microTime, rfc3339 } from './time.ts';
 
 /**

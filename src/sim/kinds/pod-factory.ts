@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { freezeShared } from '../model/json.ts';
 import type { KubeObject, KubeObjectInput, OwnerReference } from '../model/objects.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../core/index.ts';
 import { rfc3339 } from './time.ts';
 import { templateHash, type PodTemplate } from './workload-factory.ts';
 

@@ -1,6 +1,6 @@
 import { SIDECAR_IMAGES } from './catalog.ts';
 import { freezeShared } from '../model/json.ts';
-import { NAME_ALPHABET } from '../rng.ts';
+import { NAME_ALPHABET } from '../../core/index.ts';
 import type { KubeObject, KubeObjectInput, OwnerReference } from '../model/objects.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../core/index.ts';
 
 /**
  * A set that can also hand out a uniformly random member in O(1): churn picks a random pod,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Clock } from '../../core/index.ts';
+import { InvalidArgumentError, type Clock, type Rng } from '../../core/index.ts';
 import { bumpImage } from '../kinds/catalog.ts';
 import { freezeShared } from '../model/json.ts';
 import type { ClusterIndex, Entry } from '../model/cluster-index.ts';
@@ -7,7 +7,6 @@ import { cordoned, NODE_LEASE_NAMESPACE, withHeartbeat, withRenewal } from '../k
 import type { KubeObject } from '../model/objects.ts';
 import { withContainerRestart } from '../kinds/pod-factory.ts';
 import { addNode } from './populate.ts';
-import type { Rng } from '../rng.ts';
 import { specReplicas } from '../kinds/workload-status.ts';
 
 /**

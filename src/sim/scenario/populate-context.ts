@@ -2,7 +2,7 @@ import type { ClusterIndex } from '../model/cluster-index.ts';
 import type { ClusterModel } from '../model/cluster-model.ts';
 import type { KubeObject } from '../model/objects.ts';
 import { buildPod, runningStatus, succeededStatus, type PodInput } from '../kinds/pod-factory.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../core/index.ts';
 import type { ScenarioConfig } from './scenario-config.ts';
 import { namespaceName } from '../kinds/catalog.ts';
 import { NODE_LEASE_NAMESPACE } from '../kinds/node-factory.ts';

@@ -1,11 +1,10 @@
-import { KubemetaError } from '../../core/index.ts';
+import { KubemetaError, type Rng } from '../../core/index.ts';
 import type { KubeObject } from '../model/objects.ts';
 import { buildNamespace, buildNode, buildNodeLease } from '../kinds/node-factory.ts';
 import { appNamespaces, ClusterIpPool, MONITORING_NAMESPACE, NodePlacer, SYSTEM_NAMESPACES, type PopulateContext } from './populate-context.ts';
 import { createApps, createCoreDns, createCronJobs, createDaemonSets, createStatefulSets } from './populate-workloads.ts';
 import type { ClusterIndex } from '../model/cluster-index.ts';
 import type { ClusterModel } from '../model/cluster-model.ts';
-import type { Rng } from '../rng.ts';
 import type { ScenarioConfig } from './scenario-config.ts';
 import { rfc3339 } from '../kinds/time.ts';
 

@@ -1,9 +1,8 @@
-import { KubemetaError, InvalidArgumentError } from '../../core/index.ts';
+import { KubemetaError, InvalidArgumentError, Rng } from '../../core/index.ts';
 import { Churn, CHURN_ACTIONS, compileMix, DEFAULT_CHURN_MIX, type ChurnAction, type ChurnMix, type CompiledMix } from './churn.ts';
 import { ClusterModel } from '../model/cluster-model.ts';
 import { ControllerManager, type ControllerStats } from '../controllers/controller-manager.ts';
 import { populateCluster } from './populate.ts';
-import { Rng } from '../rng.ts';
 import { compileScenarioOptions, type ScenarioConfig, type ScenarioOptions } from './scenario-config.ts';
 
 export type ActionCounts = Record<ChurnAction, number>;

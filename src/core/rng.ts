@@ -1,25 +1,37 @@
 import { Buffer } from 'node:buffer';
 
 /**
- * A seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) for everything
- * the simulated cluster chooses: names, uids, IPs, container ids, node placement, churn.
- * The same seed and the same sequence of calls give the same values on every machine, which
- * is what makes a scenario reproducible; Math.random and crypto.randomUUID are never used on
- * the scenario path.
+ * The one seeded pseudo-random generator: everything that must give the same values for the
+ * same seed on every machine draws from it — the simulated cluster (names, uids, IPs, container
+ * ids, node placement, churn), the simulated agents' telemetry, and the tests' seeded
+ * workloads and fault schedules. Math.random and crypto.randomUUID are never used on those paths.
+ *
+ * Two bit generators sit under one API because recorded seeds name their sequences:
+ * xoshiro128** (seeded through splitmix32, the default) makes the sim's scenarios, mulberry32
+ * the telemetry and the chaos schedules of docs/reliability.md. Changing either would make
+ * every recorded seed describe another run.
  */
+export type RngAlgorithm = 'xoshiro128**' | 'mulberry32';
+
 let scratch = Buffer.alloc(32);
 
 /** The alphabet Kubernetes uses for generated name suffixes (no vowels, no look-alikes). */
 export const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export class Rng {
+  readonly #mulberry: boolean;
   #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
+  #b = 0;
+  #c = 0;
+  #d = 0;
 
-  constructor(seed: number) {
+  constructor(seed: number, algorithm: RngAlgorithm = 'xoshiro128**') {
+    this.#mulberry = algorithm === 'mulberry32';
     let s = seed >>> 0;
+    if (this.#mulberry) {
+      this.#a = s;
+      return;
+    }
     const next = (): number => {
       // splitmix32: spreads a small seed over the four state words
       s = (s + 0x9e3779b9) | 0;
@@ -36,6 +48,13 @@ export class Rng {
 
   /** A uniformly distributed unsigned 32-bit integer. */
   uint32(): number {
+    if (this.#mulberry) {
+      this.#a = (this.#a + 0x6d2b79f5) >>> 0;
+      let t = this.#a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return (t ^ (t >>> 14)) >>> 0;
+    }
     const result = Math.imul(rotl(Math.imul(this.#b, 5), 7), 9) >>> 0;
     const t = this.#b << 9;
     this.#c ^= this.#a;
