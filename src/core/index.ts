@@ -19,3 +19,5 @@ export { waitFor } from './wait-for.ts';
 export { withTimeout, isAbortError, abortable } from './abort.ts';
 export type { RngAlgorithm } from './rng.ts';
 export { Rng, NAME_ALPHABET } from './rng.ts';
+export type { LabelOperator, LabelRequirement, LabelSelector, LabelSelectorOptions } from './label-selector.ts';
+export { LabelSelectorError, parseLabelSelector } from './label-selector.ts';

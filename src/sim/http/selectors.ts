@@ -1,24 +1,12 @@
+import { LabelSelectorError, parseLabelSelector, type LabelSelector } from '../../core/index.ts';
 import { SimApiError } from '../model/errors.ts';
 import type { KubeObject } from '../model/objects.ts';
 
 /**
  * Label and field selectors as the Kubernetes API server parses them (`labelSelector=` and
- * `fieldSelector=` query parameters of LIST and WATCH).
- *
- * Label selector grammar (k8s.io/apimachinery/pkg/labels): requirements separated by commas,
- * each one of `key`, `!key`, `key=value`, `key==value`, `key!=value`, `key in (a,b)`,
- * `key notin (a,b)`, `key>N`, `key<N`. `!=` and `notin` also match objects without the key.
+ * `fieldSelector=` query parameters of LIST and WATCH). Label selectors are core's, with the
+ * API server's `key>N` and `key<N`.
  */
-export type LabelRequirement =
-  | { readonly key: string; readonly op: 'exists' | 'notexists' }
-  | { readonly key: string; readonly op: 'in' | 'notin'; readonly values: readonly string[] }
-  | { readonly key: string; readonly op: 'gt' | 'lt'; readonly value: number };
-
-export interface LabelSelector {
-  readonly requirements: readonly LabelRequirement[];
-  matches(labels: Readonly<Record<string, string>> | undefined): boolean;
-}
-
 export interface FieldRequirement {
   readonly field: string;
   readonly op: '=' | '!=';
@@ -34,88 +22,14 @@ export interface FieldSelector {
   matches(object: KubeObject): boolean;
 }
 
-const NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
-const KEY = new RegExp(`^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?${NAME}$`);
-const VALUE = new RegExp(`^(${NAME})?$`);
-
-export function parseLabelSelector(text: string): LabelSelector {
-  const requirements = splitTopLevel(text)
-    .map((part) => part.trim())
-    .filter((part) => part !== '')
-    .map((part) => parseLabelRequirement(part, text));
-  return { requirements, matches: (labels) => requirements.every((r) => matchesLabel(r, labels ?? {})) };
-}
-
-function parseLabelRequirement(part: string, whole: string): LabelRequirement {
-  let m = /^!\s*(\S+)$/.exec(part);
-  if (m) return { key: checkKey(m[1] as string, whole), op: 'notexists' };
-  m = /^(\S+?)\s+(in|notin)\s*\((.*)\)$/.exec(part);
-  if (m) {
-    const values = (m[3] as string).split(',').map((v) => checkValue(v.trim(), whole));
-    if (values.length === 1 && values[0] === '') badLabel(whole, `for 'in', 'notin' operators, values set can't be empty`);
-    return { key: checkKey(m[1] as string, whole), op: m[2] as 'in' | 'notin', values };
+/** A label selector in the API server's grammar; one that does not parse is a 400, as there. */
+export function parseLabelQuery(text: string): LabelSelector {
+  try {
+    return parseLabelSelector(text, { numericComparisons: true });
+  } catch (err) {
+    if (err instanceof LabelSelectorError) throw new SimApiError('BadRequest', `unable to parse requirement: labelSelector ${JSON.stringify(text)}: ${err.problem}`, undefined, { cause: err });
+    throw err;
   }
-  m = /^([^=!<>\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(part);
-  if (m) {
-    const op = m[2] === '!=' ? 'notin' : 'in';
-    return { key: checkKey(m[1] as string, whole), op, values: [checkValue(m[3] as string, whole)] };
-  }
-  m = /^([^=!<>\s]+)\s*([<>])\s*(-?\d+)$/.exec(part);
-  if (m) return { key: checkKey(m[1] as string, whole), op: m[2] === '>' ? 'gt' : 'lt', value: Number(m[3]) };
-  if (/^\S+$/.test(part)) return { key: checkKey(part, whole), op: 'exists' };
-  return badLabel(whole, `unable to parse requirement ${JSON.stringify(part)}`);
-}
-
-function matchesLabel(r: LabelRequirement, labels: Readonly<Record<string, string>>): boolean {
-  const has = Object.hasOwn(labels, r.key);
-  const value = labels[r.key];
-  switch (r.op) {
-    case 'exists':
-      return has;
-    case 'notexists':
-      return !has;
-    case 'in':
-      return has && r.values.includes(value as string);
-    case 'notin':
-      return !has || !r.values.includes(value as string);
-    case 'gt':
-    case 'lt': {
-      if (!has || !/^-?\d+$/.test(value as string)) return false;
-      return r.op === 'gt' ? Number(value) > r.value : Number(value) < r.value;
-    }
-  }
-}
-
-/** Splits at commas outside parentheses (`a in (x,y),b` has two requirements). */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
-}
-
-function checkKey(key: string, whole: string): string {
-  if (!KEY.test(key)) badLabel(whole, `invalid label key ${JSON.stringify(key)}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
-  return key;
-}
-
-function checkValue(value: string, whole: string): string {
-  if (!VALUE.test(value)) badLabel(whole, `invalid label value ${JSON.stringify(value)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
-  return value;
-}
-
-function badLabel(whole: string, problem: string): never {
-  throw new SimApiError('BadRequest', `unable to parse requirement: labelSelector ${JSON.stringify(whole)}: ${problem}`);
 }
 
 /** Field paths each kind supports in field selectors (as the real API server), besides metadata.name/namespace. */
@@ -196,7 +110,7 @@ export interface ObjectFilter {
 }
 
 export function compileFilter(kind: string, pathNamespace: string | undefined, labelSelector: string | null, fieldSelector: string | null): ObjectFilter {
-  const labels = labelSelector ? parseLabelSelector(labelSelector) : undefined;
+  const labels = labelSelector ? parseLabelQuery(labelSelector) : undefined;
   const fields = fieldSelector ? parseFieldSelector(fieldSelector, kind) : undefined;
   const hasLabels = labels !== undefined && labels.requirements.length > 0;
   const hasFields = fields !== undefined && fields.requirements.length > 0;
