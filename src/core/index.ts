@@ -21,3 +21,4 @@ export type { RngAlgorithm } from './rng.ts';
 export { Rng, NAME_ALPHABET } from './rng.ts';
 export type { LabelOperator, LabelRequirement, LabelSelector, LabelSelectorOptions } from './label-selector.ts';
 export { LabelSelectorError, parseLabelSelector } from './label-selector.ts';
+export type { ObjectEventType } from './object-event.ts';

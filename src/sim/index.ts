@@ -2,7 +2,7 @@
 // with a model, controllers, a deterministic scenario engine, fault injection and load counters.
 export { ClusterModel } from './model/cluster-model.ts';
 export type { ClusterModelOptions, ListOptions, ListSnapshot, ModelListener } from './model/cluster-model.ts';
-export type { KubeObject, KubeObjectInput, ObjectMeta, OwnerReference, StoredObject, ModelEvent, WatchEventType } from './model/objects.ts';
+export type { KubeObject, KubeObjectInput, ObjectMeta, OwnerReference, StoredObject, ModelEvent } from './model/objects.ts';
 export { RESOURCES, resourceByKind, apiVersionOf } from './model/resources.ts';
 export type { ResourceInfo } from './model/resources.ts';
 export { SimApiError, STATUS_REASONS } from './model/errors.ts';

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Clock } from '../../core/index.ts';
+import type { Clock, ObjectEventType } from '../../core/index.ts';
 import type { ClusterModel } from '../model/cluster-model.ts';
 import { SimApiError } from '../model/errors.ts';
 import type { DropMode, SimFaults } from './faults.ts';
@@ -7,7 +7,7 @@ import { BodyWriter, statusObject } from './http-io.ts';
 import { parseResourceVersion } from './list.ts';
 import type { LoadCounters, WatchCloseReason } from './load-counters.ts';
 import { representationKey, singleJson, watchContentTypeOf, type Negotiated } from './media.ts';
-import type { ModelEvent, StoredObject, WatchEventType } from '../model/objects.ts';
+import type { ModelEvent, StoredObject } from '../model/objects.ts';
 import { encodeJsonObject, encodeStored } from './protobuf/protobuf-codec.ts';
 import { watchFrame } from './protobuf/protobuf-wire.ts';
 import { apiVersionOf, type ResourceInfo } from '../model/resources.ts';
@@ -343,7 +343,7 @@ class Watcher {
 }
 
 /** What a watcher with `filter` is sent for event `p`, as the real watch cache decides it. */
-function decide(filter: ObjectFilter, p: Pending): { type: WatchEventType; stored: StoredObject } | undefined {
+function decide(filter: ObjectFilter, p: Pending): { type: ObjectEventType; stored: StoredObject } | undefined {
   const { type, stored } = p.event;
   const now = filter.matches(stored.object);
   if (!filter.selective || type !== 'MODIFIED') return now ? { type, stored } : undefined;

@@ -1,3 +1,5 @@
+import type { ObjectEventType } from '../../core/index.ts';
+
 /**
  * The shape of the Kubernetes objects the sim stores: only what every object has is typed;
  * the rest of each object is plain JSON, exactly as a client sends or receives it.
@@ -55,10 +57,8 @@ export interface StoredObject {
   readonly rv: number;
 }
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
 /** One committed change. For DELETED, `stored` is the last state with the deletion's rv. */
 export interface ModelEvent {
-  readonly type: WatchEventType;
+  readonly type: ObjectEventType;
   readonly stored: StoredObject;
 }
