@@ -14,8 +14,8 @@
 // Run: node --expose-gc --import tsx bench/autocomplete.ts [--pods 150000] [--queries 10000]
 import { parseArgs } from 'node:util';
 import { AutocompleteIndex, type EntityInput } from '../src/console/index.ts';
-import { appName, namespaceName } from '../src/sim/catalog.ts';
-import { NAME_ALPHABET, Rng } from '../src/sim/rng.ts';
+import { appName, namespaceName } from '../src/sim/kinds/catalog.ts';
+import { NAME_ALPHABET, Rng } from '../src/core/index.ts';
 import { percentile, printTable, writeResult } from './lib/report.ts';
 
 const { values: args } = parseArgs({ options: { pods: { type: 'string', default: '150000' }, queries: { type: 'string', default: '10000' } } });

@@ -14,9 +14,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { startSimApiServer } from '../src/sim/api-server.ts';
-import { ClusterModel } from '../src/sim/cluster-model.ts';
-import type { KubeObjectInput } from '../src/sim/objects.ts';
+import { startSimApiServer } from '../src/sim/http/api-server.ts';
+import { ClusterModel } from '../src/sim/model/cluster-model.ts';
+import type { KubeObjectInput } from '../src/sim/model/objects.ts';
 
 const { values } = parseArgs({ options: { pods: { type: 'string', default: '150000' }, nodes: { type: 'string', default: '5000' }, runs: { type: 'string', default: '3' } } });
 const PODS = Number(values.pods);

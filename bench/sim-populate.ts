@@ -21,8 +21,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ModelEvent } from '../src/sim/objects.ts';
-import { ScenarioEngine } from '../src/sim/scenario.ts';
+import type { ModelEvent } from '../src/sim/model/objects.ts';
+import { ScenarioEngine } from '../src/sim/scenario/scenario.ts';
 
 const { values } = parseArgs({
   options: {

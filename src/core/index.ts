@@ -17,3 +17,8 @@ export { BoundedQueue } from './bounded-queue.ts';
 export type { WaitForOptions } from './wait-for.ts';
 export { waitFor } from './wait-for.ts';
 export { withTimeout, isAbortError, abortable } from './abort.ts';
+export type { RngAlgorithm } from './rng.ts';
+export { Rng, NAME_ALPHABET } from './rng.ts';
+export type { LabelOperator, LabelRequirement, LabelSelector, LabelSelectorOptions } from './label-selector.ts';
+export { LabelSelectorError, parseLabelSelector } from './label-selector.ts';
+export type { ObjectEventType } from './object-event.ts';

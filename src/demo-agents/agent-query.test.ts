@@ -4,7 +4,7 @@ import type { Upid } from '../schema/index.ts';
 import type { Hydration } from '../sdk/index.ts';
 import { newQueryScratch, runAgentQuery } from './agent-query.ts';
 import type { AgentQueryRequest } from '../telemetry/index.ts';
-import { SeededRandom } from './random.ts';
+import { seededRandom } from './random.ts';
 import { TelemetryRing } from './telemetry-ring.ts';
 
 function hydration(over: Partial<Hydration>): Hydration {
@@ -29,9 +29,9 @@ const hydrate = (rows: readonly Upid[], out: Array<Hydration | undefined>): Arra
 };
 
 function ringWithRows(n: number): TelemetryRing {
-  const r = new SeededRandom(3);
+  const r = seededRandom(3);
   const ring = new TelemetryRing(n);
-  for (let i = 0; i < n; i++) ring.push(upids[r.int(0, 3)] as Upid, 1_000 + i, r.next() * 100, r.next() < 0.2 ? 500 : 200);
+  for (let i = 0; i < n; i++) ring.push(upids[r.between(0, 3)] as Upid, 1_000 + i, r.float() * 100, r.float() < 0.2 ? 500 : 200);
   return ring;
 }
 

@@ -1,10 +1,10 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { toError, type Logger } from '../core/index.ts';
+import { toError, type Logger, type Rng } from '../core/index.ts';
 import { clusterSubjects, nodeScope, type ContainerUpdate, type PodUpdate } from '../schema/index.ts';
 import { NodeAgentClient, type Change } from '../sdk/index.ts';
 import { newQueryScratch, runAgentQuery } from './agent-query.ts';
 import { decodeAgentQueryRequest, encodeJson, type AgentQueryErrorCode, type AgentQueryReply } from '../telemetry/index.ts';
-import { SeededRandom, deriveSeed } from './random.ts';
+import { deriveSeed, seededRandom } from './random.ts';
 import { SyntheticWorkload } from './synthetic-workload.ts';
 import { TelemetryRing, type TelemetryRow } from './telemetry-ring.ts';
 
@@ -55,7 +55,7 @@ export class SimulatedAgent {
   readonly client: NodeAgentClient;
   readonly #ring: TelemetryRing;
   readonly #workload: SyntheticWorkload;
-  readonly #random: SeededRandom;
+  readonly #random: Rng;
   readonly #ratePerSecond: number;
   readonly #maxPending: number;
   readonly #logger: Logger;
@@ -75,7 +75,7 @@ export class SimulatedAgent {
     this.node = options.node;
     this.client = client;
     this.#ring = new TelemetryRing(options.ringCapacity);
-    this.#random = new SeededRandom(deriveSeed(options.seed, options.node));
+    this.#random = seededRandom(deriveSeed(options.seed, options.node));
     this.#workload = new SyntheticWorkload(client, this.#random);
     this.#ratePerSecond = options.ratePerSecond;
     this.#maxPending = options.maxPendingQueries ?? 8;

@@ -1,6 +1,6 @@
+import type { Rng } from '../core/index.ts';
 import { ContainerState, ContainerType, PodPhase, type PodUpdate, type Upid } from '../schema/index.ts';
 import type { ProcessEvent, StateView } from '../sdk/index.ts';
-import type { SeededRandom } from './random.ts';
 import type { TelemetryRing } from './telemetry-ring.ts';
 
 /** What the workload needs of a node agent (NodeAgentClient satisfies it). */
@@ -33,7 +33,7 @@ interface SyntheticProcess {
  */
 export class SyntheticWorkload {
   readonly #host: ProcessHost;
-  readonly #random: SeededRandom;
+  readonly #random: Rng;
   readonly #byContainer = new Map<string, SyntheticProcess[]>();
   /** Container name per id, for the command lines of its processes. */
   readonly #names = new Map<string, string>();
@@ -43,7 +43,7 @@ export class SyntheticWorkload {
   #carry = 0;
   #registered = 0;
 
-  constructor(host: ProcessHost, random: SeededRandom) {
+  constructor(host: ProcessHost, random: Rng) {
     this.#host = host;
     this.#random = random;
   }
@@ -108,11 +108,11 @@ export class SyntheticWorkload {
     this.#carry = expected - n;
     const r = this.#random;
     for (let k = 0; k < n; k++) {
-      const p = active[Math.floor(r.next() * active.length)] as SyntheticProcess;
+      const p = active[Math.floor(r.float() * active.length)] as SyntheticProcess;
       const latency = p.medianMs * Math.exp(p.sigma * r.normal());
-      const u = r.next();
+      const u = r.float();
       const status = u < p.errorRate ? (u < p.errorRate / 2 ? 500 : 503) : u < p.errorRate + 0.01 ? 404 : 200;
-      ring.push(p.upid, nowMs - r.next() * span, latency, status);
+      ring.push(p.upid, nowMs - r.float() * span, latency, status);
     }
     return n;
   }
@@ -120,13 +120,13 @@ export class SyntheticWorkload {
   #start(containerId: string): void {
     const r = this.#random;
     // One profile per container: its processes serve the same endpoints.
-    const medianMs = Math.exp(Math.log(2) + r.next() * (Math.log(300) - Math.log(2)));
-    const sigma = 0.3 + r.next() * 0.5;
-    const errorRate = r.next() < 0.1 ? 0.05 + r.next() * 0.15 : r.next() * 0.02;
+    const medianMs = Math.exp(Math.log(2) + r.float() * (Math.log(300) - Math.log(2)));
+    const sigma = 0.3 + r.float() * 0.5;
+    const errorRate = r.float() < 0.1 ? 0.05 + r.float() * 0.15 : r.float() * 0.02;
     const processes: SyntheticProcess[] = [];
-    for (let i = r.int(1, 3); i > 0; i--) {
+    for (let i = r.between(1, 3); i > 0; i--) {
       const pid = this.#nextPid++;
-      const startTimeTicks = r.int(100_000, 1_000_000_000);
+      const startTimeTicks = r.between(100_000, 1_000_000_000);
       this.#host.registerProcess(pid, startTimeTicks, containerId);
       // As an agent reads /proc: the start is reported to the service with a command line.
       const name = this.#names.get(containerId) ?? 'app';

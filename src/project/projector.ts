@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { ResourceUpdateSchema, WorkloadUpdateSchema, isWorkloadKind, podAddresses, kindFromWire, type NamespaceUpdate, type PodUpdate, type ResourceUpdate, type WorkloadUpdate } from '../schema/index.ts';
-import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { silentLogger, systemClock, type Clock, type Logger, type ObjectEventType } from '../core/index.ts';
 import { controllerOwnerUid } from './convert-pod.ts';
 import { endpointSliceMembers, endpointsMembers, projectNamespace, projectNode, projectWorkload } from './convert-objects.ts';
 import { BadObjectError, obj, str, timeNs } from './k8s-fields.ts';
@@ -19,7 +19,6 @@ export const SOURCE_KINDS = [
 ] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 type OwnerKind = 'ReplicaSet' | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
-export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /**
  * A namespace or owner: its payloads are kept, to send to node scopes it enters. `update` is
@@ -118,7 +117,7 @@ export class Projector {
   }
 
   /** One watch event. A malformed object is counted, logged and skipped; it never throws. */
-  apply(kind: SourceKind, type: EventType, object: unknown, out: Projection = emptyProjection()): Projection {
+  apply(kind: SourceKind, type: ObjectEventType, object: unknown, out: Projection = emptyProjection()): Projection {
     const before = out.updates.length;
     const refused = this.#budget.refused;
     try {
@@ -290,7 +289,7 @@ export class Projector {
     this.#ranges.finishRestore(this.#budget.nodes());
   }
 
-  #dispatch(kind: SourceKind, type: EventType, object: unknown, out: Projection): void {
+  #dispatch(kind: SourceKind, type: ObjectEventType, object: unknown, out: Projection): void {
     const deletedAt = type === 'DELETED' ? this.#deletionTime(object) : 0n;
     const uid = (): string => str(obj(obj(object)['metadata'])['uid']);
     switch (kind) {

@@ -57,13 +57,9 @@ test('refuses unknown fields, empty values and bad selectors', () => {
   assert.throws(() => routeQuery(state.indexes, { labelSelector: 'app in web' }), { code: 'SDK_INVALID_ARGUMENT' });
 });
 
-test('parses the kubectl label selector syntax', () => {
-  const s = parseLabelSelector('app=web, tier!=db,env in (prod, staging),team notin (x),managed,!canary,k8s.io/name==x');
-  assert.deepEqual(s.requirements.map((r) => [r.key, r.operator, r.values]), [
-    ['app', 'in', ['web']], ['tier', 'notin', ['db']], ['env', 'in', ['prod', 'staging']], ['team', 'notin', ['x']],
-    ['managed', 'exists', []], ['canary', 'doesNotExist', []], ['k8s.io/name', 'in', ['x']],
-  ]);
-  assert.equal(s.matches({ app: 'web', env: 'prod', managed: '', 'k8s.io/name': 'x' }), true);
-  assert.equal(s.matches({ app: 'web', env: 'prod', managed: '', 'k8s.io/name': 'x', canary: '1' }), false);
-  assert.equal(parseLabelSelector('').matches({}), true);
+test('refuses numeric comparisons and malformed requirements with SDK_INVALID_ARGUMENT', () => {
+  assert.deepEqual(parseLabelSelector('app=web,!canary').requirements.map((r) => [r.key, r.operator, r.values]), [['app', 'in', ['web']], ['canary', 'doesNotExist', []]]);
+  for (const bad of ['version>2', 'app in ()', 'a,,b']) {
+    assert.throws(() => parseLabelSelector(bad), { code: 'SDK_INVALID_ARGUMENT', name: 'SdkInvalidArgumentError', message: /^invalid labelSelector: "/ });
+  }
 });

@@ -1,5 +1,6 @@
 import { emptyProjection, type Projector, type SourceKind } from '../project/index.ts';
-import type { ObjectEventType, RawObject, ReflectorSink, WatchedKindName } from '../source/index.ts';
+import type { ObjectEventType } from '../core/index.ts';
+import type { RawObject, ReflectorSink, WatchedKindName } from '../source/index.ts';
 import type { GroupCommitter } from './group-committer.ts';
 
 /**

@@ -4,7 +4,7 @@ export type { ErrorClass } from './errors.ts';
 export { SourceError, SourceConfigError, LeaseNamespaceMissingError, classifyError } from './errors.ts';
 export type { WatchedKind, WatchedKindName } from './kinds.ts';
 export { WATCHED_KINDS, collectionPath } from './kinds.ts';
-export type { RawObject, ObjectEventType, WatchEvent } from './objects.ts';
+export type { RawObject, WatchEvent } from './objects.ts';
 export type { ReflectorSink, ReflectorPhase, ReflectorStats, ReflectorOptions } from './reflector.ts';
 export { Reflector } from './reflector.ts';
 export { RateLimiter } from './rate-limiter.ts';

@@ -1,3 +1,5 @@
+import type { ObjectEventType } from '../core/index.ts';
+
 /**
  * What the source knows of a Kubernetes object: only the metadata it needs to track
  * resourceVersions. The rest is the API server's JSON, passed on untouched; the project
@@ -15,8 +17,6 @@ export interface RawObject {
   };
   [field: string]: unknown;
 }
-
-export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export type WatchEvent =
   | { type: ObjectEventType; object: RawObject }

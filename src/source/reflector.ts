@@ -1,8 +1,8 @@
-import { Backoff, isAbortError, silentLogger, systemClock, toError, type BackoffOptions, type Clock, type Logger } from '../core/index.ts';
+import { Backoff, isAbortError, silentLogger, systemClock, toError, type BackoffOptions, type Clock, type Logger, type ObjectEventType } from '../core/index.ts';
 import type { KubeApiClient } from './api-client.ts';
 import { classifyError, SourceError } from './errors.ts';
 import { collectionPath, type WatchedKind, type WatchedKindName } from './kinds.ts';
-import type { ObjectEventType, RawObject, WatchEvent } from './objects.ts';
+import type { RawObject, WatchEvent } from './objects.ts';
 import { listPages } from './pager.ts';
 import { readWatchEvents } from './watch-stream.ts';
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finalValue, mergePartial, newPartial, valueColumn, type GroupPartial } from './aggregate.ts';
 import { HISTOGRAM_BUCKETS, bucketBounds, bucketOf, histogramQuantile, newHistogram, quantileBucket, toSparse } from './latency-histogram.ts';
-import { SeededRandom } from '../demo-agents/random.ts';
+import type { Rng } from '../core/index.ts';
+import { seededRandom } from '../demo-agents/random.ts';
 
 /** A partial over some latencies, as one agent would build it. */
 function partialOf(latencies: readonly number[], errorsEvery = 7): GroupPartial {
@@ -18,13 +19,13 @@ function partialOf(latencies: readonly number[], errorsEvery = 7): GroupPartial 
 }
 
 /** Latencies of a mix of services: lognormal around a few medians, some outliers, zeros. */
-function latencies(r: SeededRandom, n: number): number[] {
+function latencies(r: Rng, n: number): number[] {
   const medians = [0.3, 4, 40, 900];
   return Array.from({ length: n }, () => {
-    const u = r.next();
+    const u = r.float();
     if (u < 0.01) return 0;
-    if (u < 0.02) return 10_000 + r.next() * 5_000_000; // beyond the last bound: the overflow bucket
-    return (medians[r.int(0, medians.length - 1)] as number) * Math.exp(0.8 * r.normal());
+    if (u < 0.02) return 10_000 + r.float() * 5_000_000; // beyond the last bound: the overflow bucket
+    return (medians[r.between(0, medians.length - 1)] as number) * Math.exp(0.8 * r.normal());
   });
 }
 
@@ -41,13 +42,13 @@ test('buckets cover every latency and are at most 2 % wide', () => {
 });
 
 test('p50/p90/p99 of merged partials equal the quantiles over all rows, within one bucket (seeded property)', () => {
-  const r = new SeededRandom(20240611);
+  const r = seededRandom(20240611);
   for (let trial = 0; trial < 150; trial++) {
-    const all = latencies(r, r.int(1, 4_000));
+    const all = latencies(r, r.between(1, 4_000));
     // Split the rows over 1–30 agents at random (some get none).
-    const agents = r.int(1, 30);
+    const agents = r.between(1, 30);
     const parts: number[][] = Array.from({ length: agents }, () => []);
-    for (const ms of all) parts[r.int(0, agents - 1)]!.push(ms);
+    for (const ms of all) parts[r.between(0, agents - 1)]!.push(ms);
     const merged = newPartial(['g'], true);
     for (const [i, part] of parts.entries()) {
       const p = partialOf(part);

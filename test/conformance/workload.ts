@@ -1,18 +1,13 @@
 // A seeded random workload for the log conformance suite, and the reference model it is checked
 // against. Payloads are JSON naming the object and the update's effect (a real payload carries
 // the same information inside its protobuf), so a consumer can rebuild state from a tail alone.
+import { Rng } from '../../src/core/index.ts';
 import type { CommittedBatch, PendingUpdate, ScopedEntry, SnapshotEntry, UpdateState } from '../../src/log/index.ts';
 
-/** mulberry32: small, fast, good enough to drive a workload from a seed. */
+/** Floats in [0, 1) from core's generator on mulberry32, the sequence the recorded chaos seeds name. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed, 'mulberry32');
+  return () => rng.float();
 }
 
 const encoder = new TextEncoder();

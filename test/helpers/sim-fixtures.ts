@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ClusterModel } from '../../src/sim/cluster-model.ts';
-import type { KubeObjectInput, StoredObject } from '../../src/sim/objects.ts';
+import type { ClusterModel } from '../../src/sim/model/cluster-model.ts';
+import type { KubeObjectInput, StoredObject } from '../../src/sim/model/objects.ts';
 
 /**
  * Small object builders for the sim's integration tests: objects shaped like a real

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { waitFor } from '../../src/core/index.ts';
-import { startSimApiServer, type SimApiServer } from '../../src/sim/api-server.ts';
-import { ClusterModel } from '../../src/sim/cluster-model.ts';
-import { writeKubeconfig } from '../../src/sim/kubeconfig.ts';
+import { startSimApiServer, type SimApiServer } from '../../src/sim/http/api-server.ts';
+import { ClusterModel } from '../../src/sim/model/cluster-model.ts';
+import { writeKubeconfig } from '../../src/sim/http/kubeconfig.ts';
 import { makeTempDir } from '../../src/testing/processes.ts';
 import { deployment, pod, populate } from '../helpers/sim-fixtures.ts';
 

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { waitFor } from '../../src/core/index.ts';
-import { startSimApiServer, type SimApiServer } from '../../src/sim/api-server.ts';
-import { ClusterModel } from '../../src/sim/cluster-model.ts';
-import { writeKubeconfig } from '../../src/sim/kubeconfig.ts';
+import { startSimApiServer, type SimApiServer } from '../../src/sim/http/api-server.ts';
+import { ClusterModel } from '../../src/sim/model/cluster-model.ts';
+import { writeKubeconfig } from '../../src/sim/http/kubeconfig.ts';
 import { makeTempDir, spawnProcess, type SpawnedProcess } from '../../src/testing/processes.ts';
 import { deployment, node, pod, populate, service } from '../helpers/sim-fixtures.ts';
 

@@ -7,14 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';
 import { waitFor } from '../../src/core/index.ts';
-import { startSimApiServer, type SimApiServer } from '../../src/sim/api-server.ts';
-import { ClusterModel } from '../../src/sim/cluster-model.ts';
+import { startSimApiServer, type SimApiServer } from '../../src/sim/http/api-server.ts';
+import { ClusterModel } from '../../src/sim/model/cluster-model.ts';
 import { DeploymentSchema } from '../../src/sim/gen/k8s/apps/v1/apps_pb.js';
 import { ScaleSchema } from '../../src/sim/gen/k8s/autoscaling/v1/autoscaling_pb.js';
 import { PodListSchema, PodSchema } from '../../src/sim/gen/k8s/core/v1/pod_pb.js';
 import { DeleteOptionsSchema, StatusSchema, WatchEventSchema } from '../../src/sim/gen/k8s/meta/v1/meta_pb.js';
-import { jsonToMessage, messageToJson } from '../../src/sim/protobuf-json.ts';
-import { concat, envelope, openEnvelope, PROTOBUF_MEDIA_TYPE } from '../../src/sim/protobuf-wire.ts';
+import { jsonToMessage, messageToJson } from '../../src/sim/http/protobuf/protobuf-json.ts';
+import { concat, envelope, openEnvelope, PROTOBUF_MEDIA_TYPE } from '../../src/sim/http/protobuf/protobuf-wire.ts';
 import { deployment, pod, populate } from '../helpers/sim-fixtures.ts';
 
 const PROTOBUF_FIRST = `${PROTOBUF_MEDIA_TYPE},application/json`;

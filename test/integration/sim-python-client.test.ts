@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, waitFor } from '../../src/core/index.ts';
-import { startSimApiServer, type SimApiServer } from '../../src/sim/api-server.ts';
-import { writeKubeconfig } from '../../src/sim/kubeconfig.ts';
-import { ScenarioEngine } from '../../src/sim/scenario.ts';
+import { startSimApiServer, type SimApiServer } from '../../src/sim/http/api-server.ts';
+import { writeKubeconfig } from '../../src/sim/http/kubeconfig.ts';
+import { ScenarioEngine } from '../../src/sim/scenario/scenario.ts';
 import { makeTempDir, spawnProcess, type SpawnedProcess } from '../../src/testing/processes.ts';
 
 const PYTHON = '/usr/bin/python3';

@@ -4,7 +4,7 @@
 // of k8s.io/api apps/v1; only the messages and fields kubemeta sim models are declared. The sim
 // keeps the bytes of every other field (protobuf-es unknown fields) and sends them back unchanged.
 //
-// JSON (how the sim stores objects, src/sim/protobuf-json.ts): a field's json_name is its
+// JSON (how the sim stores objects, src/sim/http/protobuf/protobuf-json.ts): a field's json_name is its
 // Kubernetes JSON name. `optional` marks the fields whose zero value Kubernetes' JSON shows (Go
 // pointers, and fields without omitempty); every other field is left out of the JSON when empty, as
 // Go's omitempty does. Messages are always present in JSON once set (`"status": {}`).

@@ -1,4 +1,4 @@
-// Kubernetes' value types, whose JSON is a scalar rather than an object (src/sim/protobuf-json.ts
+// Kubernetes' value types, whose JSON is a scalar rather than an object (src/sim/http/protobuf/protobuf-json.ts
 // converts them by type name): Time and MicroTime are RFC 3339 strings, Quantity its string,
 // IntOrString a number or a string.
 //
