@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/core/index.ts';
 import { ClusterModel, startSimApiServer, type SimApiServer } from '../../src/sim/index.ts';
-import { deployment, namespace, pod, populate } from '../helpers/sim-fixtures.ts';
+import { deployment, namespace, pod, populate } from '../fixtures/sim-objects.ts';
 import { call, openWatch, type Item, type List, type Meta, type OpenWatch, type Status } from '../helpers/sim-http.ts';
 
 

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, waitFor } from '../../src/core/index.ts';
 import { ClusterModel, startSimApiServer, type SimApiServer } from '../../src/sim/index.ts';
-import { deployment, pod, populate } from '../helpers/sim-fixtures.ts';
+import { deployment, pod, populate } from '../fixtures/sim-objects.ts';
 import { call, names, openWatch, type Item, type List, type Meta, type OpenWatch, type Status } from '../helpers/sim-http.ts';
 
 
