@@ -9,6 +9,9 @@ import { call, names, openWatch, serveSimModelForSuite, type Item, type List, ty
 
 describe('sim API server over HTTP: LIST, WATCH, discovery', () => {
   const api = serveSimModelForSuite();
+  /** The names of the model's pods that `keep` selects, sorted: what a LIST must answer exactly. */
+  const podsWhere = (keep: (pod: Item) => boolean): string[] =>
+    names(api.model.list('Pod').items.map((i) => i.object as unknown as Item).filter(keep)).sort();
 
   describe('LIST', () => {
     it('pages through a consistent snapshot: objects created or deleted between pages neither appear nor disappear', async () => {
@@ -40,8 +43,7 @@ describe('sim API server over HTTP: LIST, WATCH, discovery', () => {
 
     it('lists one namespace and serves a single object', async () => {
       const list = await call<List>(api.base, '/api/v1/namespaces/team-a/pods');
-      assert.ok(list.body.items.length > 0);
-      assert.ok(list.body.items.every((p) => p.metadata.namespace === 'team-a'));
+      assert.deepEqual(names(list.body.items).sort(), podsWhere((p) => p.metadata.namespace === 'team-a'));
       const one = await call<Item>(api.base, '/api/v1/namespaces/team-a/pods/pod-0001');
       assert.equal(one.status, 200);
       assert.equal(one.body.metadata.name, 'pod-0001');
@@ -101,11 +103,11 @@ describe('sim API server over HTTP: LIST, WATCH, discovery', () => {
 
     it('filters by label and field selectors, also across pages', async () => {
       const web = await call<List>(api.base, '/api/v1/pods?labelSelector=tier%3Dweb');
-      assert.ok(web.body.items.length > 0 && web.body.items.every((p) => p.metadata.labels?.['tier'] === 'web'));
+      assert.deepEqual(names(web.body.items).sort(), podsWhere((p) => p.metadata.labels?.['tier'] === 'web'));
       const notIn = await call<List>(api.base, `/api/v1/pods?labelSelector=${encodeURIComponent('tier in (web,db),app notin (app-0,app-1),!missing')}`);
-      assert.ok(notIn.body.items.length > 0 && notIn.body.items.every((p) => p.metadata.labels?.['app'] === 'app-2'));
+      assert.deepEqual(names(notIn.body.items).sort(), podsWhere((p) => p.metadata.labels?.['app'] === 'app-2'));
       const onNode = await call<List>(api.base, '/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-1');
-      assert.ok(onNode.body.items.length > 0 && onNode.body.items.every((p) => p.spec?.['nodeName'] === 'node-1'));
+      assert.deepEqual(names(onNode.body.items).sort(), podsWhere((p) => p.spec?.['nodeName'] === 'node-1'));
       const byName = await call<List>(api.base, '/api/v1/pods?fieldSelector=metadata.name%3Dpod-0003,metadata.namespace%3Dteam-a');
       assert.deepEqual(names(byName.body.items), ['pod-0003']);
       const paged: string[] = [];
