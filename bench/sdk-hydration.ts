@@ -9,8 +9,7 @@ import { cpus, loadavg } from 'node:os';
 import { ManualClock } from '../src/core/index.ts';
 import { decodeResourceUpdate, encodeResourceUpdate, newStreamId, updateIdentity, type ResourceUpdate, type Upid } from '../src/schema/index.ts';
 import { LocalState, NodeAgentClient, type AppliedUpdate } from '../src/sdk/index.ts';
-import { FakeBus, FakeKubemeta } from '../src/sdk/test-fakes.ts';
-import { container, namespace, node, pod, service, workload } from '../src/sdk/test-objects.ts';
+import { FakeBus, FakeKubemeta, container, namespace, node, pod, service, workload } from '../src/testing/index.ts';
 
 const RUNS = 3;
 const NODE_PODS = 110;

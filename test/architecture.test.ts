@@ -1,13 +1,18 @@
 // Enforces the module boundaries of ARCHITECTURE.md: which module may import which, only
 // through the target's index.ts, no cycles between modules, and no server-only packages in
-// the SDK. It reads the sources as text, so it needs no linter and cannot rot.
+// the SDK. Test support stays out of the product: fixtures and helpers live under test/, the
+// fakes SDK users test with in src/testing (`kubemeta/testing`), and tests under src/ reach
+// other modules through their index.ts as product code does. It reads the sources as text, so
+// it needs no linter and cannot rot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const src = join(root, 'src');
+/** Where the tests under src/ may take helpers and fixtures from, besides src/ itself. */
+const TEST_SUPPORT = [join(root, 'test', 'helpers'), join(root, 'test', 'fixtures')];
 
 /** module → modules it may import (through their index.ts). Mirrors ARCHITECTURE.md. */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -24,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   telemetry: ['core', 'schema', 'sdk'],
   'demo-agents': ['core', 'schema', 'sdk', 'telemetry'],
   console: ['core', 'schema', 'config', 'sdk', 'telemetry'],
-  testing: ['core', 'schema', 'sim'],
+  testing: ['core', 'schema', 'sdk', 'sim'],
   cli: ['core', 'schema', 'config', 'source', 'project', 'log', 'bus', 'service', 'sdk', 'telemetry', 'demo-agents', 'console', 'sim', 'testing'],
   '.': ['core', 'schema', 'config', 'service', 'sdk', 'log', 'bus', 'source', 'project'],
 };
@@ -47,16 +52,38 @@ interface ImportSite {
   specifier: string;
 }
 
-function sourceFiles(dir: string, out: string[] = []): string[] {
+/** The TypeScript files under `dir` (generated code aside) whose name `keep` accepts. */
+function filesUnder(dir: string, keep: (name: string) => boolean, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
-      if (name !== 'gen') sourceFiles(path, out);
-    } else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) {
+      if (name !== 'gen') filesUnder(path, keep, out);
+    } else if (name.endsWith('.ts') && keep(name)) {
       out.push(path);
     }
   }
   return out;
+}
+
+function sourceFiles(dir: string): string[] {
+  return filesUnder(dir, (name) => !name.endsWith('.test.ts'));
+}
+
+function testFiles(dir: string): string[] {
+  return filesUnder(dir, (name) => name.endsWith('.test.ts'));
+}
+
+/** A test, or a helper named as one: what product code never imports. */
+function isTestSupport(file: string): boolean {
+  const name = basename(file);
+  return name.endsWith('.test.ts') || name.startsWith('test-');
+}
+
+/** Files named test-* under src/ outside src/testing: test support inside a product module. */
+function misplacedTestSupport(files: readonly string[]): string[] {
+  return files
+    .filter((f) => basename(f).startsWith('test-') && moduleOf(f) !== 'testing')
+    .map((f) => `${relative(root, f)}: test support belongs in test/helpers, test/fixtures or src/testing`);
 }
 
 const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
@@ -97,6 +124,10 @@ function checkSite(site: ImportSite, violations: string[], edges: Map<string, Se
     violations.push(`${where} imports ${site.specifier}, outside src/`);
     return;
   }
+  if (isTestSupport(target)) {
+    violations.push(`${where} imports ${site.specifier}: product code may not import test support`);
+    return;
+  }
   const to = moduleOf(target);
   if (to === from) return;
   const allowed = ALLOWED[from];
@@ -113,6 +144,29 @@ function checkSite(site: ImportSite, violations: string[], edges: Map<string, Se
   let set = edges.get(from);
   if (!set) edges.set(from, (set = new Set()));
   set.add(to);
+}
+
+/**
+ * A test under src/ may import its own module's files, another module only through its
+ * index.ts (as product code, so that a module's internals can move without breaking the tests
+ * of others), and helpers and fixtures from test/helpers and test/fixtures.
+ */
+function checkTestSite(site: ImportSite, violations: string[]): void {
+  if (!site.specifier.startsWith('.')) return;
+  const where = `${relative(root, site.file)}:${site.line}`;
+  const target = resolve(dirname(site.file), site.specifier);
+  if (!target.startsWith(src + '/')) {
+    if (!TEST_SUPPORT.some((dir) => target.startsWith(dir + '/'))) {
+      violations.push(`${where} imports ${site.specifier}; a test under src/ takes test support only from test/helpers or test/fixtures`);
+    }
+    return;
+  }
+  const from = moduleOf(site.file);
+  const to = moduleOf(target);
+  if (to === from || to === '.') return;
+  if (relative(src, target) !== `${to}/index.ts`) {
+    violations.push(`${where} imports ${site.specifier}; a test imports another module only through ${to}/index.ts`);
+  }
 }
 
 function findCycle(edges: Map<string, Set<string>>): string[] | undefined {
@@ -148,6 +202,21 @@ test('every module imports only the modules the architecture allows, through the
   }
   assert.deepEqual(violations, []);
   assert.equal(findCycle(edges), undefined, 'modules must not import each other in a cycle');
+});
+
+test('test support stays out of the product modules', () => {
+  const files = [...sourceFiles(src), ...testFiles(src)];
+  assert.deepEqual(misplacedTestSupport(files), []);
+});
+
+test('tests under src/ reach other modules only through their index.ts', () => {
+  const violations: string[] = [];
+  const files = testFiles(src);
+  assert.ok(files.length > 10, `expected the tests under src/, found ${files.length} files`);
+  for (const file of files) {
+    for (const site of importsOf(file)) checkTestSite(site, violations);
+  }
+  assert.deepEqual(violations, []);
 });
 
 test('every module listed in the table has a face (index.ts)', () => {
@@ -186,4 +255,32 @@ test('the import scanner finds the imports it is meant to police', () => {
   checkSite(pkg, violations, new Map());
   assert.match(violations[2] ?? '', /sdk may not use lmdb/);
   assert.deepEqual(findCycle(new Map([['a', new Set(['b'])], ['b', new Set(['a'])]])), ['a', 'b', 'a']);
+});
+
+test('the test-support checks find what they are meant to police', () => {
+  const violations: string[] = [];
+  checkSite({ file: join(src, 'sdk', 'x.ts'), line: 1, specifier: './test-objects.ts' }, violations, new Map());
+  checkSite({ file: join(src, 'sdk', 'x.ts'), line: 2, specifier: './x.test.ts' }, violations, new Map());
+  checkSite({ file: join(src, 'sdk', 'x.ts'), line: 3, specifier: '../../test/helpers/x.ts' }, violations, new Map());
+  assert.equal(violations.length, 3);
+  assert.match(violations[0] ?? '', /product code may not import test support/);
+  assert.match(violations[1] ?? '', /product code may not import test support/);
+  assert.match(violations[2] ?? '', /outside src/);
+
+  const testViolations: string[] = [];
+  const test = (specifier: string): void => checkTestSite({ file: join(src, 'console', 'x.test.ts'), line: 1, specifier }, testViolations);
+  test('./entry.ts');
+  test('../sdk/index.ts');
+  test('../testing/index.ts');
+  test('../../test/helpers/fake-cluster-client.ts');
+  test('../../test/fixtures/updates.ts');
+  assert.deepEqual(testViolations, []);
+  test('../sdk/local-state.ts');
+  test('../../test/integration/x.ts');
+  assert.equal(testViolations.length, 2);
+  assert.match(testViolations[0] ?? '', /only through sdk\/index.ts/);
+  assert.match(testViolations[1] ?? '', /only from test\/helpers or test\/fixtures/);
+
+  const misplaced = misplacedTestSupport([join(src, 'sdk', 'test-fakes.ts'), join(src, 'testing', 'test-cluster.ts'), join(src, 'sdk', 'local-state.ts')]);
+  assert.deepEqual(misplaced, ['src/sdk/test-fakes.ts: test support belongs in test/helpers, test/fixtures or src/testing']);
 });

@@ -3,7 +3,7 @@
 // compaction; the payload-only decoding of history records matches decodeHistory exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTempDir } from '../testing/processes.ts';
+import { makeTempDir } from '../testing/index.ts';
 import { historyKey } from './keys.ts';
 import { decodeHistory, encodeHistory, historyPayload, type HistoryRecord } from './record-codec.ts';
 import { openLmdbStore } from './stores/lmdb-store.ts';

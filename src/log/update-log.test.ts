@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLogger } from '../core/index.ts';
-import { makeTempDir } from '../testing/processes.ts';
+import { makeTempDir } from '../testing/index.ts';
 import { HEAD_KEY, META_FORMAT_KEY } from './keys.ts';
 import { encodeNumber } from './record-codec.ts';
 import { openLmdbStore } from './stores/lmdb-store.ts';

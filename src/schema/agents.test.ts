@@ -4,7 +4,7 @@ import {
   RequestErrorCode, decodeRegisterAgentRequest, decodeRegisterAgentResponse, encodeRegisterAgentRequest,
   encodeRegisterAgentResponse, formatUpid, parseStreamId, parseUpid, upidFromUint128, upidToUint128,
 } from './index.ts';
-import { STREAM } from './test-fixtures.ts';
+import { STREAM } from '../../test/fixtures/updates.ts';
 
 test('agent registration requests and answers survive encode and decode', () => {
   const request = { nodeName: 'worker-7.example.com', agentInstanceId: 'pem-3f2a', hostname: 'worker-7' };

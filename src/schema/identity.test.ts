@@ -5,7 +5,7 @@ import {
   isWorkloadKind, kindFromWire, kindToWire, kinds, newStreamId, parseStreamId, timeNsFromMs, timeNsFromRfc3339, timeNsToMs,
   toVersion, updateIdentity,
 } from './index.ts';
-import { everyUpdateKind } from './test-fixtures.ts';
+import { everyUpdateKind } from '../../test/fixtures/updates.ts';
 
 test('versions up to 2^53 - 1 pass the guard; above it throws VERSION_OVERFLOW', () => {
   assert.equal(MAX_VERSION, 2 ** 53 - 1);

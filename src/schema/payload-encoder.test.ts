@@ -5,7 +5,7 @@ import type { DescField, DescMessage } from '@bufbuild/protobuf';
 import { ResourceUpdateSchema } from './gen/kubemeta/v1/resources_pb.js';
 import type { ResourceUpdate } from './gen/kubemeta/v1/resources_pb.js';
 import { writeResourceUpdate } from './payload-encoder.ts';
-import { everyUpdateKind, seededRandom } from './test-fixtures.ts';
+import { everyUpdateKind, seededRandom } from '../../test/fixtures/updates.ts';
 
 for (const [name, update] of everyUpdateKind) {
   test(`the hand encoder writes exactly what the generated encoder writes for a ${name}`, () => {

@@ -9,7 +9,7 @@ import {
   CLUSTER_SCOPE, MAX_VERSION, ReplayResponseWriter, decodeReplayResponse, decodeUpdateBatch, encodeResourceUpdate,
   encodeUpdateBatch, nodeScope, parseStreamId,
 } from './index.ts';
-import { STREAM, crashLoopingSidecar, runningPodWithSidecar, serviceLeavesNode } from './test-fixtures.ts';
+import { STREAM, crashLoopingSidecar, runningPodWithSidecar, serviceLeavesNode } from '../../test/fixtures/updates.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

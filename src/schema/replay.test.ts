@@ -10,7 +10,7 @@ import {
   requestErrorFor,
 } from './index.ts';
 import type { ReplayMessage, UpdateFrame } from './index.ts';
-import { STREAM, everyUpdateKind, seededRandom } from './test-fixtures.ts';
+import { STREAM, everyUpdateKind, seededRandom } from '../../test/fixtures/updates.ts';
 
 const streamId = parseStreamId(STREAM);
 const node = nodeScope('worker-3.example.com');

@@ -4,7 +4,7 @@ import {
   CLUSTER_SCOPE, clusterSubjects, escapeSubjectToken, formatScope, isValidNodeName, nodeScope, parseScope,
   parseScopeSubject, scopeEquals, scopeSubject, unescapeSubjectToken,
 } from './index.ts';
-import { seededRandom } from './test-fixtures.ts';
+import { seededRandom } from '../../test/fixtures/updates.ts';
 
 test('scopes parse from and format to their wire strings', () => {
   assert.deepEqual(parseScope('cluster'), CLUSTER_SCOPE);

@@ -8,7 +8,7 @@ import {
   encodeUpdateBatch, encodeUpdateBatches, formatScope, nodeScope, parseStreamId, readUpdateBatch, resourceUpdateToJson,
 } from './index.ts';
 import type { Scope, UpdateFrame } from './index.ts';
-import { STREAM, everyUpdateKind, runningPodWithSidecar, seededRandom } from './test-fixtures.ts';
+import { STREAM, everyUpdateKind, runningPodWithSidecar, seededRandom } from '../../test/fixtures/updates.ts';
 
 const streamId = parseStreamId(STREAM);
 const node = nodeScope('ip-10-0-12-34.ec2.internal');

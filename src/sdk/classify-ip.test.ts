@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../core/index.ts';
 import { create, newStreamId, updateIdentity, ResourceUpdateSchema, type ResourceUpdate } from '../schema/index.ts';
 import { LocalState } from './local-state.ts';
-import { T0, node, pod, secondsAfterT0, service } from './test-objects.ts';
+import { T0, node, pod, secondsAfterT0, service } from '../testing/index.ts';
 
 const T0_MS = Number(T0 / 1_000_000n);
 

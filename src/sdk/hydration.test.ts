@@ -4,7 +4,7 @@ import { ManualClock } from '../core/index.ts';
 import { ContainerType, timeNsFromMs, updateIdentity, type ResourceUpdate, type Upid } from '../schema/index.ts';
 import { Hydrator, ProcessTable } from './hydration.ts';
 import { LocalState } from './local-state.ts';
-import { container, namespace, pod, service, workload } from './test-objects.ts';
+import { container, namespace, pod, service, workload } from '../testing/index.ts';
 
 const ASID = 7;
 

@@ -4,7 +4,7 @@ import { ManualClock } from '../core/index.ts';
 import { PodPhase, newStreamId, timeNsFromMs, updateIdentity, type ResourceUpdate } from '../schema/index.ts';
 import { ChangeFeed, type Change } from './changes.ts';
 import { LocalState, type AppliedUpdate } from './local-state.ts';
-import { T0, container, node, pod, scopeExit, service, workload } from './test-objects.ts';
+import { T0, container, node, pod, scopeExit, service, workload } from '../testing/index.ts';
 
 const HOUR = 3_600_000;
 const T0_MS = Number(T0 / 1_000_000n);

@@ -9,8 +9,7 @@ import type { Change } from './changes.ts';
 import { ClusterClient } from './cluster-client.ts';
 import { NodeAgentClient, type NodeAgentClientOptions } from './node-agent.ts';
 import type { Status } from './status.ts';
-import { FakeBus, FakeKubemeta } from './test-fakes.ts';
-import { container, pod, scopeExit, service } from './test-objects.ts';
+import { FakeBus, FakeKubemeta, container, pod, scopeExit, service } from '../testing/index.ts';
 
 const NODE = 'n1';
 const SCOPES = ['cluster', `node/${NODE}`];

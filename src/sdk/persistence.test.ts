@@ -7,7 +7,7 @@ import { ManualClock } from '../core/index.ts';
 import { newStreamId, timeNsFromMs, updateIdentity, type ResourceUpdate } from '../schema/index.ts';
 import { LocalState } from './local-state.ts';
 import { StatePersistence } from './persistence.ts';
-import { container, pod, scopeExit, service, workload } from './test-objects.ts';
+import { container, pod, scopeExit, service, workload } from '../testing/index.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kubemeta-persist-'));

@@ -5,7 +5,7 @@ import { timeNsFromMs, updateIdentity, type ResourceUpdate } from '../schema/ind
 import { parseLabelSelector } from './label-selector.ts';
 import { LocalState } from './local-state.ts';
 import { routeQuery } from './query-router.ts';
-import { node, pod, service, workload } from './test-objects.ts';
+import { node, pod, service, workload } from '../testing/index.ts';
 
 /** A small cluster: shop/checkout (Deployment) on n1+n2, shop/cart on n2, blog/web on n3. */
 function cluster() {

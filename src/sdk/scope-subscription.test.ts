@@ -6,8 +6,7 @@ import { LocalState } from './local-state.ts';
 import { ReplayClient } from './replay-client.ts';
 import { ScopeSubscription } from './scope-subscription.ts';
 import { StatusHub, type Status } from './status.ts';
-import { FakeBus, FakeKubemeta } from './test-fakes.ts';
-import { pod } from './test-objects.ts';
+import { FakeBus, FakeKubemeta, pod } from '../testing/index.ts';
 
 const SCOPE = 'node/n1';
 const SCOPES = ['cluster', SCOPE];

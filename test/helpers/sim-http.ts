@@ -1,4 +1,7 @@
+import { after, before } from 'node:test';
 import { waitFor } from '../../src/core/index.ts';
+import { ClusterModel, startSimApiServer, type SimApiServer } from '../../src/sim/index.ts';
+import { deployment, populate } from '../fixtures/sim-objects.ts';
 
 /** Plain-fetch helpers for talking to the sim's API in tests. */
 export interface JsonResponse<T = Record<string, unknown>> {
@@ -86,3 +89,55 @@ export type Meta = { name: string; namespace?: string; resourceVersion: string; 
 export type Item = { metadata: Meta; spec?: Record<string, unknown>; status?: Record<string, unknown> };
 export type List = { kind: string; metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number }; items: Item[] };
 export type Status = { kind: string; status: string; reason: string; code: number; message: string; metadata?: { continue?: string }; details?: Record<string, unknown> };
+
+/** The sim's API server over a small cluster, shared by the tests of one describe block. */
+export interface ServedSimModel {
+  /** The cluster the server serves: tests write to it directly. */
+  readonly model: ClusterModel;
+  readonly sim: SimApiServer;
+  /** The server's base URL. */
+  readonly base: string;
+  /** Opens a watch that is closed with the server if the test did not close it. */
+  watch(path: string, headers?: Record<string, string>): Promise<OpenWatch>;
+}
+
+/**
+ * Registers the describe block's before and after hooks: a ClusterModel of 3 nodes, 30 pods and
+ * a Deployment `web` of 2 replicas (history of 1,000 events per kind), served with bookmarks
+ * every 50 ms. Read its fields inside tests: they exist from `before` on.
+ */
+export function serveSimModelForSuite(): ServedSimModel {
+  let model: ClusterModel | undefined;
+  let sim: SimApiServer | undefined;
+  const watches: OpenWatch[] = [];
+  before(async () => {
+    model = new ClusterModel({ historyPerKind: 1000 });
+    populate(model, { nodes: 3, pods: 30 });
+    model.create(deployment('web', 2));
+    sim = await startSimApiServer(model, { bookmarkIntervalMs: 50 });
+  });
+  after(async () => {
+    for (const w of watches) w.close();
+    await sim?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the sim API server starts in the before hook: read it inside a test');
+    return value;
+  };
+  return {
+    get model() {
+      return started(model);
+    },
+    get sim() {
+      return started(sim);
+    },
+    get base() {
+      return started(sim).url;
+    },
+    async watch(path, headers) {
+      const w = await openWatch(started(sim).url, path, headers);
+      watches.push(w);
+      return w;
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { UpdateLog, openLmdbStore, type UpdateStore } from '../../src/log/index.
 import { HEARTBEAT_HEAD_HEADER, HEARTBEAT_STREAM_HEADER, ScopeHeartbeat, type PublisherStats } from '../../src/bus/index.ts';
 import { startNatsServer, type NatsServer } from '../../src/testing/nats-server.ts';
 import { makeTempDir } from '../../src/testing/processes.ts';
-import { ScopeModel, fillNode } from '../helpers/replay-fixtures.ts';
+import { ScopeModel, fillNode } from '../fixtures/replay-updates.ts';
 
 let nats: NatsServer;
 let pub: NatsConnection;

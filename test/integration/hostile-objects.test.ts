@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../src/core/index.ts';
 import { ClusterClient } from '../../src/sdk/index.ts';
+import type { PodUpdate } from '../../src/schema/index.ts';
 import { MetadataService } from '../../src/service/index.ts';
 import { startServeEnv, type ServeEnv } from '../helpers/serve-env.ts';
 
@@ -53,47 +54,77 @@ describe('hostile Kubernetes objects through the simulator', () => {
     assert.equal((await fetch(`${service.httpUrl}/readyz`)).status, 200, 'still ready');
     assert.equal(service.state, 'ready');
   };
+  /**
+   * Creates one hostile pod alone and follows it with a normal one: once that arrives (one watch
+   * stream, in order), the hostile pod was projected, and the skipped-object count changed by
+   * what this pod alone did.
+   */
+  const outcomeOf = async (object: Obj): Promise<{ held: PodUpdate | undefined; skipped: number }> => {
+    const name = (object['metadata'] as Obj)['name'] as string;
+    const before = await metric('kubemeta_projector_bad_objects_total');
+    create(object);
+    await healthyAndFollowing(`after-${name}`);
+    return { held: cluster.state.pods().find((p) => p.name === name), skipped: (await metric('kubemeta_projector_bad_objects_total')) - before };
+  };
+  const app = { containers: [{ name: 'app', image: 'x' }] };
 
-  test('a pod with 10,000 containers is published (or skipped with a metric) and nothing stalls', async (t) => {
+  test('a pod with 10,000 containers is delivered whole and nothing stalls', async () => {
     const containers = Array.from({ length: 10_000 }, (_, i) => ({ name: `c${i}`, image: 'busybox' }));
     const statuses = containers.map((c, i) => ({ name: c.name, containerID: `containerd://${'a'.repeat(56)}${String(i).padStart(8, '0')}`, ready: true, restartCount: 0, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }));
-    create(pod('many-containers', { containers }, { podIP: '10.1.1.1', containerStatuses: statuses }));
-    await healthyAndFollowing('after-many');
-    const held = cluster.state.pods().find((p) => p.name === 'many-containers');
-    const skipped = await metric('kubemeta_projector_bad_objects_total');
-    assert.ok(held !== undefined || skipped > 0, 'either delivered or counted as skipped');
-    if (held) assert.equal(held.containers.length, 10_000);
-    t.diagnostic(`10,000-container pod: ${held ? 'delivered' : 'skipped'}; bad objects counted: ${skipped}`);
+    const { held, skipped } = await outcomeOf(pod('many-containers', { containers }, { podIP: '10.1.1.1', containerStatuses: statuses }));
+    assert.equal(skipped, 0);
+    assert.equal(held?.containers.length, 10_000);
   });
 
-  test('huge and unicode labels, absurd timestamps, and fields of the wrong type', async (t) => {
-    const badBefore = await metric('kubemeta_projector_bad_objects_total');
+  test('a pod with 1 MB of labels is delivered with all of them', async () => {
     const huge = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}.example.com/key`, 'v'.repeat(10_000)]));
-    create(pod('huge-labels', { containers: [{ name: 'app', image: 'x' }] }, { podIP: '10.1.1.2' }, { labels: huge }));
-    create(pod('unicode', { containers: [{ name: 'app', image: 'x' }] }, { podIP: '10.1.1.3' }, { labels: { app: 'ünïcødé-🚀', rtl: '\u202eevil', nul: 'a\u0000b' }, annotations: { note: '𝔘𝔫𝔦𝔠𝔬𝔡𝔢'.repeat(1_000) } }));
-    create(pod('absurd-times', { containers: [{ name: 'app', image: 'x' }] }, {
+    const { held, skipped } = await outcomeOf(pod('huge-labels', app, { podIP: '10.1.1.2' }, { labels: huge }));
+    assert.equal(skipped, 0);
+    assert.deepEqual(held?.labels, huge);
+  });
+
+  test('unicode, right-to-left marks and NUL in labels survive the wire intact', async () => {
+    const labels = { app: 'ünïcødé-🚀', rtl: '\u202eevil', nul: 'a\u0000b' };
+    const { held, skipped } = await outcomeOf(pod('unicode', app, { podIP: '10.1.1.3' }, { labels, annotations: { note: '𝔘𝔫𝔦𝔠𝔬𝔡𝔢'.repeat(1_000) } }));
+    assert.equal(skipped, 0);
+    assert.deepEqual(held?.labels, labels);
+  });
+
+  test('absurd and unparsable times are delivered, an unparsable one as unset', async () => {
+    const { held, skipped } = await outcomeOf(pod('absurd-times', app, {
       podIP: '10.1.1.4',
       startTime: '9999-12-31T23:59:59Z',
       containerStatuses: [{ name: 'app', containerID: 'containerd://abc', restartCount: -5, state: { running: { startedAt: 'not-a-time' } } }],
     }, { creationTimestamp: '0001-01-01T00:00:00Z' }));
-    create(pod('wrong-types', { containers: 'oops' }, { podIP: 12345, containerStatuses: { not: 'an array' } }, { ownerReferences: [{ kind: 'ReplicaSet' }], labels: 'not-a-map' }));
+    assert.equal(skipped, 0);
+    assert.equal(held?.podIp, '10.1.1.4');
+    assert.equal(held.createTimeNs, 0n, 'a time before the epoch reads as unset');
+    const container = cluster.state.container('abc');
+    assert.equal(container?.podName, 'absurd-times');
+    assert.equal(container.startTimeNs, 0n, "'not-a-time' reads as unset");
+    assert.equal(container.restartCount, 0, 'a negative restart count reads as none');
+  });
+
+  test('a start time past 2262 (beyond int64 nanoseconds) is not published as a time before the epoch', { todo: 'src/project timeNs() does not bound it; the sfixed64 wraps 9999-12-31 to a negative value' }, () => {
+    const held = cluster.state.pods().find((p) => p.name === 'absurd-times');
+    assert.ok(held !== undefined && held.startTimeNs >= 0n, `startTimeNs ${held?.startTimeNs}`);
+  });
+
+  test('fields of the wrong type are delivered as absent', async () => {
+    const { held, skipped } = await outcomeOf(pod('wrong-types', { containers: 'oops' }, { podIP: 12345, containerStatuses: { not: 'an array' } }, { ownerReferences: [{ kind: 'ReplicaSet' }], labels: 'not-a-map' }));
+    assert.equal(skipped, 0);
+    assert.deepEqual(held?.containers, [], 'containers: "oops" is no containers');
+    assert.deepEqual(held.labels, {}, 'labels: "not-a-map" is no labels');
+    assert.equal(held.podIp, '', 'podIP: 12345 is no IP');
+  });
+
+  test('a service with fields of the wrong type is delivered as having none of them', async () => {
     create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'weird-svc', namespace: ns }, spec: { selector: 'app=x', ports: 'none', clusterIP: ['a'] } });
-    await healthyAndFollowing('after-hostile');
-    const names = new Set(cluster.state.pods().map((p) => p.name));
-    for (const ok of ['huge-labels', 'unicode', 'absurd-times']) {
-      assert.ok(names.has(ok) || (await metric('kubemeta_projector_bad_objects_total')) > badBefore, `${ok} is delivered or counted as skipped`);
-    }
-    t.diagnostic(`delivered: ${['huge-labels', 'unicode', 'absurd-times', 'wrong-types'].filter((n) => names.has(n)).join(', ')}; bad objects counted: ${(await metric('kubemeta_projector_bad_objects_total')) - badBefore}`);
-    const unicode = cluster.state.pods().find((p) => p.name === 'unicode');
-    if (unicode) assert.equal(unicode.labels['app'], 'ünïcødé-🚀', 'unicode survives the wire intact');
-    const wrong = cluster.state.pods().find((p) => p.name === 'wrong-types');
-    if (wrong) {
-      // Read defensively: the fields of the wrong type count as absent.
-      assert.equal(wrong.containers.length, 0, 'containers: "oops" is no containers');
-      assert.deepEqual(wrong.labels, {}, 'labels: "not-a-map" is no labels');
-    } else {
-      assert.ok((await metric('kubemeta_projector_bad_objects_total')) > badBefore, 'or it is skipped and counted');
-    }
+    // Services come on their own watch stream: wait for this one itself.
+    await waitFor(() => cluster.state.serviceByName(ns, 'weird-svc') !== undefined, { what: 'weird-svc to reach the cluster client', timeoutMs: 30_000 });
+    const held = cluster.state.serviceByName(ns, 'weird-svc');
+    assert.deepEqual([held?.clusterIps, held?.ports, held?.podUids], [[], [], []]);
+    await healthyAndFollowing('after-weird-svc');
   });
 
   test('the store and the stream are intact afterwards: a new client bootstraps to the same state', async () => {

@@ -11,7 +11,7 @@ import { ReplayServer } from '../../src/bus/index.ts';
 import { startNatsServer, type NatsServer } from '../../src/testing/nats-server.ts';
 import { makeTempDir } from '../../src/testing/processes.ts';
 import { catchUp } from '../helpers/replay-client.ts';
-import { ScopeModel, applyFrames, fillNode, plainState } from '../helpers/replay-fixtures.ts';
+import { ScopeModel, applyFrames, fillNode, plainState } from '../fixtures/replay-updates.ts';
 
 const AGENTS = 500;
 const PER_CONNECTION = 50;

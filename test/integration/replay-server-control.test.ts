@@ -14,7 +14,7 @@ import { ReplayServer, type ReplayServerOptions } from '../../src/bus/index.ts';
 import { startNatsServer, type NatsServer } from '../../src/testing/nats-server.ts';
 import { makeTempDir } from '../../src/testing/processes.ts';
 import { replay, type ReplayResult } from '../helpers/replay-client.ts';
-import { ScopeModel, applyFrames, fillNode, plainFrames, plainState } from '../helpers/replay-fixtures.ts';
+import { ScopeModel, applyFrames, fillNode, plainFrames, plainState } from '../fixtures/replay-updates.ts';
 
 let nats: NatsServer;
 let nc: NatsConnection;

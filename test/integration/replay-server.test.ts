@@ -11,7 +11,7 @@ import { ReplayServer, type ReplayServerOptions } from '../../src/bus/index.ts';
 import { startNatsServer, type NatsServer } from '../../src/testing/nats-server.ts';
 import { makeTempDir } from '../../src/testing/processes.ts';
 import { replay, catchUp } from '../helpers/replay-client.ts';
-import { ScopeModel, applyFrames, commit, fillNode, pending, plainFrames, plainState, pod, podExit } from '../helpers/replay-fixtures.ts';
+import { ScopeModel, applyFrames, commit, fillNode, pending, plainFrames, plainState, pod, podExit } from '../fixtures/replay-updates.ts';
 
 let nats: NatsServer;
 let nc: NatsConnection;

@@ -7,7 +7,7 @@ import { startSimApiServer, type SimApiServer } from '../../src/sim/http/api-ser
 import { ClusterModel } from '../../src/sim/model/cluster-model.ts';
 import { writeKubeconfig } from '../../src/sim/http/kubeconfig.ts';
 import { makeTempDir } from '../../src/testing/processes.ts';
-import { deployment, pod, populate } from '../helpers/sim-fixtures.ts';
+import { deployment, pod, populate } from '../fixtures/sim-objects.ts';
 
 for (const https of [false, true]) {
   describe(`@kubernetes/client-node 1.x against the sim over ${https ? 'HTTPS (generated CA)' : 'HTTP'}`, () => {

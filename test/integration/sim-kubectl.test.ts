@@ -10,7 +10,7 @@ import { startSimApiServer, type SimApiServer } from '../../src/sim/http/api-ser
 import { ClusterModel } from '../../src/sim/model/cluster-model.ts';
 import { writeKubeconfig } from '../../src/sim/http/kubeconfig.ts';
 import { makeTempDir, spawnProcess, type SpawnedProcess } from '../../src/testing/processes.ts';
-import { deployment, node, pod, populate, service } from '../helpers/sim-fixtures.ts';
+import { deployment, node, pod, populate, service } from '../fixtures/sim-objects.ts';
 
 const run = promisify(execFile);
 const repo = new URL('../..', import.meta.url).pathname;

@@ -15,7 +15,7 @@ import { PodListSchema, PodSchema } from '../../src/sim/gen/k8s/core/v1/pod_pb.j
 import { DeleteOptionsSchema, StatusSchema, WatchEventSchema } from '../../src/sim/gen/k8s/meta/v1/meta_pb.js';
 import { jsonToMessage, messageToJson } from '../../src/sim/http/protobuf/protobuf-json.ts';
 import { concat, envelope, openEnvelope, PROTOBUF_MEDIA_TYPE } from '../../src/sim/http/protobuf/protobuf-wire.ts';
-import { deployment, pod, populate } from '../helpers/sim-fixtures.ts';
+import { deployment, pod, populate } from '../fixtures/sim-objects.ts';
 
 const PROTOBUF_FIRST = `${PROTOBUF_MEDIA_TYPE},application/json`;
 const pods = '/api/v1/namespaces/default/pods';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../../core/index.ts';
 import { create, createResourceUpdate, kinds, PodUpdateSchema, type ResourceUpdate } from '../../schema/index.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
-import { FakeClusterClient as FakeClient } from '../test-client.ts';
+import { FakeClusterClient as FakeClient } from '../../../test/helpers/fake-cluster-client.ts';
 
 function pod(uid: string, name: string, namespace: string, labels: Record<string, string> = {}, stopped = false): ResourceUpdate {
   return createResourceUpdate({ object: { case: 'pod', value: create(PodUpdateSchema, { uid, name, namespace, labels, stopTimeNs: stopped ? 1_800_000_000_000_000_000n : 0n }) } });

@@ -5,11 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConditionStatus, NodeAddressType, createResourceUpdate, type ResourceUpdate } from '../../schema/index.ts';
 import { LocalState, type StateView } from '../../sdk/index.ts';
-import { container, namespace, pod, service, workload } from '../../sdk/test-objects.ts';
+import { container, namespace, pod, service, workload } from '../../testing/index.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
 import type { FollowedClient } from '../clusters/cluster-follower.ts';
 import type { ClusterOverview } from '../views/cluster-view.ts';
-import { FakeClusterClient } from '../test-client.ts';
+import { FakeClusterClient } from '../../../test/helpers/fake-cluster-client.ts';
 
 /** A node with pod CIDRs and a Ready condition (the SDK's test builder sets neither). */
 function node(uid: string, name: string, ready: ConditionStatus | undefined, podCidrs: string[] = []): ResourceUpdate {

@@ -4,10 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContainerType } from '../../schema/index.ts';
-import { container, namespace, node, pod, service, workload } from '../../sdk/test-objects.ts';
+import { container, namespace, node, pod, service, workload } from '../../testing/index.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
 import type { EntityDetail } from '../views/entity-view.ts';
-import { FakeClusterClient } from '../test-client.ts';
+import { FakeClusterClient } from '../../../test/helpers/fake-cluster-client.ts';
 
 describe('GET /api/entity', () => {
   const prod = new FakeClusterClient();

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import Fastify from 'fastify';
 import { waitFor } from '../../core/index.ts';
-import { pod } from '../../sdk/test-objects.ts';
+import { pod } from '../../testing/index.ts';
 import { buildConsoleApp, registerConsole, type ConsoleApp } from './api.ts';
-import { FakeClusterClient } from '../test-client.ts';
+import { FakeClusterClient } from '../../../test/helpers/fake-cluster-client.ts';
 
 const TOKEN = 'events-token-0123456789abcdef';
 

@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTelemetryQuery, type QueryResult } from '../../telemetry/index.ts';
 import { buildConsoleApp, type ConsoleApp } from './api.ts';
-import { FakeClusterClient } from '../test-client.ts';
+import { FakeClusterClient } from '../../../test/helpers/fake-cluster-client.ts';
 
 const TOKEN = 'a-token-of-sixteen-chars';
 

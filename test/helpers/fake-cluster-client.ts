@@ -1,9 +1,9 @@
-// A ClusterClient stand-in for the console's tests (not exported from index.ts): a real SDK
-// LocalState whose changes go to every `changes()` reader, and a status stream fed by hand.
-import { ManualClock } from '../core/index.ts';
-import { newStreamId, updateIdentity, type ResourceUpdate } from '../schema/index.ts';
-import { LocalState, type AppliedUpdate, type Change, type Status } from '../sdk/index.ts';
-import type { FollowedClient } from './clusters/cluster-follower.ts';
+// A ClusterClient stand-in for the console's tests: a real SDK LocalState whose changes go to
+// every `changes()` reader, and a status stream fed by hand.
+import type { FollowedClient } from '../../src/console/index.ts';
+import { ManualClock } from '../../src/core/index.ts';
+import { newStreamId, updateIdentity, type ResourceUpdate } from '../../src/schema/index.ts';
+import { LocalState, type AppliedUpdate, type Change, type Status } from '../../src/sdk/index.ts';
 
 /** An async iterator fed by push(); ends on return(). */
 class Feed<T> implements AsyncIterableIterator<T> {

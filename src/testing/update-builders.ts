@@ -1,5 +1,5 @@
-// Named builders of update payloads for the SDK's tests and bench (not exported from
-// index.ts). Each returns a ResourceUpdate in the state its arguments say, shaped as the
+// Named builders of update payloads, for tests of code that uses the SDK (FakeKubemeta.commit
+// takes them). Each returns a ResourceUpdate in the state its arguments say, shaped as the
 // projector produces them (src/project): containers keyed by bare id, node-scope services
 // listing only that node's member pods, deletions as stop times.
 import {
@@ -15,9 +15,11 @@ import {
   type WorkloadKind,
 } from '../schema/index.ts';
 
+/** The time every builder uses for start and create times (ns since the epoch) unless told otherwise. */
 export const T0 = 1_732_700_000_000_000_000n;
 const SECOND = 1_000_000_000n;
 
+/** The fields of a pod update that tests set; everything else takes a plausible default. */
 export interface PodSpec {
   uid: string;
   name: string;
@@ -63,6 +65,7 @@ export function service(s: { uid: string; name: string; namespace?: string; clus
   } } });
 }
 
+/** A workload (Deployment, ReplicaSet, DaemonSet …) of `kind`, deleted with `stopNs`. */
 export function workload(s: { kind: WorkloadKind; uid: string; name: string; namespace?: string; owner?: { kind: string; name: string; uid: string }; stopNs?: bigint }): ResourceUpdate {
   return createResourceUpdate({ object: { case: 'workload', value: {
     kind: kinds[s.kind].wire, uid: s.uid, name: s.name, namespace: s.namespace ?? 'default',
@@ -70,10 +73,12 @@ export function workload(s: { kind: WorkloadKind; uid: string; name: string; nam
   } } });
 }
 
+/** A namespace that exists. */
 export function namespace(s: { uid: string; name: string }): ResourceUpdate {
   return createResourceUpdate({ object: { case: 'namespace', value: { uid: s.uid, name: s.name, startTimeNs: T0 } } });
 }
 
+/** A node, with `ip` as its InternalIP address. */
 export function node(s: { uid: string; name: string; ip?: string }): ResourceUpdate {
   return createResourceUpdate({ object: { case: 'node', value: {
     uid: s.uid, name: s.name, addresses: s.ip ? [{ type: NodeAddressType.INTERNAL_IP, address: s.ip }] : [], startTimeNs: T0,
@@ -85,6 +90,7 @@ export function scopeExit(kind: Kind, uid: string): ResourceUpdate {
   return createResourceUpdate({ object: { case: 'scopeExit', value: { kind: kinds[kind].wire, uid } } });
 }
 
+/** T0 plus `s` seconds, in ns: start and stop times for tests. */
 export function secondsAfterT0(s: number): bigint {
   return T0 + BigInt(s) * SECOND;
 }
