@@ -1,4 +1,5 @@
 export {
+  brandClass,
   KubemetaError,
   isKubemetaError,
   InvalidArgumentError,
