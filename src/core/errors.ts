@@ -28,6 +28,15 @@ export function brandClass(cls: abstract new (...args: never[]) => object, key: 
   });
 }
 
+/** Stable codes of core's errors (docs/errors.md, section "core"). */
+export const CoreErrorCode = {
+  INVALID_ARGUMENT: 'CORE_INVALID_ARGUMENT',
+  ABORTED: 'CORE_ABORTED',
+  TIMEOUT: 'CORE_TIMEOUT',
+  CLOSED: 'CORE_CLOSED',
+} as const;
+export type CoreErrorCode = (typeof CoreErrorCode)[keyof typeof CoreErrorCode];
+
 export class KubemetaError extends Error {
   readonly code: string;
 
@@ -51,9 +60,10 @@ export function isKubemetaError(value: unknown): value is KubemetaError {
 
 /** A caller passed something that can never work: fix the input, do not retry. */
 export class InvalidArgumentError extends KubemetaError {
+  declare readonly code: typeof CoreErrorCode.INVALID_ARGUMENT;
   readonly argument: string;
   constructor(argument: string, problem: string, options?: ErrorOptions) {
-    super('CORE_INVALID_ARGUMENT', `invalid ${argument}: ${problem}`, options);
+    super(CoreErrorCode.INVALID_ARGUMENT, `invalid ${argument}: ${problem}`, options);
     this.argument = argument;
   }
 }
@@ -61,17 +71,19 @@ brandClass(InvalidArgumentError, 'kubemeta.core.InvalidArgumentError');
 
 /** An operation was cancelled through its AbortSignal. */
 export class AbortedError extends KubemetaError {
+  declare readonly code: typeof CoreErrorCode.ABORTED;
   constructor(what: string, options?: ErrorOptions) {
-    super('CORE_ABORTED', `${what} was aborted`, options);
+    super(CoreErrorCode.ABORTED, `${what} was aborted`, options);
   }
 }
 brandClass(AbortedError, 'kubemeta.core.AbortedError');
 
 /** A wait or request ran out of time; `what` names the thing that did not happen. */
 export class TimeoutError extends KubemetaError {
+  declare readonly code: typeof CoreErrorCode.TIMEOUT;
   readonly timeoutMs: number;
   constructor(what: string, timeoutMs: number, options?: ErrorOptions) {
-    super('CORE_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}`, options);
+    super(CoreErrorCode.TIMEOUT, `timed out after ${timeoutMs} ms waiting for ${what}`, options);
     this.timeoutMs = timeoutMs;
   }
 }
@@ -79,8 +91,9 @@ brandClass(TimeoutError, 'kubemeta.core.TimeoutError');
 
 /** An object was used after close(); create a new one. */
 export class ClosedError extends KubemetaError {
+  declare readonly code: typeof CoreErrorCode.CLOSED;
   constructor(what: string, options?: ErrorOptions) {
-    super('CORE_CLOSED', `${what} is closed`, options);
+    super(CoreErrorCode.CLOSED, `${what} is closed`, options);
   }
 }
 brandClass(ClosedError, 'kubemeta.core.ClosedError');

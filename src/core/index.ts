@@ -1,5 +1,6 @@
 export {
   brandClass,
+  CoreErrorCode,
   KubemetaError,
   isKubemetaError,
   InvalidArgumentError,
