@@ -200,10 +200,20 @@ export class AgentRegistry {
     return { state: this.#state, ...this.#stats, pending: this.#pending.length };
   }
 
-  /** Stops taking registrations and finishes the waiting ones. */
-  async drain(): Promise<void> {
+  /**
+   * Stops taking registrations and finishes the waiting ones. An aborted `signal` turns the
+   * drain into close() (the waiting ones get UNAVAILABLE).
+   */
+  async drain(signal?: AbortSignal): Promise<void> {
     this.#unsubscribe();
-    while (this.#worker) await this.#worker;
+    const onAbort = (): void => void this.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) await this.close();
+      while (this.#worker) await this.#worker;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     this.#state = 'closed';
   }
 

@@ -68,7 +68,7 @@ export interface CredentialIssuerStats {
  * `_INBOX.<credentials subject>.`: the service may publish on every kubemeta subject, and a
  * chosen reply subject must not make it publish there for someone else.
  */
-export class CredentialIssuer {
+export class CredentialIssuer implements AsyncDisposable {
   readonly #nc: NatsConnection;
   readonly #subject: string;
   readonly #inbox: string;
@@ -125,6 +125,10 @@ export class CredentialIssuer {
     }
     this.#abort.abort();
     await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   #receive(msg: Msg): void {

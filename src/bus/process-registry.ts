@@ -263,9 +263,12 @@ export class ProcessRegistry {
     try {
       node = unescapeSubjectToken(msg.subject.slice(this.#subjects.allProcessReports.length - 1));
       report = decodeProcessReport(msg.data);
-      if (report.nodeName !== node) throw new Error(`the report names node ${JSON.stringify(report.nodeName)} but came on the subject of node ${JSON.stringify(node)}`);
     } catch (err) {
       return this.#refuse(replyTo, 1, { code: ProcessErrorCode.BAD_REQUEST, message: `process report refused: ${toError(err).message}`, retryAfterMs: 0 });
+    }
+    if (report.nodeName !== node) {
+      const problem = `the report names node ${JSON.stringify(report.nodeName)} but came on the subject of node ${JSON.stringify(node)}`;
+      return this.#refuse(replyTo, 1, { code: ProcessErrorCode.BAD_REQUEST, message: `process report refused: ${problem}`, retryAfterMs: 0 });
     }
     const n = report.processes.length;
     if (this.#state !== 'running' || !this.#available()) {

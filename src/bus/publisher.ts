@@ -76,7 +76,7 @@ export interface PublisherStats {
  * disconnected it publishes nothing, so memory does not grow with the outage: the log is the
  * backlog (docs/design.md §11).
  */
-export class ScopePublisher {
+export class ScopePublisher implements AsyncDisposable {
   readonly #nc: NatsConnection;
   readonly #subjects: ClusterSubjects;
   readonly #streamId: StreamId;
@@ -138,6 +138,10 @@ export class ScopePublisher {
 
   close(): void {
     this.#state = 'closed';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   #send(updates: readonly CommittedUpdate[]): void {

@@ -29,6 +29,7 @@ import { connectNatsWith } from '../service/index.ts';
 
 /** A debug command failed (not a difference it found): exit 1 with what to check. */
 export class DebugError extends KubemetaError {
+  declare readonly code: 'CLI_DEBUG_FAILED';
   constructor(message: string, options?: ErrorOptions) {
     super('CLI_DEBUG_FAILED', message, options);
   }

@@ -24,6 +24,7 @@ export interface NatsAuthFiles {
 }
 
 export class NatsAuthInitError extends KubemetaError {
+  declare readonly code: 'CLI_NATS_AUTH_INIT';
   constructor(message: string, options?: ErrorOptions) {
     super('CLI_NATS_AUTH_INIT', message, options);
   }

@@ -1,4 +1,4 @@
-import { loadConfig, serveConfigSchema, type ServeConfig } from '../config/index.ts';
+import { ConfigError, loadConfig, serveConfigSchema, type ServeConfig } from '../config/index.ts';
 import { MetadataService } from '../service/index.ts';
 import { createLogger } from './logger.ts';
 import { ServeConsole } from './serve-console.ts';
@@ -72,12 +72,12 @@ function testPublishFaults(env: NodeJS.ProcessEnv): PublishFaults | undefined {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new Error(`KUBEMETA_TEST_PUBLISH_FAULTS is not JSON: ${raw}`);
+    throw new ConfigError([{ option: 'KUBEMETA_TEST_PUBLISH_FAULTS', problem: `is not JSON: ${raw}` }]);
   }
   const o = (parsed ?? {}) as { dropFraction?: unknown; duplicateFraction?: unknown };
   const fraction = (v: unknown, name: string): number => {
     if (v === undefined) return 0;
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`KUBEMETA_TEST_PUBLISH_FAULTS: ${name} must be a number in [0, 1]`);
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ConfigError([{ option: 'KUBEMETA_TEST_PUBLISH_FAULTS', problem: `${name} must be a number in [0, 1]` }]);
     return v;
   };
   return { dropFraction: fraction(o.dropFraction, 'dropFraction'), duplicateFraction: fraction(o.duplicateFraction, 'duplicateFraction') };

@@ -5,6 +5,7 @@ export type StopStep = readonly [what: string, stop: (() => Promise<unknown>) | 
 
 /** Some parts of a command did not stop cleanly; `failures` names each with its error. */
 export class ShutdownError extends KubemetaError {
+  declare readonly code: 'CLI_SHUTDOWN_FAILED';
   readonly failures: ReadonlyArray<{ readonly what: string; readonly error: Error }>;
 
   constructor(failures: ReadonlyArray<{ readonly what: string; readonly error: Error }>) {

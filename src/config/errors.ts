@@ -11,6 +11,7 @@ export interface ConfigProblem {
  * naming the option and what it accepts, so a user fixes them in one go.
  */
 export class ConfigError extends KubemetaError {
+  declare readonly code: 'CONFIG_INVALID';
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[], options?: ErrorOptions) {

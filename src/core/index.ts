@@ -1,4 +1,6 @@
 export {
+  brandClass,
+  CoreErrorCode,
   KubemetaError,
   isKubemetaError,
   InvalidArgumentError,

@@ -43,9 +43,20 @@ export function isSchemaError(value: unknown): value is SchemaError {
   return KubemetaError.is(value) && value.code.startsWith('SCHEMA_');
 }
 
+/**
+ * The protobuf wire format itself is broken (a varint or length running past the end, an
+ * invalid tag). Raised by the envelope reader, which does not know which message it reads:
+ * the codecs wrap it with `decodeFailed`, which names the message.
+ */
+export class WireFormatError extends SchemaError {
+  constructor(problem: string) {
+    super(SchemaErrorCode.DECODE_FAILED, problem);
+  }
+}
+
 /** Wraps whatever a decoder threw into a SchemaError that names the message type. */
 export function decodeFailed(what: string, bytes: Uint8Array, cause: unknown): SchemaError {
-  if (isSchemaError(cause)) return cause;
+  if (isSchemaError(cause) && !(cause instanceof WireFormatError)) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new SchemaError(
     SchemaErrorCode.DECODE_FAILED,

@@ -2,9 +2,11 @@
  * Just enough of the protobuf wire format for the hand-built envelopes: varints up to 2^53,
  * length-delimited fields, and a bounds-checked reader. Payloads (ResourceUpdate) are encoded
  * and decoded by the generated code; these helpers wrap their cached bytes without copying
- * them through a generic encoder. Every reader error is an Error the codecs turn into a
- * SchemaError naming the message.
+ * them through a generic encoder. Every reader error is a WireFormatError the codecs turn into
+ * a SchemaError naming the message.
  */
+
+import { WireFormatError } from './errors.ts';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -99,13 +101,13 @@ export class ProtoReader {
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error('varint runs past the end of the message');
+      if (this.pos >= this.end) throw new WireFormatError('varint runs past the end of the message');
       const b = this.bytes[this.pos++]!;
       result += (b & 0x7f) * scale;
       if (b < 0x80) return result;
       scale *= 0x80;
     }
-    throw new Error('varint longer than 10 bytes');
+    throw new WireFormatError('varint longer than 10 bytes');
   }
 
   /** Reads a uint64 varint: a number when exact (≤ 2^53 - 1), else the exact bigint (for range errors). */
@@ -121,7 +123,7 @@ export class ProtoReader {
   /** Reads a tag; returns field number * 8 + wire type, checking the field number is valid. */
   tag(): number {
     const t = this.varint();
-    if (t < 8 || t > 0xffffffff) throw new Error(`invalid tag ${t}`);
+    if (t < 8 || t > 0xffffffff) throw new WireFormatError(`invalid tag ${t}`);
     return t;
   }
 
@@ -129,7 +131,7 @@ export class ProtoReader {
   lenRange(): [number, number] {
     const len = this.varint();
     const start = this.pos;
-    if (len > this.end - start) throw new Error(`length ${len} runs past the end of the message`);
+    if (len > this.end - start) throw new WireFormatError(`length ${len} runs past the end of the message`);
     this.pos = start + len;
     return [start, start + len];
   }
@@ -161,12 +163,12 @@ export class ProtoReader {
         this.advance(4);
         return;
       default:
-        throw new Error(`unsupported wire type ${wireType}`);
+        throw new WireFormatError(`unsupported wire type ${wireType}`);
     }
   }
 
   private advance(n: number): void {
-    if (n > this.end - this.pos) throw new Error('fixed-width field runs past the end of the message');
+    if (n > this.end - this.pos) throw new WireFormatError('fixed-width field runs past the end of the message');
     this.pos += n;
   }
 }

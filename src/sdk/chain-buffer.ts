@@ -33,12 +33,11 @@ export class ChainBuffer {
 
   /** Holds `frames[from..]`; false (and nothing held any more) when the bound was reached. */
   hold(streamId: StreamId, frames: readonly UpdateFrame[], from: number): boolean {
-    for (let i = from; i < frames.length; i++) {
+    for (const frame of from === 0 ? frames : frames.slice(from)) {
       if (this.#held.size >= this.capacity) {
         this.#held.clear();
         return false;
       }
-      const frame = frames[i] as UpdateFrame;
       this.#held.set(frame.version, { frame, streamId });
     }
     return true;
@@ -55,10 +54,9 @@ export class ChainBuffer {
    */
   drain(streamId: StreamId, position: Version, apply: (frame: UpdateFrame) => Version, duplicate: () => void): DrainOutcome {
     if (this.#held.size === 0) return { kind: 'empty' };
-    const versions = [...this.#held.keys()].sort((a, b) => a - b);
+    const inOrder = [...this.#held].sort(([a], [b]) => a - b);
     let at = position;
-    for (const v of versions) {
-      const h = this.#held.get(v) as Held;
+    for (const [v, h] of inOrder) {
       if (h.streamId !== streamId) return { kind: 'otherStream', streamId: h.streamId };
       if (v > at && h.frame.prevVersion !== at) return { kind: 'gap', version: v };
       this.#held.delete(v);

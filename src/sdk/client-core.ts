@@ -178,9 +178,12 @@ export class ClientCore {
     return this.#stop('close', undefined);
   }
 
-  /** Lets a replay in flight finish (up to drainTimeoutMs), saves, then closes. */
-  drain(): Promise<void> {
-    return this.#stop('drain', undefined);
+  /**
+   * Lets a replay in flight finish (up to drainTimeoutMs, or until `signal` aborts), saves,
+   * then closes.
+   */
+  drain(signal?: AbortSignal): Promise<void> {
+    return this.#stop('drain', undefined, signal);
   }
 
   #start(): void {
@@ -235,16 +238,16 @@ export class ClientCore {
     }
   }
 
-  #stop(mode: 'close' | 'drain', failure: Error | undefined): Promise<void> {
-    this.#shutdown ??= this.#runStop(mode, failure);
+  #stop(mode: 'close' | 'drain', failure: Error | undefined, signal?: AbortSignal): Promise<void> {
+    this.#shutdown ??= this.#runStop(mode, failure, signal);
     return this.#shutdown;
   }
 
-  async #runStop(mode: 'close' | 'drain', failure: Error | undefined): Promise<void> {
+  async #runStop(mode: 'close' | 'drain', failure: Error | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (mode === 'drain') {
       this.#lifecycle = 'draining';
       const timeout = AbortSignal.timeout(Math.max(1, this.config.drainTimeoutMs));
-      await this.subscription.whenInSync(timeout).catch(() => undefined);
+      await this.subscription.whenInSync(signal ? AbortSignal.any([timeout, signal]) : timeout).catch(() => undefined);
     }
     this.#lifecycle = failure ? 'failed' : 'closed';
     this.#closer.abort(new ClientClosedError(`client for ${this.scopeText}`));

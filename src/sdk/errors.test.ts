@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubemetaError, isKubemetaError } from '../core/index.ts';
 import { RequestErrorCode } from '../schema/index.ts';
-import { ReplayRefusedError, ReplayTimeoutError, SdkError, SdkErrorCode, isSdkError } from './errors.ts';
+import { ReplayLostError, ReplayRefusedError, ReplayTimeoutError, SdkError, SdkErrorCode, isSdkError } from './errors.ts';
 
 test('SDK errors carry a stable SDK_* code and are KubemetaErrors', () => {
   const err = new ReplayRefusedError('node/n1', RequestErrorCode.BUSY, 'too many', 500);
@@ -24,4 +24,13 @@ test('instanceof works across duplicate installs (brands are global symbols)', (
   assert.ok(!(copy instanceof ReplayRefusedError), 'another kind of error stays another kind');
   assert.ok(!(new Error('x') instanceof SdkError));
   assert.ok(!(new ReplayTimeoutError('cluster', 1, 0) instanceof ReplayRefusedError));
+});
+
+test('SDK errors of another copy of the SDK module are instances of this copy\'s classes', async () => {
+  const copy = (await import(new URL('./errors.ts?copy=2', import.meta.url).href)) as typeof import('./errors.ts');
+  assert.notEqual(copy.ReplayLostError, ReplayLostError);
+  const err = new copy.ReplayLostError('node/n1', 'sequence jump');
+  assert.ok(err instanceof ReplayLostError && err instanceof SdkError && isSdkError(err) && isKubemetaError(err));
+  assert.ok(!(err instanceof ReplayRefusedError));
+  assert.ok(new ReplayLostError('node/n1', 'x') instanceof copy.ReplayLostError);
 });

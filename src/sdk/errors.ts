@@ -1,4 +1,4 @@
-import { KubemetaError } from '../core/index.ts';
+import { KubemetaError, brandClass } from '../core/index.ts';
 import type { CredentialRefusalCode, ProcessErrorCode, RequestErrorCode } from '../schema/index.ts';
 
 /**
@@ -35,19 +35,9 @@ export const SdkErrorCode = {
 } as const;
 export type SdkErrorCode = (typeof SdkErrorCode)[keyof typeof SdkErrorCode];
 
-/**
- * Brands a class so that `instanceof` works across duplicate installs of this package (an SDK
- * user's dependency tree may hold two copies: their classes differ, their Symbol.for keys do
- * not). Subclass prototypes inherit their parents' brands, so `x instanceof SdkError` holds for
- * every SDK error, `x instanceof ReplayRefusedError` only for that kind (Temporal's
- * SymbolBasedInstanceOfError does the same).
- */
+/** Brands an SDK error class for `instanceof` across duplicate installs (core's brandClass). */
 function brand(cls: abstract new (...args: never[]) => object, name: string): void {
-  const key = Symbol.for(`kubemeta.sdk.${name}`);
-  Object.defineProperty(cls.prototype, key, { value: true, enumerable: false });
-  Object.defineProperty(cls, Symbol.hasInstance, {
-    value: (value: unknown): boolean => typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[key] === true,
-  });
+  brandClass(cls, `kubemeta.sdk.${name}`);
 }
 
 /** Base of every SDK error: a KubemetaError (stable `code`, `cause`) with an SDK_* code. */

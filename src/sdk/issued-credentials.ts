@@ -84,7 +84,7 @@ export async function requestAgentCredentials(options: Omit<IssuedCredentialsOpt
  * cuts it off at the old one's expiry. The scope subscription treats that reconnect like any
  * other: its state and position stay, a gap is repaired by replay.
  */
-export class IssuedCredentials {
+export class IssuedCredentials implements AsyncDisposable {
   readonly #options: IssuedCredentialsOptions;
   readonly #keyPair = nkeys.createUser();
   readonly #closer = new AbortController();
@@ -144,6 +144,10 @@ export class IssuedCredentials {
   async close(): Promise<void> {
     this.#closer.abort();
     await this.#running;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async #renewLoop(status: StatusHub, reconnect: () => Promise<void>): Promise<void> {

@@ -207,6 +207,20 @@ test('drain lets the client finish and resolves closed; asyncDispose closes', as
   await w.cleanup();
 });
 
+test('drain(signal) stops waiting for a replay in flight when the signal aborts', async () => {
+  const w = await world();
+  w.server.answering = false; // the bootstrap replay never ends
+  const client = await ClusterClient.connect({ nc: w.bus.connect(), cluster: 'prod', clock: w.clock, drainTimeoutMs: 60_000 });
+  const ac = new AbortController();
+  const draining = client.drain(ac.signal);
+  assert.equal(client.lifecycle, 'draining');
+  ac.abort();
+  await draining;
+  assert.equal(client.lifecycle, 'closed');
+  assert.equal(await client.closed, undefined);
+  await w.cleanup();
+});
+
 test('connect refuses bad options with the option\'s name', async () => {
   const w = await world();
   await assert.rejects(NodeAgentClient.connect({ nc: w.bus.connect(), cluster: 'prod', node: 'Bad_Node', agentInstanceId: 'a' }), { code: 'SCHEMA_INVALID_SCOPE' });

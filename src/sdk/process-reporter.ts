@@ -79,7 +79,7 @@ interface Pending {
  * FOREIGN_CONTAINER. Refusals are reported as `error` statuses (ProcessReportRefusedError).
  */
 export class ProcessReporter {
-  readonly #o: ProcessReporterOptions;
+  readonly #options: ProcessReporterOptions;
   readonly #queue: Pending[] = [];
   readonly #backoff: Backoff;
   readonly #stats = { sent: 0, accepted: 0, rejected: 0, dropped: 0, rateLimited: 0 };
@@ -90,7 +90,7 @@ export class ProcessReporter {
   readonly #stop = new AbortController();
 
   constructor(options: ProcessReporterOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#tokens = options.burst;
     this.#tokensAtMs = options.clock.now();
     this.#backoff = new Backoff({ initialMs: 250, maxMs: 15_000, jitter: 0.5, ...(options.random ? { random: options.random } : {}) });
@@ -110,7 +110,7 @@ export class ProcessReporter {
     let info: ProcessInfo;
     try {
       info = checkProcessInfo({
-        upid: { asid: this.#o.asid, pid: event.pid, startTimeTicks: event.startTimeTicks },
+        upid: { asid: this.#options.asid, pid: event.pid, startTimeTicks: event.startTimeTicks },
         containerId: event.containerId ?? '',
         // A placeholder until sent (resolved from the state then); checked for length here.
         podUid: event.podUid ?? (stop === 0n ? '?' : ''),
@@ -123,8 +123,8 @@ export class ProcessReporter {
       throw new SdkInvalidArgumentError('process event', (err as Error).message);
     }
     if (event.podUid === undefined) info = { ...info, podUid: '' };
-    this.#queue.push({ info, queuedAtMs: this.#o.clock.now() });
-    while (this.#queue.length > this.#o.maxPending) {
+    this.#queue.push({ info, queuedAtMs: this.#options.clock.now() });
+    while (this.#queue.length > this.#options.maxPending) {
       this.#queue.shift();
       this.#drop(1, 'the queue of process events was full (maxPendingProcessReports): the oldest was dropped');
     }
@@ -148,7 +148,7 @@ export class ProcessReporter {
     const signal = this.#stop.signal;
     try {
       for (;;) {
-        await this.#o.clock.sleep(this.#o.intervalMs, signal);
+        await this.#options.clock.sleep(this.#options.intervalMs, signal);
         if (this.#queue.length > 0) await this.flush();
       }
     } catch {
@@ -162,7 +162,7 @@ export class ProcessReporter {
   }
 
   async #send(): Promise<void> {
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     if (now < this.#pauseUntilMs) return;
     this.#refill(now);
     const batch = this.#take(now, Math.min(MAX_PROCESSES_PER_REPORT, Math.floor(this.#tokens)));
@@ -170,13 +170,13 @@ export class ProcessReporter {
     this.#tokens -= batch.length;
     let payload: Uint8Array;
     try {
-      payload = encodeProcessReport({ nodeName: this.#o.node, processes: batch.map((p) => p.info) });
+      payload = encodeProcessReport({ nodeName: this.#options.node, processes: batch.map((p) => p.info) });
     } catch (err) {
       return this.#refused(batch.length, ProcessErrorCode.BAD_REQUEST, (err as Error).message);
     }
     try {
-      const msg = await this.#o.connection.request(this.#o.subject, payload, { timeout: this.#o.timeoutMs });
-      if (msg.headers?.code === 503) return this.#retryLater(batch, 0, `nobody answers on ${this.#o.subject}: is kubemeta running?`);
+      const msg = await this.#options.connection.request(this.#options.subject, payload, { timeout: this.#options.timeoutMs });
+      if (msg.headers?.code === 503) return this.#retryLater(batch, 0, `nobody answers on ${this.#options.subject}: is kubemeta running?`);
       const result = decodeProcessReportResponse(msg.data);
       if (result.ok) {
         this.#backoff.reset();
@@ -210,15 +210,15 @@ export class ProcessReporter {
       }
       const podUid = this.#podOf(info.containerId);
       if (podUid !== undefined) out.push({ ...p, info: { ...info, podUid } });
-      else if (now - p.queuedAtMs < this.#o.holdMs) keep.push(p);
-      else this.#drop(1, `container ${info.containerId} of process ${info.upid.pid} did not appear in the agent's state within ${this.#o.holdMs} ms: not a container of this node`);
+      else if (now - p.queuedAtMs < this.#options.holdMs) keep.push(p);
+      else this.#drop(1, `container ${info.containerId} of process ${info.upid.pid} did not appear in the agent's state within ${this.#options.holdMs} ms: not a container of this node`);
     }
     this.#queue.unshift(...keep);
     return out;
   }
 
   #podOf(containerId: string): string | undefined {
-    const ix = this.#o.state.indexes;
+    const ix = this.#options.state.indexes;
     const c = ix.containers.get(containerId);
     if (c) return c.object.podUid;
     for (const uid of ix.pods.keysBy('containerId', containerId)) return uid;
@@ -226,24 +226,24 @@ export class ProcessReporter {
   }
 
   #refill(now: number): void {
-    this.#tokens = Math.min(this.#o.burst, this.#tokens + ((now - this.#tokensAtMs) * this.#o.ratePerSec) / 1000);
+    this.#tokens = Math.min(this.#options.burst, this.#tokens + ((now - this.#tokensAtMs) * this.#options.ratePerSec) / 1000);
     this.#tokensAtMs = now;
   }
 
   #retryLater(batch: Pending[], retryAfterMs: number, why: string, code: ProcessErrorCode = ProcessErrorCode.UNAVAILABLE): void {
     this.#queue.unshift(...batch);
-    const delay = retryAfterMs > 0 ? Math.round(retryAfterMs * (1 + 0.5 * (this.#o.random ?? Math.random)())) : this.#backoff.next();
-    this.#pauseUntilMs = this.#o.clock.now() + delay;
-    this.#o.status.emit({ type: 'error', error: new ProcessReportRefusedError(`process report not taken now (${why}); sending again in ${delay} ms`, code, batch.length), retryInMs: delay });
+    const delay = retryAfterMs > 0 ? Math.round(retryAfterMs * (1 + 0.5 * (this.#options.random ?? Math.random)())) : this.#backoff.next();
+    this.#pauseUntilMs = this.#options.clock.now() + delay;
+    this.#options.status.emit({ type: 'error', error: new ProcessReportRefusedError(`process report not taken now (${why}); sending again in ${delay} ms`, code, batch.length), retryInMs: delay });
   }
 
   #refused(events: number, code: ProcessErrorCode, message: string): void {
     this.#stats.rejected += events;
-    this.#o.status.emit({ type: 'error', error: new ProcessReportRefusedError(`${processErrorName(code)}: ${message}`, code, events), retryInMs: undefined });
+    this.#options.status.emit({ type: 'error', error: new ProcessReportRefusedError(`${processErrorName(code)}: ${message}`, code, events), retryInMs: undefined });
   }
 
   #drop(events: number, why: string): void {
     this.#stats.dropped += events;
-    this.#o.status.emit({ type: 'error', error: new ProcessReportRefusedError(why, ProcessErrorCode.UNSPECIFIED, events), retryInMs: undefined });
+    this.#options.status.emit({ type: 'error', error: new ProcessReportRefusedError(why, ProcessErrorCode.UNSPECIFIED, events), retryInMs: undefined });
   }
 }

@@ -1,4 +1,4 @@
-import { Backoff, type BackoffOptions, type Clock } from '../core/index.ts';
+import { Backoff, toError, type BackoffOptions, type Clock } from '../core/index.ts';
 import {
   RequestErrorCode,
   decodeRegisterAgentResponse,
@@ -57,7 +57,7 @@ export async function registerAgent(options: RegistrationOptions): Promise<Regis
       if (options.signal?.aborted) throw options.signal.reason;
       if (err instanceof RegisterAgentError) throw err;
       // No responders, timeouts, a dropped connection: the service is not there yet.
-      error = err instanceof Error ? err : new Error(String(err));
+      error = toError(err);
       delayMs = backoff.next();
     }
     options.onRetry?.(error, delayMs);

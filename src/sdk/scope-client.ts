@@ -81,8 +81,12 @@ export abstract class ScopeClient implements AsyncDisposable {
     return this.#core.close();
   }
 
-  drain(): Promise<void> {
-    return this.#core.drain();
+  /**
+   * Lets a replay in flight finish (up to `drainTimeoutMs`, or until `signal` aborts), saves
+   * the state (with persistDir), then closes.
+   */
+  drain(signal?: AbortSignal): Promise<void> {
+    return this.#core.drain(signal);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

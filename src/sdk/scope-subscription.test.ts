@@ -413,3 +413,16 @@ test('whenInSync resolves once caught up and rejects on close', async () => {
   await h.sub.close();
   await assert.rejects(pending, { code: 'SDK_CLOSED' });
 });
+
+test('await using closes the subscription: a replay in flight is abandoned, waiters are rejected', async () => {
+  const h = harness();
+  h.server.answering = false; // the bootstrap replay stays in flight
+  let pending: Promise<void> | undefined;
+  {
+    await using sub = h.sub;
+    sub.start();
+    pending = sub.whenInSync();
+  }
+  assert.equal(h.sub.state, 'closed');
+  await assert.rejects(pending, { code: 'SDK_CLOSED' });
+});

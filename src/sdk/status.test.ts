@@ -67,3 +67,14 @@ test('a waiting change reader is woken by the next change and by close', async (
   feed.close();
   assert.equal((await end).done, true);
 });
+
+test('await using closes the status hub: its readers end', async () => {
+  const hub = new StatusHub({ scope: 'node/n1', clock: new ManualClock(5), capacity: 3 });
+  const reader = hub.status();
+  {
+    await using scoped = hub;
+    scoped.emit({ type: 'disconnect' });
+  }
+  assert.equal((await reader.next()).value?.type, 'disconnect');
+  assert.equal((await reader.next()).done, true);
+});

@@ -108,7 +108,7 @@ function channelOf(type: StatusType): Channel {
  * buffer: a slow reader loses old events, never blocks the client), to the diagnostics
  * channels, and to the optional logger (libraries emit, the service logs: habit 12).
  */
-export class StatusHub {
+export class StatusHub implements AsyncDisposable {
   readonly #scope: string;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -157,6 +157,10 @@ export class StatusHub {
   close(): void {
     this.#closed = true;
     for (const r of [...this.#readers]) r.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   #log(s: Status): void {

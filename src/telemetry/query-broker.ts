@@ -1,4 +1,4 @@
-import { systemClock, withTimeout, type Clock } from '../core/index.ts';
+import { TimeoutError, systemClock, withTimeout, type Clock } from '../core/index.ts';
 import { clusterSubjects } from '../schema/index.ts';
 import type { QueryFilter } from '../sdk/index.ts';
 import { finalValue, mergePartial, needsHistogram, newPartial, valueColumn, type GroupPartial } from './aggregate.ts';
@@ -201,7 +201,7 @@ function abortable<T>(pending: Promise<T>, signal: AbortSignal | undefined, time
   // The extra timer is a guard only: the request's own timeout normally fires first.
   const bound = withTimeout(signal, timeoutMs + 1_000);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.aborted ? signal.reason : new Error(`timeout after ${timeoutMs} ms`));
+    const onAbort = (): void => reject(signal.aborted ? signal.reason : new TimeoutError('the agent\'s answer', timeoutMs));
     if (bound.aborted) return onAbort();
     bound.addEventListener('abort', onAbort, { once: true });
     pending.then(resolve, reject).finally(() => bound.removeEventListener('abort', onAbort));

@@ -7,6 +7,7 @@ import { KubemetaError } from '../core/index.ts';
 
 /** A helper process failed to start; the message names the binary and what it printed. */
 export class TestServerError extends KubemetaError {
+  declare readonly code: 'TESTING_SERVER_FAILED';
   constructor(message: string, options?: ErrorOptions) {
     super('TESTING_SERVER_FAILED', message, options);
   }

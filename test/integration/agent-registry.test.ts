@@ -106,4 +106,18 @@ describe('agent registry', () => {
     assert.ok((await asidOf('node-1', 'after-errors')) >= 1);
     assert.equal(registry.stats().refused, 3);
   });
+
+  it('drain(signal) stops taking registrations (an aborted signal closes at once); asyncDispose closes', async () => {
+    await registry.drain(AbortSignal.abort());
+    assert.equal(registry.stats().state, 'closed');
+    await assert.rejects(register('node-1', 'too-late'), 'nobody answers once drained');
+    const second = new AgentRegistry({ connection: nc, cluster: 'agents', log });
+    {
+      await using scoped = second;
+      await scoped.start();
+      assert.ok((await asidOf('node-1', 'after-drain')) >= 1);
+    }
+    assert.equal(second.stats().state, 'closed');
+    await assert.rejects(register('node-1', 'too-late'), 'nobody answers once disposed');
+  });
 });
