@@ -119,7 +119,7 @@ function decodeRecord(name: string, bytes: Uint8Array): AgentRecord {
  */
 export class AgentRegistry {
   readonly #nc: NatsConnection;
-  readonly #log: AgentRegistryLog;
+  readonly #updateLog: AgentRegistryLog;
   readonly #subject: string;
   readonly #subjects: ClusterSubjects;
   readonly #requireScopedInboxes: boolean;
@@ -141,7 +141,7 @@ export class AgentRegistry {
 
   constructor(options: AgentRegistryOptions) {
     this.#nc = options.connection;
-    this.#log = options.log;
+    this.#updateLog = options.log;
     this.#subjects = clusterSubjects(options.cluster);
     this.#subject = this.#subjects.agentsRegister;
     this.#requireScopedInboxes = options.requireScopedInboxes ?? false;
@@ -187,7 +187,7 @@ export class AgentRegistry {
   async #loadAsidNodes(): Promise<void> {
     let after: string | undefined;
     do {
-      const page = await this.#log.listMeta(AGENT_PREFIX, { limit: 1_000, ...(after !== undefined ? { after } : {}) });
+      const page = await this.#updateLog.listMeta(AGENT_PREFIX, { limit: 1_000, ...(after !== undefined ? { after } : {}) });
       for (const { name, value } of page.entries) {
         const record = decodeRecord(name, value);
         this.#asidNodes.set(record.asid, record.node);
@@ -264,7 +264,7 @@ export class AgentRegistry {
         retryAfterMs: 0,
       });
     }
-    if (this.#state !== 'running' || !this.#available() || this.#log.state !== 'open') {
+    if (this.#state !== 'running' || !this.#available() || this.#updateLog.state !== 'open') {
       return this.#refuse(msg.reply, { code: RequestErrorCode.UNAVAILABLE, message: 'the agent registry cannot store registrations now (starting, shutting down or not the leader); retry', retryAfterMs: 1_000 });
     }
     if (this.#pending.length >= this.#maxPending) {
@@ -279,7 +279,7 @@ export class AgentRegistry {
       const batch = this.#pending.splice(0, this.#maxBatch);
       try {
         const asids = await this.#assign(batch.map((p) => p.request));
-        batch.forEach((p, i) => this.#reply(p.replyTo, { ok: true, asid: asids[i] as number, streamId: parseStreamId(this.#log.streamId) }));
+        batch.forEach((p, i) => this.#reply(p.replyTo, { ok: true, asid: asids[i] as number, streamId: parseStreamId(this.#updateLog.streamId) }));
       } catch (err) {
         this.#next = undefined; // re-read the counter: the commit may not have applied
         const error = registryErrorInfo(err);
@@ -313,7 +313,7 @@ export class AgentRegistry {
     }
     if (fresh.size > 0) {
       meta[NEXT_NAME] = utf8.encode(String(next));
-      await this.#log.commit([], { meta });
+      await this.#updateLog.commit([], { meta });
       this.#stats.commits++;
       this.#stats.assigned += fresh.size;
       for (const [asid, node] of fresh) this.#asidNodes.set(asid, node);
@@ -324,7 +324,7 @@ export class AgentRegistry {
   }
 
   async #lookup(name: string, r: RegisterAgentRequest): Promise<number | undefined> {
-    const bytes = await this.#log.getMeta(name);
+    const bytes = await this.#updateLog.getMeta(name);
     if (bytes === undefined) return undefined;
     const record = decodeRecord(name, bytes);
     if (record.node !== r.nodeName || record.instance !== r.agentInstanceId) throw corrupt(name, 'belongs to another agent (hash collision)');
@@ -332,7 +332,7 @@ export class AgentRegistry {
   }
 
   async #readNext(): Promise<number> {
-    const bytes = await this.#log.getMeta(NEXT_NAME);
+    const bytes = await this.#updateLog.getMeta(NEXT_NAME);
     if (bytes === undefined) return 1;
     const next = Number(utf8Decoder.decode(bytes));
     if (!Number.isInteger(next) || next < 1) throw corrupt(NEXT_NAME, 'is not a positive integer');

@@ -114,7 +114,7 @@ interface Waiter {
  */
 export class ProcessRegistry {
   readonly #nc: NatsConnection;
-  readonly #log: AgentRegistryLog;
+  readonly #updateLog: AgentRegistryLog;
   readonly #subjects: ClusterSubjects;
   readonly #nodeOfAsid: (asid: number) => Promise<string | undefined>;
   readonly #pod: (uid: string) => ProcessPodView | undefined;
@@ -142,7 +142,7 @@ export class ProcessRegistry {
 
   constructor(options: ProcessRegistryOptions) {
     this.#nc = options.connection;
-    this.#log = options.log;
+    this.#updateLog = options.log;
     this.#subjects = clusterSubjects(options.cluster);
     this.#nodeOfAsid = options.nodeOfAsid;
     this.#pod = options.pod;
@@ -229,7 +229,7 @@ export class ProcessRegistry {
     const records: ProcessInfo[] = [];
     let after: string | undefined;
     do {
-      const page = await this.#log.listMeta(PROC_PREFIX, { limit: 1_000, ...(after !== undefined ? { after } : {}) });
+      const page = await this.#updateLog.listMeta(PROC_PREFIX, { limit: 1_000, ...(after !== undefined ? { after } : {}) });
       for (const { name, value } of page.entries) {
         try {
           records.push(decodeProcessInfo(value));
@@ -370,7 +370,7 @@ export class ProcessRegistry {
       const meta: Record<string, Uint8Array | null> = {};
       for (const [key, p] of batch) meta[PROC_PREFIX + key] = p ? encodeProcessInfo(p) : null;
       try {
-        await this.#log.commit([], { meta });
+        await this.#updateLog.commit([], { meta });
         this.#stats.commits++;
       } catch (err) {
         failure = toError(err);

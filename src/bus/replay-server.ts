@@ -109,7 +109,7 @@ export interface ReplayServerStats {
  */
 export class ReplayServer {
   readonly #nc: NatsConnection;
-  readonly #log: ReplayLog;
+  readonly #updateLog: ReplayLog;
   readonly #config: ReplayServerConfig;
   readonly #logger: Logger;
   readonly #subject: string;
@@ -134,7 +134,7 @@ export class ReplayServer {
   constructor(options: ReplayServerOptions) {
     this.#config = compileReplayOptions(options);
     this.#nc = options.connection;
-    this.#log = options.log;
+    this.#updateLog = options.log;
     this.#logger = (options.logger ?? silentLogger).child({ module: 'bus', component: 'replay' });
     this.#subjects = clusterSubjects(options.cluster);
     this.#subject = this.#subjects.replay;
@@ -334,7 +334,7 @@ export class ReplayServer {
     if (request.limit > maxLimit) {
       return { code: RequestErrorCode.INVALID_LIMIT, message: `limit ${request.limit} is above this server's maximum ${maxLimit}; ask for at most ${maxLimit} (0 = server default)`, retryAfterMs: 0 };
     }
-    if (this.#state !== 'running' || !this.#config.available() || this.#log.state === 'closed' || this.#log.state === 'failed') {
+    if (this.#state !== 'running' || !this.#config.available() || this.#updateLog.state === 'closed' || this.#updateLog.state === 'failed') {
       return { code: RequestErrorCode.UNAVAILABLE, message: 'the replay server cannot answer now (starting, shutting down, or not the leader); retry later', retryAfterMs: unavailableRetryAfterMs };
     }
     return undefined;
@@ -368,7 +368,7 @@ export class ReplayServer {
   #context(): AnswerContext {
     return {
       connection: this.#nc,
-      log: this.#log,
+      log: this.#updateLog,
       shares: this.#shares,
       config: this.#config,
       counters: this.#counters,
@@ -380,7 +380,7 @@ export class ReplayServer {
   #refuse(replyTo: string, requestId: string, scope: Scope, error: RequestErrorInfo): void {
     this.#record(error);
     try {
-      const writer = new ReplayResponseWriter({ streamId: this.#log.streamId as StreamId, requestId, scope });
+      const writer = new ReplayResponseWriter({ streamId: this.#updateLog.streamId as StreamId, requestId, scope });
       const [message] = writer.error(error);
       if (message) {
         this.#nc.publish(replyTo, message);

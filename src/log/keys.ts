@@ -60,7 +60,7 @@ export function hex(n: number): string {
 
 export function parseHex(text: string): number {
   const n = Number.parseInt(text, 16);
-  if (text.length !== HEX_WIDTH || !Number.isSafeInteger(n)) throw new Error(`bad hex number ${JSON.stringify(text)}`);
+  if (text.length !== HEX_WIDTH || !Number.isSafeInteger(n)) throw new InvalidArgumentError("hex number in a store key", `${JSON.stringify(text)} is not ${HEX_WIDTH} hex digits`);
   return n;
 }
 
@@ -183,7 +183,7 @@ export function versionFromGcKey(key: string): number {
   return parseHex(key.slice(GC_PREFIX.length));
 }
 
-export function objectKeyFromObjectKey(key: string): string {
+export function objectKeyFromTableKey(key: string): string {
   return unescapeKey(key.slice(OBJECT_PREFIX.length));
 }
 

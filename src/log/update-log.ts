@@ -11,7 +11,7 @@ import {
   escapeSegment,
   metaKey,
   nameFromKey,
-  objectKeyFromObjectKey,
+  objectKeyFromTableKey,
   objectKeyOf,
   objectRange,
 } from './keys.ts';
@@ -444,7 +444,7 @@ export class UpdateLog {
     const view = await this.#store.readView();
     try {
       const rows = await view.scan({ ...objectRange(prefix, options.after === undefined ? undefined : objectKeyOf(options.after)), limit });
-      const objects = await toObjectRecords(view, rows.map(([key, value]) => [objectKeyFromObjectKey(key), key, value]));
+      const objects = await toObjectRecords(view, rows.map(([key, value]) => [objectKeyFromTableKey(key), key, value]));
       return { objects, next: rows.length === limit ? objects.at(-1)?.objectKey : undefined };
     } finally {
       view.close();

@@ -44,14 +44,28 @@ export function labels(value: unknown): Record<string, string> {
 }
 
 /**
+ * The projector's own memory is inconsistent (a kept update that does not decode as what it
+ * was kept as): a bug, never bad input. The event is counted as failed and skipped.
+ */
+export class ProjectorStateError extends KubemetaError {
+  constructor(message: string) {
+    super('PROJECT_STATE_CORRUPT', message);
+  }
+}
+
+/** The latest time an sfixed64 of nanoseconds holds (2262-04-11): a later one would wrap negative. */
+const MAX_TIME_NS = 2n ** 63n - 1n;
+
+/**
  * RFC 3339 time → nanoseconds since the epoch, keeping sub-millisecond digits. An absent or
- * unparsable time reads as 0n (unset): one odd timestamp does not cost the whole object.
+ * unparsable time, or one before 1970 or after 2262, reads as 0n (unset): one odd timestamp
+ * does not cost the whole object.
  */
 export function timeNs(value: unknown): bigint {
   if (typeof value !== 'string' || value === '') return 0n;
   try {
     const ns = timeNsFromRfc3339(value);
-    return ns > 0n ? ns : 0n;
+    return ns > 0n && ns <= MAX_TIME_NS ? ns : 0n;
   } catch {
     return 0n;
   }

@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import type { Clock } from '../core/index.ts';
+import { ProjectorStateError } from './k8s-fields.ts';
 import { ContainerState, ContainerUpdateSchema, PodUpdateSchema, decodeResourceUpdate, type ContainerUpdate, type PodUpdate } from '../schema/index.ts';
 import { projectPod } from './convert-pod.ts';
 import type { NodeScopeBudget } from './node-scope-budget.ts';
@@ -294,13 +295,13 @@ function scopesOf(node: string | undefined): string[] {
 /** The pod of an update this tracker encoded (makeUpdate) or the store gave back. */
 function podOf(payload: Uint8Array): PodUpdate {
   const o = decodeResourceUpdate(payload).object;
-  if (o.case !== 'pod') throw new Error(`a kept pod update decodes as ${o.case ?? 'nothing'}`);
+  if (o.case !== 'pod') throw new ProjectorStateError(`a kept pod update decodes as ${o.case ?? 'nothing'}`);
   return o.value;
 }
 
 function containerOf(payload: Uint8Array): ContainerUpdate {
   const o = decodeResourceUpdate(payload).object;
-  if (o.case !== 'container') throw new Error(`a kept container update decodes as ${o.case ?? 'nothing'}`);
+  if (o.case !== 'container') throw new ProjectorStateError(`a kept container update decodes as ${o.case ?? 'nothing'}`);
   return o.value;
 }
 

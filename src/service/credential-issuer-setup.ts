@@ -6,7 +6,7 @@ import { AgentCredentialSigner, CredentialIssuer, CredentialRefusedError } from 
 import { CredentialRefusal, type PodUpdate } from '../schema/index.ts';
 import type { KubeApiClient } from '../source/index.ts';
 import { agentTokenCheck } from './agent-token-check.ts';
-import { ServiceError } from './errors.ts';
+import { ServiceError, ServiceErrorCode } from './errors.ts';
 import type { ServiceMetrics } from './metrics.ts';
 
 /**
@@ -19,13 +19,13 @@ export async function loadIssuerSigner(config: ServeConfig): Promise<AgentCreden
   try {
     seed = await readFile(config.issuerSigningKeyFile, 'utf8');
   } catch (err) {
-    throw new ServiceError('SERVICE_ISSUER_CONFIG', `cannot read the issuer signing key file ${config.issuerSigningKeyFile} (--issuer-signing-key-file)`, { cause: err });
+    throw new ServiceError(ServiceErrorCode.ISSUER_CONFIG, `cannot read the issuer signing key file ${config.issuerSigningKeyFile} (--issuer-signing-key-file)`, { cause: err });
   }
   try {
     return new AgentCredentialSigner({ signingKeySeed: seed, account: config.issuerAccount, cluster: config.cluster });
   } catch (err) {
     // The message names the problem, never the file's content.
-    throw new ServiceError('SERVICE_ISSUER_CONFIG', `the issuer signing key file ${config.issuerSigningKeyFile} does not hold an account signing key seed (SA…): ${(err as Error).message}`, { cause: err });
+    throw new ServiceError(ServiceErrorCode.ISSUER_CONFIG, `the issuer signing key file ${config.issuerSigningKeyFile} does not hold an account signing key seed (SA…): ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,4 +1,4 @@
-import { Backoff, ClosedError, silentLogger, toError, type Clock, type Logger, systemClock } from '../core/index.ts';
+import { Backoff, ClosedError, InvalidArgumentError, silentLogger, toError, type Clock, type Logger, systemClock } from '../core/index.ts';
 import { BatchTooLargeError, LogErrorCode, PartialCommitError, type CommittedBatch, type PendingUpdate, type UpdateLog } from '../log/index.ts';
 import type { Projection } from '../project/index.ts';
 import { reduceToState } from './state-batch.ts';
@@ -122,7 +122,7 @@ const MAX_PIPELINED_COMMITS = 4;
  * assumes these updates, and the next ones chain on them.
  */
 export class GroupCommitter {
-  readonly #o: GroupCommitterOptions;
+  readonly #options: GroupCommitterOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
   #entries: Entry[] = [];
@@ -151,7 +151,7 @@ export class GroupCommitter {
   #stateEnd: StateEnd | undefined;
 
   constructor(options: GroupCommitterOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#log = (options.logger ?? silentLogger).child({ module: 'committer' });
     this.#asState = options.asState;
@@ -184,7 +184,7 @@ export class GroupCommitter {
    */
   endStateSync(finish: () => Promise<void>): Promise<void> {
     if (!this.#asState) return Promise.resolve();
-    if (this.#stateEnd) return Promise.reject(new Error('endStateSync is already running'));
+    if (this.#stateEnd) return Promise.reject(new InvalidArgumentError('endStateSync call', 'one is already running'));
     return new Promise<void>((resolve, reject) => {
       this.#stateEnd = { upTo: this.#added, finish, resolve, reject };
       this.#wake?.();
@@ -193,7 +193,7 @@ export class GroupCommitter {
 
   /** Updates per batch now: larger while committing as state. */
   #batchLimit(): number {
-    return this.#asState ? Math.max(this.#o.maxUpdates, this.#asState.batchUpdates) : this.#o.maxUpdates;
+    return this.#asState ? Math.max(this.#options.maxUpdates, this.#asState.batchUpdates) : this.#options.maxUpdates;
   }
 
   /**
@@ -281,7 +281,7 @@ export class GroupCommitter {
         this.#wake = undefined;
         continue;
       }
-      if (!this.#asState && this.#pendingUpdates < this.#o.maxUpdates && this.#o.lingerMs > 0) await this.#clock.sleep(this.#o.lingerMs);
+      if (!this.#asState && this.#pendingUpdates < this.#options.maxUpdates && this.#options.lingerMs > 0) await this.#clock.sleep(this.#options.lingerMs);
       const entries = this.#take();
       this.#inFlight = true;
       if (this.#asState) await this.#commitAsState(entries, backoff);
@@ -352,7 +352,7 @@ export class GroupCommitter {
           { updates: only.updates.length, err: outcome },
           "one event's updates need several store commits: committing them in parts (raise etcd's --max-txn-ops / --max-request-bytes and the store's limits to avoid it)",
         );
-        this.#o.onEventSplit?.(only.updates.length);
+        this.#options.onEventSplit?.(only.updates.length);
         if ((await this.#commitWithRetry(assemble(chunk), backoff, false)) === 'stopped') return;
       }
       rest = rest.slice(n);
@@ -369,14 +369,14 @@ export class GroupCommitter {
     for (let attempt = 1; ; attempt++) {
       try {
         const started = performance.now();
-        const committed = await this.#o.log.commit(batch.updates, {
+        const committed = await this.#options.log.commit(batch.updates, {
           resourceVersions: Object.fromEntries(batch.resourceVersions),
-          meta: { ...this.#o.extraMeta?.(), ...Object.fromEntries(batch.meta), ...(asState ? this.#asState?.meta : {}) },
+          meta: { ...this.#options.extraMeta?.(), ...Object.fromEntries(batch.meta), ...(asState ? this.#asState?.meta : {}) },
           atomic,
           pipelined: true,
           history: !asState,
         });
-        if (attempt > 1) this.#o.onStoreTrouble?.(false);
+        if (attempt > 1) this.#options.onStoreTrouble?.(false);
         backoff.reset();
         await this.#publishWhenDurable(committed, batch, started, !asState);
         return 'done';
@@ -395,10 +395,10 @@ export class GroupCommitter {
         if (FATAL_CODES.has((cause as { code?: string } | undefined)?.code ?? '')) {
           this.#log.error({ err: error, updates: batch.updates.length }, 'the log stopped for good; the committer stops');
           this.abandon();
-          this.#o.onFatal?.(error);
+          this.#options.onFatal?.(error);
           return 'stopped';
         }
-        this.#o.onStoreTrouble?.(true, error);
+        this.#options.onStoreTrouble?.(true, error);
         const delay = backoff.next();
         this.#log.error({ err: error, attempt, delayMs: delay, updates: batch.updates.length }, 'store commit failed; retrying (nothing is published until it succeeds)');
         await this.#clock.sleep(delay);
@@ -418,9 +418,9 @@ export class GroupCommitter {
     this.#published = this.#published.then(() => durable).then(
       () => {
         if (handOver) this.#handOver(committed);
-        if (handOver && this.#o.onTimings) {
+        if (handOver && this.#options.onTimings) {
           const now = performance.now();
-          this.#o.onTimings(batch.addedAt.map((t) => (now - t) / 1000), (now - started) / 1000);
+          this.#options.onTimings(batch.addedAt.map((t) => (now - t) / 1000), (now - started) / 1000);
         }
         this.#markCommitted(batch.upTo);
       },
@@ -429,7 +429,7 @@ export class GroupCommitter {
         const error = toError(err);
         this.#log.error({ err: error, firstVersion: committed.firstVersion, lastVersion: committed.lastVersion }, 'a committed batch could not be made durable; the committer stops');
         this.abandon();
-        this.#o.onFatal?.(error);
+        this.#options.onFatal?.(error);
       },
     );
     const settled = this.#published;
@@ -473,7 +473,7 @@ export class GroupCommitter {
    */
   #handOver(committed: CommittedBatch): void {
     try {
-      this.#o.onCommitted(committed);
+      this.#options.onCommitted(committed);
     } catch (err) {
       this.#log.error({ err: toError(err), firstVersion: committed.firstVersion, lastVersion: committed.lastVersion }, 'publishing a committed batch failed; consumers repair the gap by replay');
       process.emitWarning(`kubemeta: publishing versions ${committed.firstVersion}-${committed.lastVersion} failed: ${toError(err).message}`);

@@ -37,7 +37,7 @@ export interface ImageKeeperOptions {
  * valid (a restart replays more history after it).
  */
 export class ImageKeeper {
-  readonly #o: ImageKeeperOptions;
+  readonly #options: ImageKeeperOptions;
   readonly #log: Logger;
   #imageHead: number | undefined;
   #lastWriteAt = 0;
@@ -47,7 +47,7 @@ export class ImageKeeper {
   #failures = 0;
 
   constructor(options: ImageKeeperOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#log = (options.logger ?? silentLogger).child({ module: 'image' });
     this.#imageHead = options.imageHead;
   }
@@ -66,25 +66,25 @@ export class ImageKeeper {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#writing;
-    if (final && this.#imageHead !== this.#o.log.head) await this.#write();
+    if (final && this.#imageHead !== this.#options.log.head) await this.#write();
   }
 
   #check(): void {
-    if (this.#writing || !this.#o.quiet()) return;
-    const head = this.#o.log.head;
+    if (this.#writing || !this.#options.quiet()) return;
+    const head = this.#options.log.head;
     const due =
       this.#imageHead === undefined ||
-      (head - this.#imageHead >= (this.#o.everyVersions ?? IMAGE_EVERY_VERSIONS) && performance.now() - this.#lastWriteAt >= (this.#o.minIntervalMs ?? IMAGE_MIN_INTERVAL_MS));
+      (head - this.#imageHead >= (this.#options.everyVersions ?? IMAGE_EVERY_VERSIONS) && performance.now() - this.#lastWriteAt >= (this.#options.minIntervalMs ?? IMAGE_MIN_INTERVAL_MS));
     if (due) void this.#write();
   }
 
   /** Captures now (synchronously: the caller made sure the projector equals the store), writes after. */
   #write(): Promise<void> {
     const started = performance.now();
-    const capture = captureImage(this.#o.log, this.#o.projector);
+    const capture = captureImage(this.#options.log, this.#options.projector);
     this.#lastWriteAt = started;
     this.#writing = capture
-      .write(this.#o.path)
+      .write(this.#options.path)
       .then(
         (written) => {
           this.#imageHead = capture.head;

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { ServeConfig } from '../config/index.ts';
-import { toError, type Clock, type Logger } from '../core/index.ts';
+import { ClosedError, toError, type Clock, type Logger } from '../core/index.ts';
 import { UpdateLog, type CommitGuard, type CommittedBatch, type UpdateStore } from '../log/index.ts';
 import type { Projector } from '../project/index.ts';
 import { Reflector, WATCHED_KINDS, type KubeApiClient, type ReflectorStats, type WatchedKind } from '../source/index.ts';
@@ -237,7 +237,7 @@ export class IngestPipeline {
   /** Stops the watches and timers; resolves once every reflector has returned. */
   async stopWatches(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
-    this.#stop.abort(new Error('the ingest pipeline is stopping'));
+    this.#stop.abort(new ClosedError('ingest pipeline'));
     await Promise.allSettled(this.#runs);
   }
 

@@ -19,26 +19,26 @@ export interface LiveScopesOptions {
  * more messages per second at a 5 s interval). Cost follows the live cluster.
  */
 export class LiveScopes implements ScopeHeads {
-  readonly #o: LiveScopesOptions;
+  readonly #options: LiveScopesOptions;
   /** Node scopes seen in use, and when they were last seen so. */
   readonly #lastLive = new Map<string, number>();
 
   constructor(options: LiveScopesOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   scopes(): string[] {
-    const now = this.#o.clock.now();
-    for (const scope of this.#o.liveNodeScopes()) this.#lastLive.set(scope, now);
+    const now = this.#options.clock.now();
+    for (const scope of this.#options.liveNodeScopes()) this.#lastLive.set(scope, now);
     const out = ['cluster'];
     for (const [scope, at] of this.#lastLive) {
-      if (now - at <= this.#o.graceMs) out.push(scope);
+      if (now - at <= this.#options.graceMs) out.push(scope);
       else this.#lastLive.delete(scope);
     }
     return out;
   }
 
   scopeHead(scope: string): number {
-    return this.#o.heads.scopeHead(scope);
+    return this.#options.heads.scopeHead(scope);
   }
 }

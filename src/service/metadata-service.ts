@@ -3,14 +3,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ServeConfig } from '../config/index.ts';
-import { silentLogger, systemClock, toError, withTimeout, type Clock, type Logger } from '../core/index.ts';
+import { silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
 import { claimWriterFence, openEtcdStore, openLmdbStore, type CommitGuard, type UpdateStore } from '../log/index.ts';
 import { Projector } from '../project/index.ts';
 import { KubeApiClient, LeaseElector, type Leadership, type ReflectorStats } from '../source/index.ts';
 import type { AgentCredentialSigner, PublishFaults } from '../bus/index.ts';
 import { BusSide } from './bus-side.ts';
 import { loadIssuerSigner } from './credential-issuer-setup.ts';
-import { ServiceError } from './errors.ts';
+import { ServiceError, ServiceErrorCode } from './errors.ts';
 import { buildHttpServer, listenHttp } from './http-server.ts';
 import { IngestPipeline, type CommitListener } from './ingest-pipeline.ts';
 import { ServiceMetrics } from './metrics.ts';
@@ -47,6 +47,9 @@ export interface ServiceOverview {
   readonly replayCompleted: number;
   readonly reflectors: ReflectorStats[];
 }
+
+/** How long a drain may take by default before its remaining steps are cut short. */
+const DRAIN_TIMEOUT_MS = 30_000;
 
 /**
  * The metadata service (docs/design.md "Data flow"), a composition of fully built parts: the
@@ -165,7 +168,7 @@ export class MetadataService {
   /** Resolves when the initial sync is complete (rejects if the service fails first). */
   async whenReady(signal?: AbortSignal): Promise<void> {
     while (this.#state !== 'ready') {
-      if (this.#state === 'failed' || this.#state === 'stopped') throw new ServiceError('SERVICE_NOT_RUNNING', `the service is ${this.#state}`, { cause: this.#failure });
+      if (this.#state === 'failed' || this.#state === 'stopped') throw new ServiceError(ServiceErrorCode.NOT_RUNNING, `the service is ${this.#state}`, { cause: this.#failure });
       await this.#clock.sleep(20, signal);
     }
   }
@@ -189,8 +192,12 @@ export class MetadataService {
     };
   }
 
-  /** Stops the source, commits and publishes everything received, then closes. Loses nothing. */
-  async drain(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Stops the source, commits and publishes everything received, then closes. Loses nothing,
+   * unless `signal` aborts first (default: after 30 s): then the steps not done are cut short
+   * (what is not committed is not lost: the stored resourceVersions do not claim it).
+   */
+  async drain(signal: AbortSignal = AbortSignal.timeout(DRAIN_TIMEOUT_MS)): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'draining') return;
     if (this.#state === 'failed') {
       await this.#shutdownDone;
@@ -198,7 +205,7 @@ export class MetadataService {
     }
     this.#state = 'draining';
     this.#logger.info({}, 'draining: stopping watches, committing and publishing what was received');
-    await this.#shutdown(timeoutMs);
+    await this.#shutdown(signal);
     this.#state = 'stopped';
   }
 
@@ -266,7 +273,7 @@ export class MetadataService {
   /** Lost the Lease (or a newer leader fenced the store): stop at once, the successor continues. */
   #deposed(reason: unknown): void {
     if (this.#state === 'draining' || this.#state === 'stopped' || this.#state === 'failed') return;
-    this.#fatal(new ServiceError('SERVICE_DEPOSED', `no longer the leader (${toError(reason).message}); stopping so that a standby takes over`));
+    this.#fatal(new ServiceError(ServiceErrorCode.DEPOSED, `no longer the leader (${toError(reason).message}); stopping so that a standby takes over`));
   }
 
   /** The projector image's file: beside an LMDB store this service opened (none for etcd). */
@@ -282,7 +289,7 @@ export class MetadataService {
     this.#failure = err;
     this.#logger.error({ err }, 'the service stopped');
     this.#failed.abort(err);
-    void this.#shutdown(5_000, { commitPending: false }).catch(() => undefined);
+    void this.#shutdown(AbortSignal.timeout(5_000), { commitPending: false }).catch(() => undefined);
   }
 
   async #startPipeline(store: UpdateStore, kube: KubeApiClient, fence: CommitGuard | undefined): Promise<void> {
@@ -388,8 +395,8 @@ export class MetadataService {
     };
   }
 
-  #shutdown(timeoutMs = 30_000, options: { commitPending: boolean } = { commitPending: true }): Promise<void> {
-    this.#shutdownDone ??= this.#runShutdown(timeoutMs, options.commitPending);
+  #shutdown(deadline: AbortSignal = AbortSignal.timeout(DRAIN_TIMEOUT_MS), options: { commitPending: boolean } = { commitPending: true }): Promise<void> {
+    this.#shutdownDone ??= this.#runShutdown(deadline, options.commitPending);
     return this.#shutdownDone;
   }
 
@@ -397,9 +404,8 @@ export class MetadataService {
    * Graceful (drain): everything received is committed and published. After a fatal failure
    * (deposed leader) nothing more is committed: the successor owns the store.
    */
-  async #runShutdown(timeoutMs: number, commitPending: boolean): Promise<void> {
-    this.#abort.abort(new ServiceError('SERVICE_STOPPING', 'the service is stopping'));
-    const deadline = withTimeout(undefined, timeoutMs);
+  async #runShutdown(deadline: AbortSignal, commitPending: boolean): Promise<void> {
+    this.#abort.abort(new ServiceError(ServiceErrorCode.STOPPING, 'the service is stopping'));
     // Every step below listens on it (a dozen): not a leak.
     setMaxListeners(0, deadline);
     const step = async (what: string, fn: () => Promise<void> | undefined): Promise<void> => {

@@ -11,14 +11,26 @@ export type ErrorClass =
   /** Credentials or permissions are wrong: keep retrying slowly, and say what to fix. */
   | 'forbidden';
 
+/** The codes of SourceError (docs/errors.md). */
+export type SourceErrorCode =
+  | 'SOURCE_GONE'
+  | 'SOURCE_FORBIDDEN'
+  | 'SOURCE_NOT_SERVED'
+  | 'SOURCE_API_ERROR'
+  | 'SOURCE_UNREACHABLE'
+  | 'SOURCE_WATCH_IDLE'
+  | 'SOURCE_WATCH_LIST_INVALID'
+  | 'SOURCE_WATCH_LIST_INCOMPLETE';
+
 export class SourceError extends KubemetaError {
+  declare readonly code: SourceErrorCode;
   readonly errorClass: ErrorClass;
   readonly httpStatus: number | undefined;
   /** Seconds the server asked us to wait (Retry-After), if it did. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
-    code: string,
+    code: SourceErrorCode,
     message: string,
     fields: { errorClass: ErrorClass; httpStatus?: number; retryAfterSeconds?: number },
     options?: ErrorOptions,
@@ -61,6 +73,11 @@ export function networkError(what: string, cause: unknown): SourceError {
   return new SourceError('SOURCE_UNREACHABLE', `${what}: ${detail}`, { errorClass: 'retriable' }, { cause });
 }
 
+/** A response or stream that does not have the shape the API defines: retried like a network failure. */
+export function malformedResponseError(what: string, problem: string, cause?: unknown): SourceError {
+  return new SourceError('SOURCE_UNREACHABLE', `${what}: ${problem}`, { errorClass: 'retriable' }, cause === undefined ? undefined : { cause });
+}
+
 /** The loop's decision for any error; anything unknown is retried (a loop never dies silently). */
 export function classifyError(err: unknown): ErrorClass {
   return err instanceof SourceError ? err.errorClass : 'retriable';
@@ -90,5 +107,13 @@ export class LeaseNamespaceMissingError extends KubemetaError {
       options,
     );
     this.namespace = namespace;
+  }
+}
+
+/** Why a Leadership's signal aborted: released, lost to another replica, or not renewed in time. */
+export class LeadershipLostError extends KubemetaError {
+  declare readonly code: 'SOURCE_LEADERSHIP_LOST';
+  constructor(message: string) {
+    super('SOURCE_LEADERSHIP_LOST', message);
   }
 }

@@ -1,7 +1,8 @@
 export type { KubeApiClientOptions } from './api-client.ts';
 export { KubeApiClient } from './api-client.ts';
 export type { ErrorClass } from './errors.ts';
-export { SourceError, SourceConfigError, LeaseNamespaceMissingError, classifyError } from './errors.ts';
+export { SourceError, SourceConfigError, LeaseNamespaceMissingError, LeadershipLostError, classifyError } from './errors.ts';
+export type { SourceErrorCode } from './errors.ts';
 export type { WatchedKind, WatchedKindName } from './kinds.ts';
 export { WATCHED_KINDS, collectionPath } from './kinds.ts';
 export type { RawObject, WatchEvent } from './objects.ts';

@@ -1,6 +1,6 @@
 import { silentLogger, systemClock, toError, type Clock, type Logger } from '../core/index.ts';
 import type { KubeApiClient } from './api-client.ts';
-import { LeaseNamespaceMissingError, SourceError } from './errors.ts';
+import { LeadershipLostError, LeaseNamespaceMissingError, SourceError } from './errors.ts';
 
 /**
  * Leader election through a coordination.k8s.io/v1 Lease, the way client-go's
@@ -63,7 +63,7 @@ interface LeaseObject {
 }
 
 export class LeaseElector {
-  readonly #o: Required<Omit<LeaseElectorOptions, 'logger' | 'clock'>>;
+  readonly #options: Required<Omit<LeaseElectorOptions, 'logger' | 'clock'>>;
   readonly #clock: Clock;
   readonly #log: Logger;
   /** The record as we last saw it, and when (our clock) it last changed. */
@@ -78,7 +78,7 @@ export class LeaseElector {
     if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs && retryPeriodMs > 0)) {
       throw new RangeError(`leader election needs leaseDuration (${leaseDurationMs}) > renewDeadline (${renewDeadlineMs}) > retryPeriod (${retryPeriodMs}) > 0`);
     }
-    this.#o = { client: options.client, namespace: options.namespace, name: options.name, identity: options.identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
+    this.#options = { client: options.client, namespace: options.namespace, name: options.name, identity: options.identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
     this.#clock = options.clock ?? systemClock;
     this.#log = (options.logger ?? silentLogger).child({ module: 'leader-election', lease: `${options.namespace}/${options.name}` });
   }
@@ -134,25 +134,25 @@ export class LeaseElector {
   #lead(term: number): Leadership {
     const lost = new AbortController();
     const stop = new AbortController();
-    this.#log.info({ term, identity: this.#o.identity }, 'became the leader');
+    this.#log.info({ term, identity: this.#options.identity }, 'became the leader');
     const renewing = this.#renewLoop(lost, stop.signal);
     const release = async (): Promise<void> => {
       if (stop.signal.aborted) return renewing;
       stop.abort();
       await renewing;
       if (!lost.signal.aborted) {
-        lost.abort(new Error('leadership released'));
+        lost.abort(new LeadershipLostError('leadership released'));
         await this.#release().catch((err: unknown) => this.#log.warn({ err: toError(err) }, 'could not release the Lease; it expires by itself'));
       }
     };
-    return { term, identity: this.#o.identity, signal: lost.signal, release };
+    return { term, identity: this.#options.identity, signal: lost.signal, release };
   }
 
   async #renewLoop(lost: AbortController, stop: AbortSignal): Promise<void> {
     let lastRenewedMs = this.#clock.now();
     while (!stop.aborted) {
       try {
-        await this.#clock.sleep(this.#o.retryPeriodMs, stop);
+        await this.#clock.sleep(this.#options.retryPeriodMs, stop);
       } catch {
         return;
       }
@@ -164,13 +164,13 @@ export class LeaseElector {
         }
         // Somebody else holds it now: we are deposed at once.
         this.#log.error({ leader: this.observedLeader }, 'lost the Lease to another replica; stopping as leader');
-        lost.abort(new Error(`lost the Lease to ${this.observedLeader ?? 'another replica'}`));
+        lost.abort(new LeadershipLostError(`lost the Lease to ${this.observedLeader ?? 'another replica'}`));
         return;
       } catch (err) {
         if (stop.aborted) return;
-        if (this.#clock.now() - lastRenewedMs >= this.#o.renewDeadlineMs) {
-          this.#log.error({ err: toError(err) }, `could not renew the Lease for ${this.#o.renewDeadlineMs} ms; stopping as leader`);
-          lost.abort(new Error('could not renew the Lease before the renew deadline'));
+        if (this.#clock.now() - lastRenewedMs >= this.#options.renewDeadlineMs) {
+          this.#log.error({ err: toError(err) }, `could not renew the Lease for ${this.#options.renewDeadlineMs} ms; stopping as leader`);
+          lost.abort(new LeadershipLostError('could not renew the Lease before the renew deadline'));
           return;
         }
         this.#log.warn({ err: toError(err) }, 'renewing the Lease failed; retrying');
@@ -190,8 +190,8 @@ export class LeaseElector {
     const rv = current.metadata.resourceVersion ?? '';
     if (!this.#observed || this.#observed.rv !== rv) this.#observed = { rv, spec, atMs: now };
     const holder = spec.holderIdentity ?? '';
-    const mine = holder === this.#o.identity;
-    const expired = this.#observed.atMs + this.#o.leaseDurationMs <= now;
+    const mine = holder === this.#options.identity;
+    const expired = this.#observed.atMs + this.#options.leaseDurationMs <= now;
     if (holder !== '' && !mine && !expired) return undefined;
     const transitions = spec.leaseTransitions ?? 0;
     const term = mine ? transitions : transitions + 1;
@@ -203,10 +203,10 @@ export class LeaseElector {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.#o.name, namespace: this.#o.namespace, ...(resourceVersion ? { resourceVersion } : {}) },
+      metadata: { name: this.#options.name, namespace: this.#options.namespace, ...(resourceVersion ? { resourceVersion } : {}) },
       spec: {
-        holderIdentity: this.#o.identity,
-        leaseDurationSeconds: Math.ceil(this.#o.leaseDurationMs / 1000),
+        holderIdentity: this.#options.identity,
+        leaseDurationSeconds: Math.ceil(this.#options.leaseDurationMs / 1000),
         acquireTime: acquireTime ?? microTime(nowMs),
         renewTime: microTime(nowMs),
         leaseTransitions: transitions,
@@ -217,14 +217,14 @@ export class LeaseElector {
   /** Gives the Lease up: an empty holder lets a standby take it on its next round. */
   async #release(): Promise<void> {
     const current = await this.#get(AbortSignal.timeout(5_000));
-    if (!current || current.spec.holderIdentity !== this.#o.identity) return;
+    if (!current || current.spec.holderIdentity !== this.#options.identity) return;
     const released: LeaseObject = { ...current, spec: { ...current.spec, holderIdentity: '', renewTime: microTime(this.#clock.now()) } };
     await this.#write('PUT', released, AbortSignal.timeout(5_000));
   }
 
   async #get(signal: AbortSignal): Promise<LeaseObject | undefined> {
     try {
-      return (await this.#o.client.getJson(this.#path(), {}, signal)) as LeaseObject;
+      return (await this.#options.client.getJson(this.#path(), {}, signal)) as LeaseObject;
     } catch (err) {
       if (err instanceof SourceError && err.httpStatus === 404) return undefined;
       throw err;
@@ -234,31 +234,31 @@ export class LeaseElector {
   /** false on a conflict (somebody changed it first: re-read next round). */
   async #write(method: 'POST' | 'PUT', lease: LeaseObject, signal: AbortSignal): Promise<boolean> {
     try {
-      const written = (await this.#o.client.sendJson(method, method === 'POST' ? this.#collection() : this.#path(), lease, signal)) as LeaseObject;
+      const written = (await this.#options.client.sendJson(method, method === 'POST' ? this.#collection() : this.#path(), lease, signal)) as LeaseObject;
       this.#observed = { rv: written.metadata.resourceVersion ?? '', spec: written.spec, atMs: this.#clock.now() };
       return true;
     } catch (err) {
       if (err instanceof SourceError && err.httpStatus === 409) return false;
       // A create into a namespace that does not exist is a 404 too, which reads as "the API
       // server does not serve this resource" although Leases are served: say what is missing.
-      if (method === 'POST' && err instanceof SourceError && err.httpStatus === 404 && namespaceNotFound(err.message, this.#o.namespace)) {
-        throw new LeaseNamespaceMissingError(this.#o.namespace, this.#o.name, { cause: err });
+      if (method === 'POST' && err instanceof SourceError && err.httpStatus === 404 && namespaceNotFound(err.message, this.#options.namespace)) {
+        throw new LeaseNamespaceMissingError(this.#options.namespace, this.#options.name, { cause: err });
       }
       throw err;
     }
   }
 
   #collection(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/leases`;
+    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.#options.namespace)}/leases`;
   }
 
   #path(): string {
-    return `${this.#collection()}/${encodeURIComponent(this.#o.name)}`;
+    return `${this.#collection()}/${encodeURIComponent(this.#options.name)}`;
   }
 
   /** client-go waits retryPeriod × (1 + up to 1.2 jitter) between attempts of a standby. */
   #jittered(): number {
-    return this.#o.retryPeriodMs * (1 + Math.random() * 1.2);
+    return this.#options.retryPeriodMs * (1 + Math.random() * 1.2);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { KubeApiClient } from './api-client.ts';
-import { networkError } from './errors.ts';
+import { malformedResponseError } from './errors.ts';
 import type { RawObject } from './objects.ts';
 
 export interface ListPage {
@@ -34,10 +34,10 @@ export async function* listPages(
 function asListPage(body: unknown, path: string): ListPage & { continueToken: string | undefined } {
   const list = body as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown; remainingItemCount?: unknown } };
   if (typeof list !== 'object' || list === null || !Array.isArray(list.items)) {
-    throw networkError(`LIST ${path}`, new Error('the response is not a list (no items array)'));
+    throw malformedResponseError(`LIST ${path}`, 'the response is not a list (no items array)');
   }
   const rv = list.metadata?.resourceVersion;
-  if (typeof rv !== 'string' || rv === '') throw networkError(`LIST ${path}`, new Error('the list has no metadata.resourceVersion'));
+  if (typeof rv !== 'string' || rv === '') throw malformedResponseError(`LIST ${path}`, 'the list has no metadata.resourceVersion');
   const token = list.metadata?.continue;
   const remaining = list.metadata?.remainingItemCount;
   return {

@@ -101,7 +101,7 @@ function isRefusal(err: unknown): boolean {
 
 export class Reflector {
   readonly kind: WatchedKind;
-  readonly #o: Required<Pick<ReflectorOptions, 'pageSize' | 'idleTimeoutMs' | 'watchTimeoutSeconds'>> & ReflectorOptions;
+  readonly #options: Required<Pick<ReflectorOptions, 'pageSize' | 'idleTimeoutMs' | 'watchTimeoutSeconds'>> & ReflectorOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #backoff: Backoff;
@@ -112,7 +112,7 @@ export class Reflector {
 
   constructor(options: ReflectorOptions) {
     this.kind = options.kind;
-    this.#o = { pageSize: 500, idleTimeoutMs: 5 * 60_000, watchTimeoutSeconds: { min: 300, max: 600 }, ...options };
+    this.#options = { pageSize: 500, idleTimeoutMs: 5 * 60_000, watchTimeoutSeconds: { min: 300, max: 600 }, ...options };
     this.#clock = options.clock ?? systemClock;
     this.#log = (options.logger ?? silentLogger).child({ kind: options.kind.kind });
     this.#backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
@@ -174,12 +174,12 @@ export class Reflector {
     s.lists++;
     s.listMode = 'list';
     s.listProgress = { objects: 0, remaining: undefined };
-    const path = collectionPath(this.kind, this.#o.namespace);
-    await this.#o.sink.listStart(this.kind.kind);
+    const path = collectionPath(this.kind, this.#options.namespace);
+    await this.#options.sink.listStart(this.kind.kind);
     let rv: string | undefined;
-    for await (const page of listPages(this.#o.client, path, { pageSize: this.#o.pageSize, signal })) {
+    for await (const page of listPages(this.#options.client, path, { pageSize: this.#options.pageSize, signal })) {
       rv = page.resourceVersion;
-      await this.#o.sink.listPage(this.kind.kind, page.items);
+      await this.#options.sink.listPage(this.kind.kind, page.items);
       s.pages++;
       s.objectsListed += page.items.length;
       s.listProgress = { objects: s.listProgress.objects + page.items.length, remaining: page.remaining };
@@ -189,7 +189,7 @@ export class Reflector {
 
   async #listDone(rv: string): Promise<void> {
     const s = this.#stats;
-    await this.#o.sink.listDone(this.kind.kind, rv);
+    await this.#options.sink.listDone(this.kind.kind, rv);
     s.resourceVersion = rv;
     s.synced = true;
     s.listProgress = undefined;
@@ -207,12 +207,12 @@ export class Reflector {
    */
   async #watchList(signal: AbortSignal): Promise<boolean> {
     const s = this.#stats;
-    const path = collectionPath(this.kind, this.#o.namespace);
+    const path = collectionPath(this.kind, this.#options.namespace);
     const what = `WATCH ${path} (WatchList)`;
     s.phase = 'listing';
     let body;
     try {
-      body = await this.#o.client.openStream(
+      body = await this.#options.client.openStream(
         path,
         { watch: true, sendInitialEvents: true, allowWatchBookmarks: true, resourceVersionMatch: 'NotOlderThan', timeoutSeconds: this.#timeoutSeconds() },
         signal,
@@ -225,19 +225,19 @@ export class Reflector {
     s.lists++;
     s.listMode = 'watch-list';
     s.listProgress = { objects: 0, remaining: undefined };
-    await this.#o.sink.listStart(this.kind.kind);
-    const pageSize = this.#o.pageSize;
+    await this.#options.sink.listStart(this.kind.kind);
+    const pageSize = this.#options.pageSize;
     let page: RawObject[] = [];
     const flush = async (): Promise<void> => {
       if (page.length === 0) return;
       const items = page;
       page = [];
-      await this.#o.sink.listPage(this.kind.kind, items);
+      await this.#options.sink.listPage(this.kind.kind, items);
       s.pages++;
       s.objectsListed += items.length;
       s.listProgress = { objects: (s.listProgress?.objects ?? 0) + items.length, remaining: undefined };
     };
-    const events = readWatchEvents(body, { idleTimeoutMs: this.#o.idleTimeoutMs, what });
+    const events = readWatchEvents(body, { idleTimeoutMs: this.#options.idleTimeoutMs, what });
     for await (const event of events) {
       if (event.type === 'BOOKMARK') {
         if (!event.initialEventsEnd) {
@@ -268,22 +268,22 @@ export class Reflector {
   }
 
   #timeoutSeconds(): number {
-    const { min, max } = this.#o.watchTimeoutSeconds;
+    const { min, max } = this.#options.watchTimeoutSeconds;
     return Math.round(min + (max - min) * this.#random());
   }
 
   async #watch(signal: AbortSignal): Promise<void> {
     const s = this.#stats;
     s.phase = 'watching';
-    const path = collectionPath(this.kind, this.#o.namespace);
+    const path = collectionPath(this.kind, this.#options.namespace);
     const startedAt = this.#clock.now();
-    const body = await this.#o.client.openStream(
+    const body = await this.#options.client.openStream(
       path,
       { watch: true, allowWatchBookmarks: true, resourceVersion: s.resourceVersion, timeoutSeconds: this.#timeoutSeconds() },
       signal,
     );
     const what = `WATCH ${path} from resourceVersion ${s.resourceVersion}`;
-    await this.#consume(readWatchEvents(body, { idleTimeoutMs: this.#o.idleTimeoutMs, what }), signal, startedAt);
+    await this.#consume(readWatchEvents(body, { idleTimeoutMs: this.#options.idleTimeoutMs, what }), signal, startedAt);
   }
 
   /** Delivers watch events until the server ends the stream (then the caller watches again). */
@@ -292,11 +292,11 @@ export class Reflector {
     let delivered = 0;
     for await (const event of events) {
       if (event.type === 'BOOKMARK') {
-        await this.#o.sink.bookmark(this.kind.kind, event.resourceVersion);
+        await this.#options.sink.bookmark(this.kind.kind, event.resourceVersion);
         s.bookmarks++;
         s.resourceVersion = event.resourceVersion;
       } else {
-        await this.#o.sink.event(this.kind.kind, event.type, event.object);
+        await this.#options.sink.event(this.kind.kind, event.type, event.object);
         s.events++;
         const rv = event.object.metadata?.resourceVersion;
         if (typeof rv === 'string' && rv !== '') s.resourceVersion = rv;

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { apiStatusError, networkError, SourceError } from './errors.ts';
+import { apiStatusError, malformedResponseError, networkError, SourceError } from './errors.ts';
 import type { RawObject, WatchEvent } from './objects.ts';
 
 export interface WatchStreamOptions {
@@ -48,7 +48,7 @@ export async function* readWatchEvents(body: Readable, options: WatchStreamOptio
       if (buf.length > 0) {
         pending.push(buf);
         pendingBytes += buf.length;
-        if (pendingBytes > maxLine) throw networkError(options.what, new Error(`watch line longer than ${maxLine} bytes`));
+        if (pendingBytes > maxLine) throw malformedResponseError(options.what, `watch line longer than ${maxLine} bytes`);
       }
     }
     if (idle) throw idleError(options);
@@ -78,11 +78,11 @@ function decodeLine(line: Buffer, what: string): WatchEvent {
   try {
     parsed = JSON.parse(line.toString('utf8')) as { type?: unknown; object?: unknown };
   } catch (err) {
-    throw networkError(what, new Error(`malformed watch event: ${(err as Error).message}`));
+    throw malformedResponseError(what, `malformed watch event: ${(err as Error).message}`, err);
   }
   const object = parsed.object;
   if (typeof object !== 'object' || object === null) {
-    throw networkError(what, new Error(`watch event without an object (type ${String(parsed.type)})`));
+    throw malformedResponseError(what, `watch event without an object (type ${String(parsed.type)})`);
   }
   switch (parsed.type) {
     case 'ADDED':
@@ -92,7 +92,7 @@ function decodeLine(line: Buffer, what: string): WatchEvent {
     case 'BOOKMARK': {
       const meta = (object as RawObject).metadata;
       const rv = meta?.resourceVersion;
-      if (typeof rv !== 'string' || rv === '') throw networkError(what, new Error('bookmark without a resourceVersion'));
+      if (typeof rv !== 'string' || rv === '') throw malformedResponseError(what, 'bookmark without a resourceVersion');
       const annotations = meta?.['annotations'] as Record<string, unknown> | undefined;
       return { type: 'BOOKMARK', resourceVersion: rv, initialEventsEnd: annotations?.[INITIAL_EVENTS_END] === 'true' };
     }
@@ -102,6 +102,6 @@ function decodeLine(line: Buffer, what: string): WatchEvent {
       throw apiStatusError(what, code, typeof status.message === 'string' ? status.message : 'watch ERROR event');
     }
     default:
-      throw networkError(what, new Error(`unknown watch event type ${JSON.stringify(parsed.type)}`));
+      throw malformedResponseError(what, `unknown watch event type ${JSON.stringify(parsed.type)}`);
   }
 }

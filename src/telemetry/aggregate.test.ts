@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finalValue, mergePartial, newPartial, valueColumn, type GroupPartial } from './aggregate.ts';
 import { HISTOGRAM_BUCKETS, bucketBounds, bucketOf, histogramQuantile, newHistogram, quantileBucket, toSparse } from './latency-histogram.ts';
-import type { Rng } from '../core/index.ts';
-import { seededRandom } from '../demo-agents/random.ts';
+import { Rng } from '../core/index.ts';
 
 /** A partial over some latencies, as one agent would build it. */
 function partialOf(latencies: readonly number[], errorsEvery = 7): GroupPartial {
@@ -42,7 +41,7 @@ test('buckets cover every latency and are at most 2 % wide', () => {
 });
 
 test('p50/p90/p99 of merged partials equal the quantiles over all rows, within one bucket (seeded property)', () => {
-  const r = seededRandom(20240611);
+  const r = new Rng(20240611, 'mulberry32');
   for (let trial = 0; trial < 150; trial++) {
     const all = latencies(r, r.between(1, 4_000));
     // Split the rows over 1–30 agents at random (some get none).

@@ -29,7 +29,7 @@ export class ChaosSystem {
   readonly collector: StreamCollector;
   readonly agents = new Map<string, NodeAgentClient>();
   cluster!: ClusterClient;
-  readonly #o: ChaosSystemOptions;
+  readonly #options: ChaosSystemOptions;
   readonly #port: number;
   readonly #storeDir: string;
   readonly #tmpfs: boolean;
@@ -40,7 +40,7 @@ export class ChaosSystem {
   private constructor(env: ServeEnv, collector: StreamCollector, options: ChaosSystemOptions, port: number, storeDir: string, tmpfs: boolean) {
     this.env = env;
     this.collector = collector;
-    this.#o = options;
+    this.#options = options;
     this.#port = port;
     this.#storeDir = storeDir;
     this.#tmpfs = tmpfs;
@@ -72,7 +72,7 @@ export class ChaosSystem {
     this.#serve = spawnProcess(process.execPath, [
       bin, 'serve',
       ...this.env.serveArgs({ http: `127.0.0.1:${this.#port}`, store: `lmdb:${join(this.#storeDir, 'store')}`, batchMaxUpdates: '500', historyKeepUpdates: '5000', compactionIntervalMs: '2000' }),
-    ], { env: { ...process.env, KUBEMETA_TEST_PUBLISH_FAULTS: JSON.stringify(this.#o.publishFaults) } });
+    ], { env: { ...process.env, KUBEMETA_TEST_PUBLISH_FAULTS: JSON.stringify(this.#options.publishFaults) } });
   }
 
   async killServe(): Promise<void> {

@@ -1,14 +1,11 @@
 // A seeded random workload for the log conformance suite, and the reference model it is checked
 // against. Payloads are JSON naming the object and the update's effect (a real payload carries
 // the same information inside its protobuf), so a consumer can rebuild state from a tail alone.
-import { Rng } from '../../src/core/index.ts';
 import type { CommittedBatch, PendingUpdate, ScopedEntry, SnapshotEntry, UpdateState } from '../../src/log/index.ts';
 
-/** Floats in [0, 1) from core's generator on mulberry32, the sequence the recorded chaos seeds name. */
-export function seededRandom(seed: number): () => number {
-  const rng = new Rng(seed, 'mulberry32');
-  return () => rng.float();
-}
+import { seededRandom } from '../fixtures/updates.ts';
+
+export { seededRandom };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -2,20 +2,14 @@
 // typo distance must agree, and a small limit must return the head of the full ranking.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../core/index.ts';
+import { ManualClock, Rng } from '../../core/index.ts';
 import { AutocompleteIndex, type EntityInput, type Suggestion } from './autocomplete-index.ts';
 import { maxTypos } from './edit-distance.ts';
 
-/** Deterministic PRNG (mulberry32). */
+/** Floats in [0, 1) from core's generator on mulberry32 (the sequence these cases were written with). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed, 'mulberry32');
+  return () => r.float();
 }
 
 const WORDS = ['api', 'apu', 'cart', 'card', 'care', 'web', 'weeb', 'ab', 'ba', 'a', 'checkout', 'chekout', 'order'];

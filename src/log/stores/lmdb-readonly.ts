@@ -45,12 +45,13 @@ function openFailed(message: string, cause?: unknown): StoreError {
 export async function openLmdbReadOnly(path: string): Promise<ReadOnlyStore> {
   const dir = resolve(path);
   const dataFile = join(dir, 'data.mdb');
+  let isFile: boolean;
   try {
-    const s = await stat(dataFile);
-    if (!s.isFile()) throw new Error(`${dataFile} is not a file`);
+    isFile = (await stat(dataFile)).isFile();
   } catch (err) {
     throw openFailed(`no LMDB store in ${dir}: ${dataFile} cannot be read (${(err as Error).message}); give the directory of --store lmdb:<dir>`, err);
   }
+  if (!isFile) throw openFailed(`no LMDB store in ${dir}: ${dataFile} is not a file; give the directory of --store lmdb:<dir>`, undefined);
   const holders = await lockHolders(join(dir, 'lock.mdb'));
   if (holders !== undefined && holders.length === 0) {
     const tmp = await mkdtemp(join(tmpdir(), 'kubemeta-debug-lmdb-'));

@@ -206,7 +206,7 @@ class Watcher {
   readonly kind: string;
   readonly selective: boolean;
   readonly #hub: WatchHub;
-  readonly #o: WatchHubOptions;
+  readonly #options: WatchHubOptions;
   readonly #request: WatchRequest;
   readonly #res: ServerResponse;
   readonly #reprKey: string;
@@ -219,7 +219,7 @@ class Watcher {
     this.kind = request.info.kind;
     this.selective = request.filter.selective;
     this.#hub = hub;
-    this.#o = o;
+    this.#options = o;
     this.#request = request;
     this.#res = res;
     this.#reprKey = representationKey(request.negotiated);
@@ -261,7 +261,7 @@ class Watcher {
       }
       this.#state = 'live';
     } finally {
-      this.#o.counters.watchBytes += writer.bytes;
+      this.#options.counters.watchBytes += writer.bytes;
     }
   }
 
@@ -272,7 +272,7 @@ class Watcher {
       if (line !== undefined) this.#write(line);
     }
     else if (this.#state === 'init') {
-      if (this.#pending.length >= this.#o.maxPendingEvents) this.close('slow', 'reset');
+      if (this.#pending.length >= this.#options.maxPendingEvents) this.close('slow', 'reset');
       else this.#pending.push(p);
     }
   }
@@ -283,8 +283,8 @@ class Watcher {
     for (const t of this.#timers) clearTimeout(t);
     this.#pending = [];
     this.#hub.remove(this);
-    this.#o.counters.openWatches--;
-    this.#o.counters.watchClosed(reason);
+    this.#options.counters.openWatches--;
+    this.#options.counters.watchClosed(reason);
     if (mode === 'reset') this.#res.destroy();
     else this.#res.end();
   }
@@ -294,8 +294,8 @@ class Watcher {
     if (p.event.stored.rv <= this.#minRv) return undefined;
     const decided = decide(this.#request.filter, p);
     if (!decided) return undefined;
-    if (this.#o.faults.takeEventDrop(this.kind)) {
-      this.#o.counters.faultsInjected++;
+    if (this.#options.faults.takeEventDrop(this.kind)) {
+      this.#options.counters.faultsInjected++;
       return undefined;
     }
     const key = `${decided.type}${decided.stored === p.event.stored ? '' : '~'}${this.#reprKey}`;
@@ -305,29 +305,29 @@ class Watcher {
       line =
         n.encoding === 'protobuf'
           ? watchFrame(decided.type, encodeStored(decided.stored))
-          : `{"type":"${decided.type}","object":${singleJson(n.representation, decided.stored, this.#o.clock.now())}}\n`;
+          : `{"type":"${decided.type}","object":${singleJson(n.representation, decided.stored, this.#options.clock.now())}}\n`;
       (p.lines ??= new Map()).set(key, line);
     }
-    this.#o.counters.watchEvents++;
+    this.#options.counters.watchEvents++;
     return line;
   }
 
   /** Writes a live frame; a watcher whose unsent bytes exceed the bound is dropped as slow. */
   #write(line: Frame): void {
     if (this.#state !== 'live') return;
-    this.#o.counters.watchBytes += Buffer.byteLength(line);
+    this.#options.counters.watchBytes += Buffer.byteLength(line);
     this.#res.write(line);
-    if (this.#res.writableLength > this.#o.maxBufferBytes) this.close('slow', 'reset');
+    if (this.#res.writableLength > this.#options.maxBufferBytes) this.close('slow', 'reset');
   }
 
   #bookmark(): void {
     if (this.#state !== 'live') return;
-    if (this.#o.faults.takeEventDrop(this.kind)) {
-      this.#o.counters.faultsInjected++;
+    if (this.#options.faults.takeEventDrop(this.kind)) {
+      this.#options.counters.faultsInjected++;
       return;
     }
-    this.#o.counters.watchBookmarks++;
-    this.#write(this.#bookmarkLine(this.#o.model.resourceVersion, false));
+    this.#options.counters.watchBookmarks++;
+    this.#write(this.#bookmarkLine(this.#options.model.resourceVersion, false));
   }
 
   #bookmarkLine(rv: number, initialEventsEnd: boolean): Frame {

@@ -19,13 +19,15 @@ export interface ResourceInfo {
   readonly subresources: readonly string[];
 }
 
-function resource(
+/** A served resource's discovery entry; `categories` default: in `kubectl get all` unless listed as not. */
+export function resourceInfo(
   kind: string,
   group: string,
   plural: string,
   namespaced: boolean,
-  shortNames: string[] = [],
-  subresources: string[] = ['status'],
+  shortNames: readonly string[] = [],
+  subresources: readonly string[] = ['status'],
+  categories: readonly string[] = kind === 'Lease' || kind === 'Namespace' || kind === 'Node' || kind === 'EndpointSlice' ? [] : ['all'],
 ): ResourceInfo {
   return Object.freeze({
     kind,
@@ -35,11 +37,13 @@ function resource(
     plural,
     singular: kind.toLowerCase(),
     namespaced,
-    shortNames: Object.freeze(shortNames),
-    categories: Object.freeze(kind === 'Lease' || kind === 'Namespace' || kind === 'Node' || kind === 'EndpointSlice' ? [] : ['all']),
-    subresources: Object.freeze(subresources),
+    shortNames: Object.freeze([...shortNames]),
+    categories: Object.freeze([...categories]),
+    subresources: Object.freeze([...subresources]),
   });
 }
+
+const resource = resourceInfo;
 
 export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   resource('Namespace', '', 'namespaces', false, ['ns']),

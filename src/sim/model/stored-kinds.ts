@@ -1,4 +1,4 @@
-import type { ResourceInfo } from './resources.ts';
+import { resourceInfo, type ResourceInfo } from './resources.ts';
 
 /**
  * Kinds the simulated API server stores and serves like any other (discovery, OpenAPI
@@ -12,27 +12,9 @@ import type { ResourceInfo } from './resources.ts';
  * ':' (`system:...`) are refused; no field is validated; RBAC is stored, never enforced (the
  * sim has no authentication or authorization).
  */
-function stored(
-  kind: string,
-  group: string,
-  plural: string,
-  namespaced: boolean,
-  shortNames: readonly string[] = [],
-  subresources: readonly string[] = [],
-): ResourceInfo {
-  return Object.freeze({
-    kind,
-    listKind: `${kind}List`,
-    group,
-    version: 'v1',
-    plural,
-    singular: kind.toLowerCase(),
-    namespaced,
-    shortNames: Object.freeze([...shortNames]),
-    // None of these is in `kubectl get all`, as on a real API server.
-    categories: Object.freeze([]),
-    subresources: Object.freeze([...subresources]),
-  });
+function stored(kind: string, group: string, plural: string, namespaced: boolean, shortNames: readonly string[] = [], subresources: readonly string[] = []): ResourceInfo {
+  // None of these is in `kubectl get all`, as on a real API server.
+  return resourceInfo(kind, group, plural, namespaced, shortNames, subresources, []);
 }
 
 const RBAC = 'rbac.authorization.k8s.io';
