@@ -414,20 +414,27 @@ export class GroupCommitter {
    */
   async #publishWhenDurable(committed: CommittedBatch, batch: Batch, started: number, handOver = true): Promise<void> {
     const durable = committed.durable ?? Promise.resolve();
+    const { firstVersion, lastVersion } = committed;
+    const upTo = batch.upTo;
+    // A batch committed as state is never handed over: its updates and their payloads are not
+    // kept until its flush (up to MAX_PIPELINED_COMMITS large batches of them).
+    const handed = handOver ? { committed, addedAt: batch.addedAt } : undefined;
     // The previous hand-over never rejects (its failure is handled there): chain on it.
     this.#published = this.#published.then(() => durable).then(
       () => {
-        if (handOver) this.#handOver(committed);
-        if (handOver && this.#options.onTimings) {
-          const now = performance.now();
-          this.#options.onTimings(batch.addedAt.map((t) => (now - t) / 1000), (now - started) / 1000);
+        if (handed) {
+          this.#handOver(handed.committed);
+          if (this.#options.onTimings) {
+            const now = performance.now();
+            this.#options.onTimings(handed.addedAt.map((t) => (now - t) / 1000), (now - started) / 1000);
+          }
         }
-        this.#markCommitted(batch.upTo);
+        this.#markCommitted(upTo);
       },
       (err: unknown) => {
         if (this.#abandoned) return;
         const error = toError(err);
-        this.#log.error({ err: error, firstVersion: committed.firstVersion, lastVersion: committed.lastVersion }, 'a committed batch could not be made durable; the committer stops');
+        this.#log.error({ err: error, firstVersion, lastVersion }, 'a committed batch could not be made durable; the committer stops');
         this.abandon();
         this.#options.onFatal?.(error);
       },

@@ -27,6 +27,12 @@ const STATE_BATCH_UPDATES = 20_000;
 const DEFAULT_KINDS: readonly WatchedKind[] = Object.values(WATCHED_KINDS).filter((k) => k.kind !== 'Endpoints');
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ServiceCIDR']);
 /**
+ * Store ops per compaction step. Each step holds the log's commit queue and reads the state
+ * entries of what it drops synchronously (LMDB): at the default 2,000 a step kept commits
+ * waiting 50–110 ms (CPU profile under churn at 30,000 pods), most of the write → agent p99.
+ */
+const COMPACTION_STEP_OPS = 256;
+/**
  * How often the sync's end is checked: a restart that resumes its watches is synced within a
  * few hundred milliseconds, and a 1 s check made up most of its time to ready.
  */
@@ -317,7 +323,13 @@ export class IngestPipeline {
   async #compact(): Promise<void> {
     const c = this.#options.config;
     try {
-      await this.log.compact({ keepUpdates: c.historyKeepUpdates, keepAgeMs: c.historyKeepAgeMs, tombstoneRetentionMs: c.tombstoneRetentionMs, signal: this.#stop.signal });
+      await this.log.compact({
+        keepUpdates: c.historyKeepUpdates,
+        keepAgeMs: c.historyKeepAgeMs,
+        tombstoneRetentionMs: c.tombstoneRetentionMs,
+        maxOpsPerCommit: COMPACTION_STEP_OPS,
+        signal: this.#stop.signal,
+      });
     } catch (err) {
       if (!this.#stop.signal.aborted) this.#logger.warn({ err: toError(err) }, 'compaction failed; will try again');
     }
