@@ -51,17 +51,12 @@ export interface RunAgentsOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface FleetStats {
+/** The fleet's agents' figures summed (SimulatedAgentStats), and how many agents are in sync. */
+export interface FleetStats
+  extends Pick<SimulatedAgentStats, 'activeProcesses' | 'rowsRecorded' | 'rowsHeld' | 'queriesAnswered' | 'queriesRefused' | 'hydratedRows' | 'hydrateMs'> {
   readonly agents: number;
   readonly inSync: number;
   readonly connections: number;
-  readonly activeProcesses: number;
-  readonly rowsRecorded: number;
-  readonly rowsHeld: number;
-  readonly queriesAnswered: number;
-  readonly queriesRefused: number;
-  readonly hydratedRows: number;
-  readonly hydrateMs: number;
 }
 
 interface Config {
