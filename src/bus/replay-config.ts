@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { InvalidArgumentError, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { DEFAULT_MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, NATS_DEFAULT_MAX_PAYLOAD } from '../schema/index.ts';
 import type { LogState, ReadTailOptions, SnapshotReader, TailPage } from '../log/index.ts';
+import type { AdmissionConfig } from './admission.ts';
 
 /**
  * What the replay server reads (the UpdateLog satisfies it): stream id, heads, tail pages and
@@ -73,8 +74,9 @@ export interface ReplayServerOptions {
   signal?: AbortSignal;
 }
 
-/** Validated, defaulted, frozen options. */
-export interface ReplayServerConfig {
+/** Validated, defaulted, frozen options; admission's own (admission.ts) under the same names. */
+export interface ReplayServerConfig
+  extends Pick<AdmissionConfig, 'maxQueueWaitMs' | 'busyRetryAfterMs' | 'requesterRatePerSec' | 'requesterBurst' | 'maxAnswersPerRequester' | 'maxTrackedRequesters'> {
   readonly queueGroup: string;
   readonly defaultLimit: number;
   readonly maxLimit: number;
@@ -83,12 +85,6 @@ export interface ReplayServerConfig {
   readonly ackTimeoutMs: number;
   readonly maxConcurrentAnswers: number;
   readonly maxQueuedRequests: number;
-  readonly maxQueueWaitMs: number;
-  readonly busyRetryAfterMs: number;
-  readonly requesterRatePerSec: number;
-  readonly requesterBurst: number;
-  readonly maxAnswersPerRequester: number;
-  readonly maxTrackedRequesters: number;
   readonly shareSnapshots: boolean;
   readonly sharedSnapshotChunks: number;
   readonly snapshotReadEntries: number;

@@ -209,6 +209,11 @@ export class MetadataService {
     this.#state = 'stopped';
   }
 
+  /** `await using service = await MetadataService.start(…)` drains it when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.drain();
+  }
+
   async #start(): Promise<void> {
     const c = this.config;
     this.#issuerSigner = await loadIssuerSigner(c);
