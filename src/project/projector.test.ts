@@ -226,3 +226,23 @@ test('a projector restored from a store with more node scopes than its limit kee
   const deleted = restored.apply('Pod', 'DELETED', podWithInitAndSidecar('p3', 'pod-3', 'n3', '10.244.1.13', 31));
   assert.ok(deleted.updates.some((u) => u.objectKey === 'Pod/pod-3' && u.scopes.includes('node/n3')), 'a restored pod is deleted from its node scope');
 });
+
+test("a service's views are built once per event and once per LIST page, from the state at its end", () => {
+  const p = withWorld();
+  p.apply('Service', 'ADDED', serviceApi());
+  p.apply('EndpointSlice', 'ADDED', sliceOfApi([['pod-1', 'n1'], ['pod-2', 'n1'], ['pod-3', 'n1']]));
+  // One event: the service enters n1 with its first member, and its cluster view gains n1.
+  const first = p.apply('Pod', 'ADDED', podWithInitAndSidecar('api-1', 'pod-1', 'n1', '10.244.1.5', 1));
+  const firstViews = first.updates.filter((u) => u.kind === 'Service').map((u) => u.scopes.join());
+  assert.deepEqual(firstViews.sort(), ['cluster', 'node/n1'], 'one update per scope, not one per request for it');
+  // One page with two more members: each asks for both views; each view goes out once, complete.
+  p.listStart('Pod');
+  const page = p.listPage('Pod', [
+    podWithInitAndSidecar('api-1', 'pod-1', 'n1', '10.244.1.5', 1),
+    podWithInitAndSidecar('api-2', 'pod-2', 'n1', '10.244.1.6', 10),
+    podWithInitAndSidecar('api-3', 'pod-3', 'n1', '10.244.1.7', 20),
+  ]);
+  const views = page.updates.filter((u) => u.kind === 'Service');
+  assert.deepEqual(views.map((u) => u.scopes.join()), ['node/n1'], 'the cluster view (members from the slice, nodes [n1]) did not change; the node view once');
+  assert.deepEqual((views[0]?.update.object.value as { podUids: string[] }).podUids, ['pod-1', 'pod-2', 'pod-3']);
+});

@@ -78,6 +78,8 @@ export class Projector {
   #suppressed = 0;
   #badObjects = 0;
   #updates = 0;
+  /** Inside listPage: the services' views wait for the end of the page. */
+  #inPage = false;
 
   constructor(options: ProjectorOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -122,6 +124,8 @@ export class Projector {
     const refused = this.#budget.refused;
     try {
       this.#dispatch(kind, type, object, out);
+      // Within a LIST page (listPage) the services' views are sent once at its end.
+      if (!this.#inPage) this.#services.flush(out);
       if (this.#budget.refused > refused) this.#logRefusal(kind, object);
       // Network ranges (network-ranges.ts): learn from the event, publish a change, and give
       // node scopes that first appear in this event's updates the current ranges.
@@ -142,6 +146,24 @@ export class Projector {
    */
   listStart(kind: SourceKind, namespace?: string): void {
     this.#listing.set(listKey(kind, namespace), new Set());
+  }
+
+  /**
+   * One page of a LIST: `listObject` for each, with the services' views (service-views.ts)
+   * built once at the end of the page instead of after each object — a Deployment's pods
+   * arrive together, and each one changed its service's cluster view.
+   */
+  listPage(kind: SourceKind, objects: readonly unknown[], out: Projection = emptyProjection(), namespace?: string): Projection {
+    this.#inPage = true;
+    try {
+      for (const object of objects) this.listObject(kind, object, out, namespace);
+    } finally {
+      this.#inPage = false;
+    }
+    const before = out.updates.length;
+    this.#services.flush(out);
+    this.#updates += out.updates.length - before;
+    return out;
   }
 
   listObject(kind: SourceKind, object: unknown, out: Projection = emptyProjection(), namespace?: string): Projection {

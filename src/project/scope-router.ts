@@ -62,6 +62,13 @@ export class ScopeRouter {
     return [...(this.#podServices.get(podKey) ?? [])];
   }
 
+  /** Member pods of a service that run on `node`. */
+  servicePodsOnNode(serviceKey: string, node: string): string[] {
+    const out: string[] = [];
+    for (const pod of this.#servicePods.get(serviceKey) ?? []) if (this.#pods.get(pod)?.node === node) out.push(pod);
+    return out;
+  }
+
   /** Member pods of a service grouped by the node they run on (unscheduled pods left out). */
   servicePodsByNode(serviceKey: string): Map<string, string[]> {
     const out = new Map<string, string[]>();

@@ -28,6 +28,13 @@ export class ServiceViews {
   readonly #services = new Map<string, ServiceEntry>(); // by `<namespace>/<name>`
   readonly #slices = new Map<string, { serviceName: string; podUids: string[]; kind: 'EndpointSlice' | 'Endpoints' }>();
   readonly #slicesByService = new Map<string, Set<string>>();
+  /**
+   * Views to send at the next flush(): service name → the node scopes whose view may have
+   * changed ('' for the cluster scope's). One event (a pod scheduled: its services enter the
+   * node, then their cluster and node views refresh) or one page of a LIST (a Deployment's pods
+   * arrive together) asks for the same view many times; it is built, encoded and hashed once.
+   */
+  readonly #pending = new Map<string, Set<string>>();
   suppressed = 0;
 
   constructor(router: ScopeRouter) {
@@ -44,8 +51,15 @@ export class ServiceViews {
         ? { ...previous, base, deleted: deletedAt !== 0n }
         : { base, deleted: deletedAt !== 0n, clusterHash: undefined, viewHashes: new Map() };
     this.#services.set(name, entry);
-    this.#emitAll(name, entry, out);
-    if (entry.deleted) this.#services.delete(name);
+    if (entry.deleted) {
+      // Sent now, not at the flush: the entry is forgotten below.
+      this.#pending.delete(name);
+      this.#sendCluster(name, entry, out);
+      for (const node of this.#router.nodesOf(`Service:${name}`)) this.#sendView(name, entry, node, out);
+      this.#services.delete(name);
+      return [];
+    }
+    this.#emitAll(name);
     return [];
   }
 
@@ -74,8 +88,28 @@ export class ServiceViews {
     const name = routerKey.slice('Service:'.length);
     const entry = this.#services.get(name);
     if (!entry) return;
-    if (change === 'enter') this.#emitView(name, entry, node, out);
+    if (change === 'enter') this.#ask(name, node);
     else this.#exitView(entry, node, out);
+  }
+
+  /**
+   * Sends the views asked for since the last flush, each built once from the state now: a
+   * node's view only if the service is still in that node's scope (an exit is sent at once).
+   * The projector calls it at the end of each event and of each LIST page, so the views go in
+   * the same commit as the change that caused them.
+   */
+  flush(out: Projection): void {
+    if (this.#pending.size === 0) return;
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const [name, scopes] of pending) {
+      const entry = this.#services.get(name);
+      if (!entry) continue;
+      for (const scope of scopes) {
+        if (scope === '') this.#sendCluster(name, entry, out);
+        else if (this.#router.isIn(`Service:${name}`, scope)) this.#sendView(name, entry, scope, out);
+      }
+    }
   }
 
   /** A member pod was scheduled or moved: the views on its old and new node change. */
@@ -149,26 +183,26 @@ export class ServiceViews {
     const entry = this.#services.get(name);
     if (!entry) return;
     for (const d of deltas) if (d.change === 'exit') this.#exitView(entry, d.node, out);
-    this.#emitCluster(name, entry, out);
+    this.#ask(name, '');
     for (const [node, pods] of after) {
-      if (before.get(node)?.join() !== pods.join()) this.#emitView(name, entry, node, out);
+      if (before.get(node)?.join() !== pods.join()) this.#ask(name, node);
     }
   }
 
   #refresh(name: string, nodes: Array<string | undefined>, out: Projection): void {
     const entry = this.#services.get(name);
     if (!entry) return;
-    this.#emitCluster(name, entry, out);
+    this.#ask(name, '');
     for (const node of nodes) {
       if (node === undefined) continue;
-      if (this.#router.isIn(`Service:${name}`, node)) this.#emitView(name, entry, node, out);
+      if (this.#router.isIn(`Service:${name}`, node)) this.#ask(name, node);
       else this.#exitView(entry, node, out);
     }
   }
 
-  #emitAll(name: string, entry: ServiceEntry, out: Projection): void {
-    this.#emitCluster(name, entry, out);
-    for (const node of this.#router.nodesOf(`Service:${name}`)) this.#emitView(name, entry, node, out);
+  #emitAll(name: string): void {
+    this.#ask(name, '');
+    for (const node of this.#router.nodesOf(`Service:${name}`)) this.#ask(name, node);
   }
 
   #clusterView(base: ServiceUpdate, podUids: string[], nodeNames: string[]) {
@@ -176,7 +210,13 @@ export class ServiceViews {
     return makeUpdate('Service', base.uid, 'service', value, [CLUSTER], base.stopTimeNs !== 0n ? 'tombstone' : 'upsert');
   }
 
-  #emitCluster(name: string, entry: ServiceEntry, out: Projection): void {
+  #ask(name: string, scope: string): void {
+    let scopes = this.#pending.get(name);
+    if (!scopes) this.#pending.set(name, (scopes = new Set()));
+    scopes.add(scope);
+  }
+
+  #sendCluster(name: string, entry: ServiceEntry, out: Projection): void {
     const nodes = this.#router.nodesOf(`Service:${name}`).sort();
     const update = this.#clusterView(entry.base, this.#members(name), nodes);
     const hash = payloadHash(update.payload);
@@ -188,8 +228,8 @@ export class ServiceViews {
     out.updates.push(update);
   }
 
-  #emitView(name: string, entry: ServiceEntry, node: string, out: Projection): void {
-    const pods = (this.#router.servicePodsByNode(`Service:${name}`).get(node) ?? []).map((k) => k.slice('Pod/'.length)).sort();
+  #sendView(name: string, entry: ServiceEntry, node: string, out: Projection): void {
+    const pods = this.#router.servicePodsOnNode(`Service:${name}`, node).map((k) => k.slice('Pod/'.length)).sort();
     const value = create(ServiceUpdateSchema, { ...entry.base, podUids: pods, nodeNames: [node] });
     const view = makeUpdate('Service', entry.base.uid, 'service', value, [nodeScopeName(node)], entry.deleted ? 'tombstone' : 'upsert');
     // The node's view lists only that node's pods: the object itself is the cluster update.

@@ -39,7 +39,7 @@ export class Ingest implements ReflectorSink {
 
   async listPage(kind: WatchedKindName, items: readonly RawObject[]): Promise<void> {
     const out = emptyProjection();
-    for (const item of items) this.#projector.listObject(kind, item, out, this.#namespace);
+    this.#projector.listPage(kind, items, out, this.#namespace);
     // No resourceVersion until the LIST is complete: a crash mid-list lists again.
     await this.#committer.add(out);
   }
