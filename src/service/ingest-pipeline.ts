@@ -38,7 +38,7 @@ const COMPACTION_STEP_OPS = 256;
  */
 const SYNC_CHECK_MS = 50;
 
-export function encodeVersion(v: number): Uint8Array {
+function encodeVersion(v: number): Uint8Array {
   return new TextEncoder().encode(String(v));
 }
 
