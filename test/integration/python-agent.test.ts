@@ -193,8 +193,53 @@ describe('the Python example agent against kubemeta serve, the simulator and nat
     const dump = await converged('the agent to catch up after the outage');
     assert.ok(dump.stats['reconnects']! > before.stats['reconnects']!, `it reconnected: ${JSON.stringify(dump.stats)}`);
     assert.equal(dump.stream_id, service.streamId);
-    // Catch-ups of more than --replay-limit (100) updates came in pages (here or under churn).
-    assert.ok(dump.stats['pages']! >= 1, `some replay was paged: ${JSON.stringify(dump.stats)}`);
+  });
+
+  test('a catch-up longer than --replay-limit (100) comes in pages', async () => {
+    // How much an outage costs the agent depends on when each side reconnects (nats.js buffers
+    // the service's publishes meanwhile), so the long gap is made by dropping publishes instead:
+    // label rounds over every pod of the node until its scope has ≥ 150 updates, none delivered.
+    // The agent is stopped (SIGSTOP) meanwhile, so that no heartbeat shows it a part of the gap
+    // early: the heartbeats that wait for it then all show the whole gap.
+    const before = (await readDump()) as AgentDump;
+    const pods = env.engine.model.list('Pod').items.filter((p) => (p.object['spec'] as { nodeName?: string } | undefined)?.nodeName === node);
+    assert.ok(pods.length >= 1, `the node runs pods: ${pods.length}`);
+    const rounds = Math.ceil(150 / pods.length);
+    faults.dropFraction = 1;
+    agent.child.kill('SIGSTOP');
+    try {
+      for (let round = 0; round < rounds; round++) {
+        // One round committed before the next: changes of one object waiting together are
+        // projected once, and each round must be updates of its own.
+        const head = service.head;
+        for (const pod of pods) {
+          const current = env.engine.model.get('Pod', pod.object.metadata.namespace ?? '', pod.object.metadata.name);
+          if (!current) continue;
+          env.engine.model.update({ ...current.object, metadata: { ...current.object.metadata, labels: { ...current.object.metadata.labels, 'kubemeta-test': `page-${round}` } } });
+        }
+        await waitFor(() => service.head >= head + pods.length, { what: `relabel round ${round} to be committed`, timeoutMs: 10_000 });
+      }
+      const head = service.head;
+      await waitFor(async () => (await serviceStatus()).publisher.publishedVersion >= head, { what: 'the relabels to be published (and dropped)', timeoutMs: 10_000 });
+    } finally {
+      faults.dropFraction = 0;
+      agent.child.kill('SIGCONT');
+    }
+    // The next heartbeat shows the agent it is ≥ 150 updates behind. (converged() compares
+    // which objects are held, not their labels: wait for the last round's label first.)
+    const last = `page-${rounds - 1}`;
+    const uids = new Set(pods.map((p) => p.object.metadata.uid));
+    const holdsLastRound = (d: AgentDump | undefined): boolean => {
+      if (!d) return false;
+      const labels = [...held(d).values()].flatMap((u) => (u.object.case === 'pod' && uids.has(u.object.value.uid) ? [u.object.value.labels['kubemeta-test']] : []));
+      return labels.length === uids.size && labels.every((l) => l === last);
+    };
+    await waitFor(async () => holdsLastRound(await readDump()), { what: 'the agent to hold the last relabel round', timeoutMs: 20_000, intervalMs: 200 }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${agent.output().slice(-3000)}`);
+    });
+    const dump = await converged('the agent to catch up by pages');
+    assert.ok(dump.stats['pages']! > before.stats['pages']!, `the replay was paged: ${JSON.stringify(dump.stats)}`);
+    assert.equal(dump.stats['snapshots'], before.stats['snapshots'], 'a long tail is replayed, not a new snapshot');
   });
 
   test('a replaced store (new stream id) makes the agent start over from a snapshot', async () => {
