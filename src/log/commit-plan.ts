@@ -14,6 +14,7 @@ import { LogError, LogErrorCode } from './errors.ts';
 import { ByteArena } from './byte-arena.ts';
 import {
   HEAD_KEY,
+  OBJECT_PREFIX,
   escapeObjectKey,
   gcKey,
   hex,
@@ -28,6 +29,7 @@ import {
   tombstoneKey,
 } from './keys.ts';
 import { encodeHistory, encodeNumber, encodeState, encodeText, encodeTombstone } from './record-codec.ts';
+import type { SpooledState } from './state-spool.ts';
 import type { StoreLimits, StoreOp } from './store.ts';
 import type { CommittedUpdate, PendingUpdate, ScopeLink } from './types.ts';
 
@@ -48,6 +50,11 @@ export interface PlanInput {
    * become current state and move the scope heads, but no tail can be read across them.
    */
   index?: boolean;
+  /**
+   * True: the c/ and o/ entries go to `PlannedPart.state` instead of `ops` (commits as state:
+   * the log holds them and writes them in key order at the end, see state-spool.ts).
+   */
+  deferState?: boolean;
 }
 
 export interface PlannedPart {
@@ -59,6 +66,10 @@ export interface PlannedPart {
   scopeHeads: Map<string, number>;
   /** Present on the last part only. */
   resourceVersions: Readonly<Record<string, string>> | undefined;
+  /** With `deferState`: the part's c/ and o/ entries, in order (a later one for a key wins). */
+  state: SpooledState[];
+  /** Set by the log on a state commit's last part: resourceVersions and meta it holds back. */
+  holdTail?: { resourceVersions: Readonly<Record<string, string>> | undefined; meta: Readonly<Record<string, Uint8Array | null>> | undefined };
 }
 
 type KeyedOp = StoreOp & { key: string };
@@ -82,6 +93,7 @@ class PartBuilder {
   readonly keyed = new Map<string, KeyedOp>();
   readonly updates: CommittedUpdate[] = [];
   readonly scopeHeads = new Map<string, number>();
+  readonly state: SpooledState[] = [];
   bytes = 0;
 
   get size(): number {
@@ -122,6 +134,7 @@ class UpdatePlanner {
   readonly #overlay: Map<string, number | null> | undefined;
   readonly #unique: KeyedOp[] = [];
   readonly #keyed: KeyedOp[] = [];
+  readonly #deferred: SpooledState[] = [];
 
   constructor(input: PlanInput) {
     this.#input = input;
@@ -137,43 +150,51 @@ class UpdatePlanner {
     return keys;
   }
 
-  /** The update's ops; the returned arrays are reused by the next call. */
-  ops(u: PendingUpdate, version: number, scopes: ScopeLink[]): { unique: KeyedOp[]; keyed: KeyedOp[] } {
+  /** The update's ops (and deferred state entries); the returned arrays are reused by the next call. */
+  ops(u: PendingUpdate, version: number, scopes: ScopeLink[]): { unique: KeyedOp[]; keyed: KeyedOp[]; deferred: SpooledState[] } {
     const atMs = this.#input.committedAtMs;
     const arena = this.#arena;
     const unique = this.#unique;
     const keyed = this.#keyed;
     unique.length = 0;
     keyed.length = 0;
+    this.#deferred.length = 0;
     const history = encodeHistory({ committedAtMs: atMs, state: u.state, objectKey: u.objectKey, kind: u.kind, scopes, payload: u.payload }, arena);
     unique.push({ type: 'put', key: historyKey(version), value: history });
     const versionHex = hex(version);
     const objectKey = escapeObjectKey(u.objectKey);
     const deleted = u.state === 'tombstone';
-    const state = u.state === 'remove' ? undefined : encodeState({ version, deleted, deletedAtMs: atMs }, arena);
+    const removed = u.state === 'remove';
+    const state = removed || this.#input.deferState === true ? undefined : encodeState({ version, deleted, deletedAtMs: atMs }, arena);
     const index = this.#input.index !== false;
     for (const { scope, prevVersion } of scopes) {
       const keys = this.#keysOf(scope);
       if (index) unique.push({ type: 'put', key: keys.index + versionHex, value: encodeNumber(prevVersion, arena) });
-      this.#state(keys.state + objectKey, state, version);
+      this.#state(keys.state, objectKey, state, version, removed, deleted);
     }
     if (deleted) {
       unique.push({ type: 'put', key: tombstoneKey(atMs, version), value: encodeTombstone({ objectKey: u.objectKey, scopes: [...u.scopes] }) });
     }
-    if (state && writesObjectTable(u)) this.#state(objectKeyOf(u.objectKey), state, version);
-    return { unique, keyed };
+    if (!removed && writesObjectTable(u)) this.#state(OBJECT_PREFIX, objectKey, state, version, false, deleted);
+    return { unique, keyed, deferred: this.#deferred };
   }
 
-  #state(key: string, state: Uint8Array | undefined, version: number): void {
+  /** The entry `prefix + suffix`; `state`: its encoding (undefined when removed or deferred). */
+  #state(prefix: string, suffix: string, state: Uint8Array | undefined, version: number, removed: boolean, deleted: boolean): void {
+    if (this.#input.deferState === true) {
+      this.#deferred.push(removed ? { prefix, suffix, version, removed: true } : deleted ? { prefix, suffix, version, deletedAtMs: this.#input.committedAtMs } : { prefix, suffix, version });
+    }
     const overlay = this.#overlay;
+    if (!overlay && this.#input.deferState === true) return;
+    const key = prefix + suffix;
     if (overlay) {
       const seen = overlay.get(key);
       const old = seen === undefined ? this.#input.currentVersion(key) : (seen ?? undefined);
-      overlay.set(key, state ? version : null);
+      overlay.set(key, removed ? null : version);
       // A pinned history record below the floor loses this reference: compaction checks it.
       if (old !== undefined && old < this.#input.floor) this.#keyed.push({ type: 'put', key: gcKey(old), value: EMPTY });
     }
-    this.#keyed.push(state ? { type: 'put', key, value: state } : { type: 'delete', key });
+    if (this.#input.deferState !== true) this.#keyed.push(state ? { type: 'put', key, value: state } : { type: 'delete', key });
   }
 
   number(n: number): Uint8Array {
@@ -219,7 +240,7 @@ export function planBatch(input: PlanInput): PlannedPart[] {
     version++;
     const scopes: ScopeLink[] = [];
     for (const scope of u.scopes) scopes.push({ scope, prevVersion: scopeHeads.get(scope) ?? input.scopeHead(scope) });
-    const { unique, keyed } = planner.ops(u, version, scopes);
+    const { unique, keyed, deferred } = planner.ops(u, version, scopes);
     if (limited) {
       const n = unique.length + keyed.length;
       const bytes = opsBytes(unique) + opsBytes(keyed);
@@ -240,6 +261,7 @@ export function planBatch(input: PlanInput): PlannedPart[] {
     }
     for (const op of unique) part.add(op, true);
     for (const op of keyed) part.add(op, false);
+    for (const e of deferred) part.state.push(e);
     for (const scope of u.scopes) {
       scopeHeads.set(scope, version);
       part.scopeHeads.set(scope, version);
@@ -258,5 +280,5 @@ function finishPart(p: PartBuilder, last: boolean, input: PlanInput, tail: reado
   if (lastUpdate) ops.push({ type: 'put', key: HEAD_KEY, value: planner.number(head) });
   for (const [scope, v] of p.scopeHeads) ops.push({ type: 'put', key: scopeHeadKey(scope), value: planner.number(v) });
   if (last) ops.push(...tail);
-  return { ops, updates: p.updates, head, scopeHeads: p.scopeHeads, resourceVersions: last ? input.resourceVersions : undefined };
+  return { ops, updates: p.updates, head, scopeHeads: p.scopeHeads, resourceVersions: last ? input.resourceVersions : undefined, state: p.state };
 }

@@ -47,6 +47,11 @@ export const LogErrorCode = {
   BATCH_TOO_LARGE: 'LOG_BATCH_TOO_LARGE',
   /** The log was closed, or failed and must be reopened. */
   LOG_CLOSED: 'LOG_CLOSED',
+  /**
+   * Current state was asked for while the log holds the state of commits made as state
+   * (`CommitOptions.history` false), which `raiseFloor` writes: read after the sync ends.
+   */
+  STATE_PENDING: 'LOG_STATE_PENDING',
 } as const;
 
 export type LogErrorCode = (typeof LogErrorCode)[keyof typeof LogErrorCode];

@@ -41,7 +41,8 @@ export const TOMBSTONE_PREFIX = 't/';
 export const GC_PREFIX = 'g/';
 const INDEX_PREFIX = 's/';
 const STATE_PREFIX = 'c/';
-const OBJECT_PREFIX = 'o/';
+/** The object table's prefix: objectKeyOf(k) is this followed by escapeObjectKey(k). */
+export const OBJECT_PREFIX = 'o/';
 
 /** Longest scope, kind or meta name accepted (a node name is at most 253 characters). */
 export const MAX_NAME_LENGTH = 320;

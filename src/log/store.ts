@@ -161,7 +161,18 @@ export function checkCommit(ops: readonly StoreOp[], guards: readonly CommitGuar
   if (ops.length > limits.maxOpsPerCommit) {
     throw invalid(backend, `${ops.length} ops exceed this backend's limit of ${limits.maxOpsPerCommit} per commit`);
   }
-  const keys = new Set<string>();
+  // Keys in strictly ascending order cannot repeat: such a commit (the log writes its large
+  // ones sorted) needs no set of its keys, only a comparison with the previous key.
+  let ascending = true;
+  let previous = '';
+  for (const op of ops) {
+    if (op.type === 'deleteRange' || !(op.key > previous)) {
+      ascending = false;
+      break;
+    }
+    previous = op.key;
+  }
+  const keys = ascending ? undefined : new Set<string>();
   const ranges: KeyRange[] = [];
   let bytes = 0;
   for (const op of ops) {
@@ -174,9 +185,11 @@ export function checkCommit(ops: readonly StoreOp[], guards: readonly CommitGuar
     }
     const key = op.key;
     if (!isValidKey(key)) throw invalid(backend, `key ${JSON.stringify(key)} is not 1-${MAX_KEY_BYTES} printable ASCII characters`);
-    const before = keys.size;
-    keys.add(key); // one hash lookup: a duplicate leaves the size unchanged
-    if (keys.size === before) throw invalid(backend, `key ${JSON.stringify(key)} appears twice`);
+    if (keys) {
+      const before = keys.size;
+      keys.add(key); // one hash lookup: a duplicate leaves the size unchanged
+      if (keys.size === before) throw invalid(backend, `key ${JSON.stringify(key)} appears twice`);
+    }
     bytes += key.length;
     if (op.type === 'put') {
       const value = op.value;
@@ -191,7 +204,7 @@ export function checkCommit(ops: readonly StoreOp[], guards: readonly CommitGuar
     throw invalid(backend, `${bytes} bytes exceed this backend's limit of ${limits.maxBytesPerCommit} per commit`);
   }
   for (const range of ranges) {
-    for (const key of keys) {
+    for (const key of keys ?? []) {
       if (key >= range.start && key < range.end) {
         throw invalid(backend, `key ${JSON.stringify(key)} is also inside deleteRange ${JSON.stringify(range)}`);
       }

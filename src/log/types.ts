@@ -104,7 +104,11 @@ export interface CommitOptions {
    * False: commit the updates as current state only, without per-scope index entries — the
    * initial sync of a new stream, which no consumer can have followed (the service then raises
    * the floor above them with `raiseFloor`, so tails across them are answered by snapshot and
-   * the publisher's catch-up skips them). Default true.
+   * the publisher's catch-up skips them). Their current state (c/ and o/ entries) is held by
+   * the log and written in key order by `raiseFloor` (or a graceful `close`), not by each
+   * commit: reading current state meanwhile is refused with LOG_STATE_PENDING, and a crash
+   * before it loses that state (the history records and heads stay), so the caller must be able
+   * to commit it again (state-spool.ts). Default true.
    */
   history?: boolean;
   /** Aborts while waiting for earlier commits; a store commit once started is not cancelled. */

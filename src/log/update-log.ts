@@ -20,6 +20,7 @@ import { readPayloads } from './payloads.ts';
 import { decodeState, encodeNumber } from './record-codec.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { openSnapshot } from './snapshot.ts';
+import { StateSpool } from './state-spool.ts';
 import { keyAfter, prefixRange, type CommitGuard, type StoreOp, type StoreReader, type UpdateStore } from './store.ts';
 import { readHistory, readTail } from './tail.ts';
 import type {
@@ -49,6 +50,9 @@ function checkPage(limit: number | undefined): number {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new InvalidArgumentError('limit', `must be an integer in 1..${MAX_PAGE}`);
   return n;
 }
+
+/** State entries per store commit when the spool is written (see #writeSpooledState). */
+const STATE_WRITE_OPS = 50_000;
 
 /**
  * The durable, versioned update log (docs/design.md §1–4, §7, §8).
@@ -88,6 +92,8 @@ export class UpdateLog {
   #needsReload = false;
   readonly #counters = { commits: 0, updatesCommitted: 0, failedCommits: 0, lastCommitMs: undefined as number | undefined };
   readonly #byKind = new Map<string, number>();
+  /** c/ and o/ entries of commits made as state, written by raiseFloor (state-spool.ts). */
+  readonly #spool = new StateSpool();
 
   private constructor(store: UpdateStore, durable: DurableState, options: UpdateLogOptions, logger: Logger) {
     this.#store = store;
@@ -163,6 +169,7 @@ export class UpdateLog {
     }
     const current = await this.#currentVersions(updates);
     const committedAtMs = this.#clock.now();
+    const asState = options.history === false;
     const parts = planBatch({
       head: this.#head,
       floor: this.#floor,
@@ -170,11 +177,14 @@ export class UpdateLog {
       scopeHead: (scope) => this.scopeHead(scope),
       updates,
       committedAtMs,
-      resourceVersions: options.resourceVersions,
-      meta: options.meta,
+      // Held with the state, see state-spool.ts.
+      resourceVersions: asState ? undefined : options.resourceVersions,
+      meta: asState ? undefined : options.meta,
       limits: this.#store.limits,
-      index: options.history !== false,
+      index: !asState,
+      deferState: asState,
     });
+    if (asState) (parts[parts.length - 1] as PlannedPart).holdTail = { resourceVersions: options.resourceVersions, meta: options.meta };
     if (options.atomic === true && parts.length > 1) {
       throw new BatchTooLargeError(updates.length, parts.length, parts[0]?.updates.length ?? 0, this.#store.location, this.#store.limits);
     }
@@ -206,6 +216,9 @@ export class UpdateLog {
   async #currentVersions(updates: readonly PendingUpdate[]): Promise<Map<string, number>> {
     const current = new Map<string, number>();
     if (this.#floor <= 1) return current;
+    // The store's versions also while a sync's state is held (state-spool.ts): what the spool
+    // holds was committed after the floor (compaction waits for it), so only the stored entry
+    // it replaces can be a pinned record below the floor.
     const keys = [...new Set(updates.flatMap(stateKeysOf))];
     const values = await this.#store.getMany(keys);
     values.forEach((value, i) => {
@@ -295,9 +308,12 @@ export class UpdateLog {
   }
 
   #apply(part: PlannedPart): void {
+    this.#spool.add(part.state);
     this.#head = part.head;
     for (const [scope, version] of part.scopeHeads) this.#scopeHeads.set(scope, version);
-    for (const [kind, rv] of Object.entries(part.resourceVersions ?? {})) this.#resourceVersions.set(kind, rv);
+    const resourceVersions = part.holdTail?.resourceVersions ?? part.resourceVersions;
+    for (const [kind, rv] of Object.entries(resourceVersions ?? {})) this.#resourceVersions.set(kind, rv);
+    if (part.holdTail) this.#spool.addTail(part.holdTail.resourceVersions, part.holdTail.meta);
   }
 
   #count(done: readonly CommittedUpdate[], atMs: number): void {
@@ -371,6 +387,7 @@ export class UpdateLog {
    */
   openSnapshot(scope: string, options: { objectKeyPrefix?: string } = {}): Promise<SnapshotReader> {
     this.#checkReadable();
+    if (this.#spool.size > 0) return Promise.reject(this.#statePending('a snapshot'));
     return openSnapshot(this.#store, scope, this.streamId, options.objectKeyPrefix ?? '');
   }
 
@@ -378,7 +395,8 @@ export class UpdateLog {
    * History below `floor` (at most head + 1) is no longer available as tails: consumers behind
    * it get a snapshot, the publisher's catch-up skips it. Commits the floor with `meta` (null
    * deletes) atomically; a floor at or below the current one changes only the meta. For the
-   * end of an initial sync committed as state (CommitOptions.history false).
+   * end of an initial sync committed as state (CommitOptions.history false): the current state
+   * those commits set is written first, in key order (state-spool.ts).
    */
   async raiseFloor(floor: number, meta: Readonly<Record<string, Uint8Array | null>> = {}): Promise<void> {
     this.#checkOpen();
@@ -386,6 +404,7 @@ export class UpdateLog {
     await this.#queue.run(async () => {
       await this.#prepare();
       if (floor > this.#head + 1) throw new InvalidArgumentError('floor', `must be at most head + 1 (${this.#head + 1}), got ${floor}`);
+      await this.#writeSpooledState();
       const next = Math.max(this.#floor, floor);
       const ops: StoreOp[] = [{ type: 'put', key: FLOOR_KEY, value: encodeNumber(next) }];
       for (const [name, value] of Object.entries(meta)) {
@@ -397,9 +416,13 @@ export class UpdateLog {
     });
   }
 
-  /** Drops history outside the window and expired tombstones, in bounded steps. */
+  /**
+   * Drops history outside the window and expired tombstones, in bounded steps. Does nothing
+   * while the state of commits made as state is held (it decides what current state pins).
+   */
   async compact(options: CompactOptions = {}): Promise<CompactionResult> {
     this.#checkOpen();
+    if (this.#spool.pending) return { floor: this.#floor, historyDropped: 0, pinnedCollected: 0, tombstonesDropped: 0, commits: 0 };
     const host: CompactionHost = {
       store: this.#store,
       head: () => this.#head,
@@ -423,6 +446,7 @@ export class UpdateLog {
   /** The latest state of an object (whatever scope carried it), or undefined. */
   async getObject(objectKey: string): Promise<ObjectRecord | undefined> {
     this.#checkReadable();
+    if (this.#spool.size > 0) throw this.#statePending('the object table');
     checkObjectKey(objectKey);
     const key = objectKeyOf(objectKey);
     const view = await this.#store.readView();
@@ -440,6 +464,7 @@ export class UpdateLog {
    */
   async readObjects(prefix: string, options: { after?: string; limit?: number } = {}): Promise<{ objects: ObjectRecord[]; next: string | undefined }> {
     this.#checkReadable();
+    if (this.#spool.size > 0) throw this.#statePending('the object table');
     const limit = checkPage(options.limit);
     const view = await this.#store.readView();
     try {
@@ -488,6 +513,12 @@ export class UpdateLog {
    */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
+    if (this.#state === 'open' && this.#spool.pending) {
+      // A graceful stop keeps a state sync's work: the next start goes on from it.
+      await this.#queue.run(() => this.#writeSpooledState()).catch((err: unknown) => {
+        this.#logger.warn({ err }, 'could not write the state held for the initial sync; the next start syncs it again');
+      });
+    }
     if (this.#state === 'open') this.#state = 'closing';
     await this.#queue.idle();
     this.#state = 'closed';
@@ -513,6 +544,54 @@ export class UpdateLog {
 
   #checkReadable(): void {
     if (this.#state === 'closed') this.#checkOpen();
+  }
+
+  #statePending(what: string): LogError {
+    return new LogError(
+      LogErrorCode.STATE_PENDING,
+      `${what} cannot be read while the state of an initial sync committed as state is held (${this.#spool.size} entries): ` +
+        'it is written by raiseFloor at the end of the sync; read after it',
+    );
+  }
+
+  /**
+   * Writes the spool's entries in key order, in store commits of a bounded size (the caller
+   * holds the commit queue). Each commit carries the head guard like any other; a failure
+   * leaves the spool as it was (entries written twice are written with the same values).
+   */
+  async #writeSpooledState(): Promise<void> {
+    if (!this.#spool.pending) return;
+    const started = performance.now();
+    const entries = this.#spool.size;
+    const { maxOpsPerCommit, maxBytesPerCommit } = this.#store.limits;
+    // An entry is well under 1 KiB (a key of two escaped names and a few bytes of value).
+    const perCommit = Math.max(1, Math.min(STATE_WRITE_OPS, maxOpsPerCommit - 1, Math.floor(maxBytesPerCommit / 1024)));
+    let commits = 0;
+    const commitApplied = this.#store.commitApplied?.bind(this.#store);
+    if (commitApplied) {
+      // Pipelined: the next commit's ops are built while the store applies this one.
+      // (The store handles a rejected `durable` that nobody awaits.)
+      const durable: Array<Promise<void>> = [];
+      let applying: Promise<{ durable: Promise<void> }> | undefined;
+      try {
+        for (const ops of this.#spool.ops(perCommit)) {
+          if (applying) durable.push((await applying).durable);
+          applying = commitApplied(ops, this.#guards(undefined));
+          commits++;
+        }
+        if (applying) durable.push((await applying).durable);
+        await Promise.all(durable);
+      } catch (err) {
+        throw this.#onStoreFailure(err);
+      }
+    } else {
+      for (const ops of this.#spool.ops(perCommit)) {
+        await this.#storeCommit(ops, undefined);
+        commits++;
+      }
+    }
+    this.#spool.clear();
+    this.#logger.info({ entries, commits, ms: Math.round(performance.now() - started) }, 'wrote the current state of the initial sync, in key order');
   }
 }
 

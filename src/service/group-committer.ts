@@ -35,11 +35,12 @@ export interface GroupCommitterOptions {
   /**
    * Start by committing as current state — the initial sync of a new stream, which no consumer
    * can have followed: batches of up to `batchUpdates`, reduced to what their scopes hold at
-   * their end (state-batch.ts), committed without history (CommitOptions.history false) with
-   * `meta`, and never handed to `onCommitted`. `endStateSync` switches to history. Only for a
-   * store whose commits have no size limit (LMDB): events are not kept apart in these batches.
+   * their end (state-batch.ts), committed without history (CommitOptions.history false: the
+   * log holds their current state until `endStateSync`'s `finish` raises the floor), and never
+   * handed to `onCommitted`. `endStateSync` switches to history. Only for a store whose commits
+   * have no size limit (LMDB): events are not kept apart in these batches.
    */
-  asState?: { batchUpdates: number; meta: Readonly<Record<string, Uint8Array>> };
+  asState?: { batchUpdates: number };
 }
 
 /** Log errors after which no commit can ever succeed on this log instance. */
@@ -371,7 +372,7 @@ export class GroupCommitter {
         const started = performance.now();
         const committed = await this.#options.log.commit(batch.updates, {
           resourceVersions: Object.fromEntries(batch.resourceVersions),
-          meta: { ...this.#options.extraMeta?.(), ...Object.fromEntries(batch.meta), ...(asState ? this.#asState?.meta : {}) },
+          meta: { ...this.#options.extraMeta?.(), ...Object.fromEntries(batch.meta) },
           atomic,
           pipelined: true,
           history: !asState,

@@ -129,7 +129,7 @@ export class IngestPipeline {
         metrics.commitSeconds.observe(commitSeconds);
         for (const s of eventSeconds) metrics.eventToPublishSeconds.observe(s);
       },
-      ...(asState ? { asState: { batchUpdates: STATE_BATCH_UPDATES, meta: { [STATE_SYNC_META]: encodeVersion(1) } } } : {}),
+      ...(asState ? { asState: { batchUpdates: STATE_BATCH_UPDATES } } : {}),
     });
     if (options.imagePath !== undefined) {
       const committer = this.#committer;
@@ -167,7 +167,13 @@ export class IngestPipeline {
         !c.syncAsHistory &&
         !Number.isFinite(store.limits.maxOpsPerCommit) &&
         (log.head === 0 || (await log.getMeta(STATE_SYNC_META)) !== undefined);
-      if (asState) logger.info({}, 'initial sync of a new stream: committing it as current state; consumers take a snapshot when it is complete');
+      if (asState) {
+        // The marker is durable before the first state commit (whose own meta the log holds
+        // with its state until the end, state-spool.ts): a start after a crash must know that
+        // the sync was not finished and go on with it as state.
+        if ((await log.getMeta(STATE_SYNC_META)) === undefined) await log.commit([], { meta: { [STATE_SYNC_META]: encodeVersion(1) } });
+        logger.info({}, 'initial sync of a new stream: committing it as current state; consumers take a snapshot when it is complete');
+      }
       return new IngestPipeline(options, log, startHead, { ...restored, ms }, asState);
     } catch (err) {
       await log.close().catch(() => undefined);

@@ -390,6 +390,9 @@ function scanRange(db: Db, options: ScanOptions, transaction: ReadTxn | undefine
 function inKeyOrder(ops: readonly StoreOp[]): readonly StoreOp[] {
   if (ops.length < 2) return ops;
   const keyed = ops as ReadonlyArray<Exclude<StoreOp, { type: 'deleteRange' }>>;
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = (keyed[i - 1] as { key: string }).key < (keyed[i] as { key: string }).key;
+  if (sorted) return ops;
   return [...keyed].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
