@@ -51,8 +51,8 @@ function checkPage(limit: number | undefined): number {
   return n;
 }
 
-/** State entries per store commit when the spool is written (see #writeSpooledState). */
-const STATE_WRITE_OPS = 50_000;
+/** State entries per store commit when the spool is written (see #writeSpooledState for why so few). */
+const STATE_WRITE_OPS = 10_000;
 
 /**
  * The durable, versioned update log (docs/design.md §1–4, §7, §8).
@@ -569,13 +569,17 @@ export class UpdateLog {
     let commits = 0;
     const commitApplied = this.#store.commitApplied?.bind(this.#store);
     if (commitApplied) {
-      // Pipelined: the next commit's ops are built while the store applies this one.
+      // Pipelined: the next commit's ops are built while the store applies this one; at most
+      // two wait for their flush. Small commits keep the ops short-lived: at 150,000 pods (1.4
+      // million entries) commits of 50,000 raised the heap by 750 MB while this ran, commits of
+      // 10,000 by 350 MB (peak RSS of the sync 2,166 → 1,715 MB, one run each, same time).
       // (The store handles a rejected `durable` that nobody awaits.)
       const durable: Array<Promise<void>> = [];
       let applying: Promise<{ durable: Promise<void> }> | undefined;
       try {
         for (const ops of this.#spool.ops(perCommit)) {
           if (applying) durable.push((await applying).durable);
+          while (durable.length >= 2) await durable.shift();
           applying = commitApplied(ops, this.#guards(undefined));
           commits++;
         }
