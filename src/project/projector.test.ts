@@ -246,3 +246,18 @@ test("a service's views are built once per event and once per LIST page, from th
   assert.deepEqual(views.map((u) => u.scopes.join()), ['node/n1'], 'the cluster view (members from the slice, nodes [n1]) did not change; the node view once');
   assert.deepEqual((views[0]?.update.object.value as { podUids: string[] }).podUids, ['pod-1', 'pod-2', 'pod-3']);
 });
+
+test("a service's node view is sent again when the service changes, not when nothing in it does", () => {
+  const p = withWorld();
+  p.apply('Service', 'ADDED', serviceApi());
+  p.apply('EndpointSlice', 'ADDED', sliceOfApi([['pod-1', 'n1']]));
+  p.apply('Pod', 'ADDED', podWithInitAndSidecar('api-1', 'pod-1', 'n1', '10.244.1.5', 1));
+  const views = (out: Projection): string[] => out.updates.filter((u) => u.kind === 'Service').map((u) => u.scopes.join()).sort();
+  // The same service again: neither its cluster update nor its view on n1 changes.
+  assert.deepEqual(views(p.apply('Service', 'MODIFIED', serviceApi())), []);
+  // A new port changes what the view holds, although its node and pods are the same.
+  const changed = serviceApi();
+  (changed['spec'] as { ports: unknown[] }).ports = [{ port: 443, targetPort: 8443, protocol: 'TCP' }];
+  assert.deepEqual(views(p.apply('Service', 'MODIFIED', changed)), ['cluster', 'node/n1']);
+  assert.deepEqual(views(p.apply('Service', 'MODIFIED', changed)), []);
+});
