@@ -51,8 +51,9 @@ export interface PlanInput {
    */
   index?: boolean;
   /**
-   * True: the c/ and o/ entries go to `PlannedPart.state` instead of `ops` (commits as state:
-   * the log holds them and writes them in key order at the end, see state-spool.ts).
+   * True: the c/ and o/ entries go to `PlannedPart.state`, the resourceVersion and meta ops to
+   * `PlannedPart.heldOps`, instead of `ops` (commits as state: the log holds them and writes
+   * them at the end, see state-spool.ts).
    */
   deferState?: boolean;
 }
@@ -68,8 +69,8 @@ export interface PlannedPart {
   resourceVersions: Readonly<Record<string, string>> | undefined;
   /** With `deferState`: the part's c/ and o/ entries, in order (a later one for a key wins). */
   state: SpooledState[];
-  /** Set by the log on a state commit's last part: resourceVersions and meta it holds back. */
-  holdTail?: { resourceVersions: Readonly<Record<string, string>> | undefined; meta: Readonly<Record<string, Uint8Array | null>> | undefined };
+  /** With `deferState`, on the last part: the resourceVersion and meta ops, held too. */
+  heldOps: StoreOp[];
 }
 
 type KeyedOp = StoreOp & { key: string };
@@ -279,6 +280,7 @@ function finishPart(p: PartBuilder, last: boolean, input: PlanInput, tail: reado
   for (const op of p.keyed.values()) ops.push(op);
   if (lastUpdate) ops.push({ type: 'put', key: HEAD_KEY, value: planner.number(head) });
   for (const [scope, v] of p.scopeHeads) ops.push({ type: 'put', key: scopeHeadKey(scope), value: planner.number(v) });
-  if (last) ops.push(...tail);
-  return { ops, updates: p.updates, head, scopeHeads: p.scopeHeads, resourceVersions: last ? input.resourceVersions : undefined, state: p.state };
+  const held = last && input.deferState === true;
+  if (last && !held) ops.push(...tail);
+  return { ops, updates: p.updates, head, scopeHeads: p.scopeHeads, resourceVersions: last ? input.resourceVersions : undefined, state: p.state, heldOps: held ? [...tail] : [] };
 }

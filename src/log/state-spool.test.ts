@@ -41,7 +41,7 @@ test('the spool gives its entries in key order across commits, the last value of
   const c = (scope: string, uid: string, version: number, more: { deletedAtMs?: number; removed?: boolean } = {}) => ({ prefix: `c/${scope}/`, suffix: `Pod/${uid}`, version, ...more });
   spool.add([c('node-10', 'b', 1), c('node-1', 'z', 2), c('node-1', 'a', 3), { prefix: 'o/', suffix: 'Pod/a', version: 3 }]);
   spool.add([c('node-1', 'a', 4, { removed: true }), c('node-10', 'b', 5, { deletedAtMs: 1_000 }), c('node-1', 'a', 6), c('node-1', 'm', 7, { removed: true })]);
-  spool.addTail({ Pod: '42' }, { marker: null });
+  spool.add([], [{ type: 'put', key: 'm/rv/Pod', value: new Uint8Array([1]) }, { type: 'delete', key: 'm/x/marker' }]);
   assert.equal(spool.size, 8);
   const chunks = [...spool.ops(2)];
   const keys = chunks.map((ops: StoreOp[]) => ops.map((op) => (op.type === 'deleteRange' ? op.type : `${op.type} ${op.key}`)));

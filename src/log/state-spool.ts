@@ -22,8 +22,7 @@
  * version as a small integer, grouped by scope; the few tombstones keep their deletion time apart.
  */
 import { ByteArena } from './byte-arena.ts';
-import { metaKey, rvKey } from './keys.ts';
-import { encodeState, encodeText } from './record-codec.ts';
+import { encodeState } from './record-codec.ts';
 import type { StoreOp } from './store.ts';
 
 /** One c/ or o/ entry a state commit sets: the key is `prefix + suffix`. */
@@ -59,8 +58,8 @@ export class StateSpool {
    */
   readonly #groups = new Map<string, Group>();
   #entries = 0;
-  readonly #resourceVersions = new Map<string, string>();
-  readonly #meta = new Map<string, Uint8Array | null>();
+  /** The commits' resourceVersion and meta ops (commit-plan.ts builds them) by key: the last wins. */
+  readonly #held = new Map<string, StoreOp>();
 
   /** State entries held (a key set twice counts twice). */
   get size(): number {
@@ -69,11 +68,15 @@ export class StateSpool {
 
   /** True while anything is held (state entries, resourceVersions or meta). */
   get pending(): boolean {
-    return this.#entries > 0 || this.#resourceVersions.size > 0 || this.#meta.size > 0;
+    return this.#entries > 0 || this.#held.size > 0;
   }
 
-  /** Entries in commit order: a later entry for the same key replaces the earlier one. */
-  add(entries: readonly SpooledState[]): void {
+  /**
+   * One commit's entries and resourceVersion/meta ops, in commit order: a later entry or op
+   * for the same key replaces the earlier one.
+   */
+  add(entries: readonly SpooledState[], heldOps: readonly StoreOp[] = []): void {
+    for (const op of heldOps) if (op.type !== 'deleteRange') this.#held.set(op.key, op);
     for (const e of entries) {
       let group = this.#groups.get(e.prefix);
       if (!group) this.#groups.set(e.prefix, (group = { suffixes: [], versions: [], deletedAtMs: undefined }));
@@ -89,12 +92,6 @@ export class StateSpool {
       }
     }
     this.#entries += entries.length;
-  }
-
-  /** A state commit's resourceVersions and meta (null deletes), later values winning. */
-  addTail(resourceVersions: Readonly<Record<string, string>> | undefined, meta: Readonly<Record<string, Uint8Array | null>> | undefined): void {
-    for (const [kind, rv] of Object.entries(resourceVersions ?? {})) this.#resourceVersions.set(kind, rv);
-    for (const [name, value] of Object.entries(meta ?? {})) this.#meta.set(name, value);
   }
 
   /**
@@ -128,16 +125,14 @@ export class StateSpool {
         }
       }
     }
-    for (const [kind, rv] of this.#resourceVersions) ops.push({ type: 'put', key: rvKey(kind), value: encodeText(rv) });
-    for (const [name, value] of this.#meta) ops.push(value === null ? { type: 'delete', key: metaKey(name) } : { type: 'put', key: metaKey(name), value });
+    for (const op of this.#held.values()) ops.push(op);
     if (ops.length > 0) yield ops;
   }
 
   clear(): void {
     this.#groups.clear();
     this.#entries = 0;
-    this.#resourceVersions.clear();
-    this.#meta.clear();
+    this.#held.clear();
   }
 }
 

@@ -177,14 +177,12 @@ export class UpdateLog {
       scopeHead: (scope) => this.scopeHead(scope),
       updates,
       committedAtMs,
-      // Held with the state, see state-spool.ts.
-      resourceVersions: asState ? undefined : options.resourceVersions,
-      meta: asState ? undefined : options.meta,
+      resourceVersions: options.resourceVersions,
+      meta: options.meta,
       limits: this.#store.limits,
       index: !asState,
       deferState: asState,
     });
-    if (asState) (parts[parts.length - 1] as PlannedPart).holdTail = { resourceVersions: options.resourceVersions, meta: options.meta };
     if (options.atomic === true && parts.length > 1) {
       throw new BatchTooLargeError(updates.length, parts.length, parts[0]?.updates.length ?? 0, this.#store.location, this.#store.limits);
     }
@@ -308,12 +306,10 @@ export class UpdateLog {
   }
 
   #apply(part: PlannedPart): void {
-    this.#spool.add(part.state);
+    this.#spool.add(part.state, part.heldOps);
     this.#head = part.head;
     for (const [scope, version] of part.scopeHeads) this.#scopeHeads.set(scope, version);
-    const resourceVersions = part.holdTail?.resourceVersions ?? part.resourceVersions;
-    for (const [kind, rv] of Object.entries(resourceVersions ?? {})) this.#resourceVersions.set(kind, rv);
-    if (part.holdTail) this.#spool.addTail(part.holdTail.resourceVersions, part.holdTail.meta);
+    for (const [kind, rv] of Object.entries(part.resourceVersions ?? {})) this.#resourceVersions.set(kind, rv);
   }
 
   #count(done: readonly CommittedUpdate[], atMs: number): void {
@@ -571,8 +567,8 @@ export class UpdateLog {
     if (commitApplied) {
       // Pipelined: the next commit's ops are built while the store applies this one; at most
       // two wait for their flush. Small commits keep the ops short-lived: at 150,000 pods (1.4
-      // million entries) commits of 50,000 raised the heap by 750 MB while this ran, commits of
-      // 10,000 by 350 MB (peak RSS of the sync 2,166 → 1,715 MB, one run each, same time).
+      // million entries) commits of 50,000 raised the heap by about 700 MB while this ran,
+      // commits of 10,000 by about 350 MB (peak RSS of the sync 2,166 → 1,715 MB, one run each).
       // (The store handles a rejected `durable` that nobody awaits.)
       const durable: Array<Promise<void>> = [];
       let applying: Promise<{ durable: Promise<void> }> | undefined;

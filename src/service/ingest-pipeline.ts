@@ -163,15 +163,13 @@ export class IngestPipeline {
       // The initial sync of a new stream (or one a restart interrupted) is committed as current
       // state: no consumer can have followed it, and each bootstraps by snapshot anyway (docs/design.md
       // §4, §12). Only where one batch is one store commit (LMDB), and unless asked for history.
-      const asState =
-        !c.syncAsHistory &&
-        !Number.isFinite(store.limits.maxOpsPerCommit) &&
-        (log.head === 0 || (await log.getMeta(STATE_SYNC_META)) !== undefined);
+      const marker = await log.getMeta(STATE_SYNC_META);
+      const asState = !c.syncAsHistory && !Number.isFinite(store.limits.maxOpsPerCommit) && (log.head === 0 || marker !== undefined);
       if (asState) {
         // The marker is durable before the first state commit (whose own meta the log holds
         // with its state until the end, state-spool.ts): a start after a crash must know that
         // the sync was not finished and go on with it as state.
-        if ((await log.getMeta(STATE_SYNC_META)) === undefined) await log.commit([], { meta: { [STATE_SYNC_META]: encodeVersion(1) } });
+        if (marker === undefined) await log.commit([], { meta: { [STATE_SYNC_META]: encodeVersion(1) } });
         logger.info({}, 'initial sync of a new stream: committing it as current state; consumers take a snapshot when it is complete');
       }
       return new IngestPipeline(options, log, startHead, { ...restored, ms }, asState);
